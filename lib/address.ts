@@ -1,0 +1,33 @@
+// Parsing of master addresses: HOST, HOST:PORT, [IPv6]:PORT.
+import { DEFAULT_PORT } from './protocol.js';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Parses a TCP port; throws an Error with a one-line message when it is not one. */
+export function parsePort(text: string, what = 'port'): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a number from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+/** Parses HOST[:PORT]; IPv6 hosts go in brackets when a port follows ([::1]:7900). */
+export function parseAddress(text: string, defaultPort = DEFAULT_PORT): Address {
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] !== undefined ? parsePort(bracketed[2]) : defaultPort };
+  const colons = text.split(':').length - 1;
+  if (colons === 1) {
+    const [host, port] = text.split(':');
+    if (!host) throw new Error(`master address "${text}" has no host`);
+    return { host, port: parsePort(port!) };
+  }
+  if (!text) throw new Error('master address is empty');
+  return { host: text, port: defaultPort };
+}
+
+/** HOST:PORT for messages, with IPv6 in brackets. */
+export function formatAddress(a: Address): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,75 @@
+// Shared command-line plumbing: options that also read environment variables, number parsing, one-line errors.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { VERSION } from './version.js';
+
+/** The default home of simplebb's files: ~/.simplebb. */
+export const SIMPLEBB_HOME = join(homedir(), '.simplebb');
+
+/** A program with --help, --version, one-line errors and exit code 2 on bad flags. */
+export function program(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .version(VERSION, '-V, --version')
+    .helpOption('-h, --help')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride((err) => {
+      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
+    });
+}
+
+/** An option whose value can also come from an environment variable (for systemd's EnvironmentFile=). */
+export function opt(flags: string, description: string, env: string, defaultValue?: string | boolean): Option {
+  const o = new Option(flags, description).env(env);
+  if (defaultValue !== undefined) o.default(defaultValue);
+  return o;
+}
+
+/** Parses seconds (fractions allowed) into milliseconds; `allowZero` lets 0 mean "none". */
+export function seconds(name: string, allowZero = false) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds${allowZero ? ' (0 for none)' : ' greater than 0'}, got "${text}"`);
+    }
+    return Math.round(n * 1000);
+  };
+}
+
+/** Parses a whole number in [min, max]. */
+export function integer(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    return n;
+  };
+}
+
+/** Parses a TCP port. */
+export function port(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError(`port must be a number from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+/** Prints one line naming the failure and exits; never a stack trace. */
+export function die(prog: string, message: string, code = 1): never {
+  process.stderr.write(`${prog}: ${message}\n`);
+  process.exit(code);
+}
+
+/** Turns signals into an orderly stop, with a hard deadline; a second signal exits at once. */
+export function onShutdown(stop: () => Promise<void>, deadlineMs: number): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    const hard = setTimeout(() => process.exit(0), deadlineMs);
+    hard.unref();
+    void stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -1,0 +1,10 @@
+// Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** A logger writing to `file` (appending) or to stdout when no file is given. */
+export function createLogger(name: string, file?: string, level = 'info'): Logger {
+  const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true });
+  return pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}

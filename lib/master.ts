@@ -1,0 +1,319 @@
+// The relay: takes connection events and decides what to send, store and log. Sockets, timers and disk stay outside.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  MAX_REPORT_CHUNKS, PROTOCOL_VERSION, versionProblem,
+  type FromMaster, type Hello, type Report, type ReportFields, type SuggestRequest, type ToMaster, type Uname,
+} from './protocol.js';
+import type { Store, StoredReport, StoreOutcome } from './store.js';
+import { VERSION } from './version.js';
+
+/** One connected peer as the relay sees it. */
+export interface Peer {
+  readonly remote: string;
+  send(message: FromMaster): boolean;
+  /** Sends an error line (when given) and closes. */
+  close(reason: string, error?: string): void;
+}
+
+export interface RelayOptions {
+  heartbeatMs: number;
+  /** How long a builder may be gone and still get the suggestions it missed. */
+  replayWindowMs: number;
+  helloTimeoutMs: number;
+}
+
+interface Build { project: string; branch: string; revision?: string }
+
+interface BuilderState {
+  role: 'builder';
+  peer: Peer;
+  name: string;
+  uname: Uname;
+  node: string;
+  projects: Set<string>;
+  ignoreUnknown: boolean;
+  /** Builds sent to this builder and not yet reported. */
+  holds: Map<string, Build>;
+  /** report-output chunks received for the report that follows them. */
+  partial?: { id: string; chunks: string[] };
+}
+
+interface SuggesterState { role: 'suggester'; peer: Peer; name: string }
+interface Pending { role: 'pending'; peer: Peer; timer: NodeJS.Timeout; nonce: string }
+type PeerState = BuilderState | SuggesterState | Pending;
+
+/** A suggestion whose builders have not all reported yet, and who is waiting for it. */
+interface InFlight extends Build {
+  id: string;
+  from?: SuggesterState;
+  follow: boolean;
+  waitingFor: Set<string>;
+}
+
+/** Ids sortable by time and unique across restarts: base-36 milliseconds and 6 random hex digits. */
+export function newSuggestionId(now: number): string {
+  return `${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export class Relay {
+  private readonly peers = new Map<Peer, PeerState>();
+  private readonly builders = new Map<string, BuilderState>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private batch: Array<{ report: StoredReport; from?: BuilderState }> = [];
+  private flushScheduled = false;
+  private stopping = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly options: RelayOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    // Reports stored but never logged: the master died between the two.
+    const unlogged = store.unlogged();
+    for (const r of unlogged) this.logReport(r, 'recovered');
+    if (unlogged.length) store.markLogged(unlogged);
+  }
+
+  get builderCount(): number {
+    return this.builders.size;
+  }
+
+  connected(peer: Peer): void {
+    const nonce = randomBytes(16).toString('hex');
+    const timer = setTimeout(() => {
+      this.log.warn({ event: 'hello-timeout', address: peer.remote }, 'no hello in time');
+      peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
+    }, this.options.helloTimeoutMs);
+    timer.unref();
+    this.peers.set(peer, { role: 'pending', peer, timer, nonce });
+    peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce });
+  }
+
+  /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
+  invalid(peer: Peer, problem: string, fatal: boolean): void {
+    this.log.warn({ event: 'invalid', address: peer.remote, problem }, 'invalid line');
+    if (fatal) peer.close(problem, problem);
+    else peer.send({ type: 'error', message: problem });
+  }
+
+  message(peer: Peer, msg: ToMaster): void {
+    const state = this.peers.get(peer);
+    if (!state) return;
+    if (state.role === 'pending') {
+      if (msg.type !== 'hello') return peer.close('no hello', `expected a hello message first, got ${msg.type}`);
+      return this.hello(state, msg);
+    }
+    if (msg.type === 'hello') return void peer.send({ type: 'error', message: 'hello was already received' });
+    if (state.role === 'suggester') {
+      if (msg.type === 'suggest') return this.suggest(state, msg);
+      return void peer.send({ type: 'error', message: `a suggester may not send ${msg.type}` });
+    }
+    switch (msg.type) {
+      case 'projects':
+        state.projects = new Set(msg.projects);
+        this.log.info({ event: 'projects', builder: state.name, projects: msg.projects }, 'builder projects changed');
+        return;
+      case 'started': return this.started(state, msg.id, msg.startedAt);
+      case 'output': return this.output(state, msg.id, msg.stream, msg.data);
+      case 'report-output': return this.reportOutput(state, msg.id, msg.data);
+      case 'report': return this.report(state, msg);
+      default: return void peer.send({ type: 'error', message: `a builder may not send ${msg.type}` });
+    }
+  }
+
+  closed(peer: Peer, reason: string): void {
+    const state = this.peers.get(peer);
+    if (!state) return;
+    this.peers.delete(peer);
+    if (state.role === 'pending') return clearTimeout(state.timer);
+    if (state.role === 'suggester') {
+      for (const f of this.inFlight.values()) if (f.from === state) f.from = undefined;
+      return;
+    }
+    if (this.builders.get(state.name) !== state) return; // replaced by a newer connection of the same builder
+    this.builders.delete(state.name);
+    const at = this.now();
+    this.store.builderSeen(state.name, at);
+    this.log.info({ event: 'disconnected', builder: state.name, address: peer.remote, reason, holds: state.holds.size }, 'builder disconnected');
+    if (this.stopping) return;
+    for (const [id, b] of state.holds) {
+      this.enqueue({
+        builder: state.name, id, ...b, exitCode: -1, verdict: 'lost',
+        message: `builder ${state.name} disconnected during the build (${reason})`,
+        durationMs: 0, uname: state.uname, node: state.node, output: '', outputBytes: 0, outputCut: 0, receivedAt: at,
+      });
+    }
+  }
+
+  /** Records when every connected builder was last seen, so replay after a master crash starts from about the right time. */
+  tick(): void {
+    const at = this.now();
+    for (const name of this.builders.keys()) this.store.builderSeen(name, at);
+  }
+
+  /** Stops treating disconnects as lost builds, stores what was received, and records builders as seen now. */
+  stop(): void {
+    this.stopping = true;
+    this.flush();
+    this.tick();
+  }
+
+  private hello(state: Pending, msg: Hello): void {
+    const { peer } = state;
+    clearTimeout(state.timer);
+    const versionErr = versionProblem(msg.protocol);
+    if (versionErr) return peer.close('protocol version', versionErr);
+    if (msg.role === 'suggester') {
+      this.peers.set(peer, { role: 'suggester', peer, name: peer.remote });
+      peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
+      return;
+    }
+    if (!msg.name || !msg.uname || msg.node === undefined) {
+      return peer.close('bad hello', 'a builder hello needs name, uname and node');
+    }
+    const previous = this.builders.get(msg.name);
+    const builder: BuilderState = {
+      role: 'builder', peer, name: msg.name, uname: msg.uname, node: msg.node,
+      projects: new Set(msg.projects ?? []), ignoreUnknown: msg.ignoreUnknown ?? false,
+      holds: previous ? previous.holds : new Map(),
+    };
+    if (previous) {
+      this.log.warn({ event: 'replaced', builder: msg.name, old: previous.peer.remote, address: peer.remote }, 'builder reconnected before its old connection closed');
+      this.peers.delete(previous.peer);
+      previous.peer.close('replaced', 'replaced by a newer connection with the same builder name');
+    }
+    this.peers.set(peer, builder);
+    this.builders.set(msg.name, builder);
+    peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
+    this.log.info({
+      event: 'connected', builder: msg.name, address: peer.remote, projects: [...builder.projects],
+      uname: msg.uname, node: msg.node, jobs: msg.jobs ?? 1,
+    }, 'builder connected');
+    this.replay(builder, new Set(msg.running ?? []));
+  }
+
+  /** Sends a returning builder the suggestions it missed while away, newest per project and branch. */
+  private replay(builder: BuilderState, known: Set<string>): void {
+    const now = this.now();
+    const since = this.store.lastSeen(builder.name);
+    if (since === undefined || now - since > this.options.replayWindowMs) return;
+    const newest = new Map<string, { id: string } & Build>();
+    for (const s of this.store.missedSince(builder.name, since, now)) {
+      if (known.has(s.id) || builder.holds.has(s.id) || !builder.projects.has(s.project)) continue;
+      newest.set(`${s.project}\0${s.branch}`, s);
+    }
+    for (const s of newest.values()) {
+      builder.holds.set(s.id, { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) });
+      builder.peer.send({ type: 'suggest', id: s.id, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), replayed: true });
+    }
+    if (newest.size) this.log.info({ event: 'replay', builder: builder.name, ids: [...newest.values()].map((s) => s.id) }, 'replayed missed suggestions');
+  }
+
+  private suggest(from: SuggesterState, msg: SuggestRequest): void {
+    const now = this.now();
+    const id = newSuggestionId(now);
+    const build: Build = { project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}) };
+    this.store.addSuggestion({ id, ...build, from: from.name, createdAt: now });
+    const order: FromMaster = { type: 'suggest', id, ...build };
+    const names: string[] = [];
+    for (const b of this.builders.values()) {
+      if (b.ignoreUnknown && !b.projects.has(msg.project)) continue;
+      b.holds.set(id, build);
+      b.peer.send(order);
+      names.push(b.name);
+    }
+    if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names) });
+    from.peer.send({ type: 'accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), id, ...build, builders: names });
+    this.log.info({ event: 'suggestion', id, ...build, from: from.name, builders: names }, 'suggestion relayed');
+  }
+
+  private started(b: BuilderState, id: string, startedAt: number): void {
+    const f = this.inFlight.get(id);
+    if (f?.from && f.waitingFor.has(b.name)) f.from.peer.send({ type: 'started', id, builder: b.name, startedAt });
+  }
+
+  private output(b: BuilderState, id: string, stream: 'stdout' | 'stderr', data: string): void {
+    const f = this.inFlight.get(id);
+    if (f?.from && f.follow && f.waitingFor.has(b.name)) f.from.peer.send({ type: 'output', id, builder: b.name, stream, data });
+  }
+
+  private reportOutput(b: BuilderState, id: string, data: string): void {
+    if (!b.partial || b.partial.id !== id) b.partial = { id, chunks: [] };
+    if (b.partial.chunks.length >= MAX_REPORT_CHUNKS) {
+      b.partial = undefined;
+      b.peer.close('report too large', `a report may carry at most ${MAX_REPORT_CHUNKS} report-output chunks`);
+      return;
+    }
+    b.partial.chunks.push(data);
+  }
+
+  private report(b: BuilderState, msg: Report): void {
+    const chunks = b.partial && b.partial.id === msg.id ? b.partial.chunks : [];
+    b.partial = undefined;
+    if (chunks.length !== msg.outputChunks) {
+      b.peer.send({ type: 'error', message: `report ${msg.id} announced ${msg.outputChunks} output chunks but ${chunks.length} came before it` });
+      return;
+    }
+    const { type: _t, outputChunks: _c, ...fields } = msg;
+    const report: StoredReport = { ...(fields as ReportFields), builder: b.name, output: chunks.join(''), receivedAt: this.now() };
+    this.enqueue(report, b);
+  }
+
+  /** Group commit: reports that arrive in one turn of the event loop share one transaction and one fsync. */
+  private enqueue(report: StoredReport, from?: BuilderState): void {
+    this.batch.push({ report, ...(from ? { from } : {}) });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Stores the batch, then logs, acknowledges and tells waiters. Acks go out only after the commit. */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    if (!batch.length) return;
+    this.batch = [];
+    let outcomes: StoreOutcome[];
+    try {
+      outcomes = this.store.storeReports(batch.map((e) => e.report));
+    } catch (err) {
+      // Not stored, so not acknowledged: the builders keep their spooled reports and send them again.
+      this.log.error({ event: 'store-failed', error: (err as Error).message, reports: batch.length }, 'could not store reports');
+      return;
+    }
+    const logged: StoredReport[] = [];
+    batch.forEach(({ report, from }, i) => {
+      const outcome = outcomes[i];
+      if (outcome !== 'duplicate') {
+        this.logReport(report, outcome === 'replaced' ? 'replaced-lost' : undefined);
+        logged.push(report);
+      }
+      if (from && report.verdict !== 'lost') from.peer.send({ type: 'ack', id: report.id });
+      const holder = this.builders.get(report.builder);
+      if (report.verdict !== 'lost') holder?.holds.delete(report.id);
+      if (outcome !== 'duplicate') this.tellWaiter(report);
+    });
+    if (logged.length) this.store.markLogged(logged);
+  }
+
+  private tellWaiter(report: StoredReport): void {
+    const f = this.inFlight.get(report.id);
+    if (!f || !f.waitingFor.delete(report.builder)) return;
+    const { output: _o, receivedAt: _r, ...fields } = report;
+    f.from?.peer.send({ type: 'report', ...fields });
+    if (f.waitingFor.size === 0) this.inFlight.delete(report.id);
+  }
+
+  private logReport(r: StoredReport, note?: string): void {
+    this.log.info({
+      event: 'report', id: r.id, project: r.project, branch: r.branch, revision: r.revision, builder: r.builder,
+      exitCode: r.exitCode, signal: r.signal, verdict: r.verdict, message: r.message, durationMs: r.durationMs,
+      uname: r.uname, node: r.node, outputBytes: r.outputBytes, outputCut: r.outputCut, output: r.output, note,
+    }, 'report');
+  }
+}
+
+export type { Pending, BuilderState, SuggesterState };

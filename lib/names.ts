@@ -1,0 +1,46 @@
+// The naming rules for projects, branches and revisions, checked by suggest, master and builder alike.
+
+/** A project name: a plain file name inside the buildscripts dir. */
+export const PROJECT_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A revision: an abbreviated or full git object id (SHA-1 or SHA-256). */
+export const REVISION_RULE = /^[0-9a-fA-F]{4,64}$/;
+export const MAX_BRANCH_BYTES = 255;
+
+/** Returns null when `name` is a valid project name, else the rule it breaks. */
+export function projectProblem(name: string): string | null {
+  if (name.length === 0) return 'project name is empty';
+  if (name.length > 128) return 'project name is longer than 128 characters';
+  if (name === '.' || name === '..' || name.includes('..')) return 'project name must not contain ".."';
+  if (name.includes('/') || name.includes('\\')) return 'project name must not contain a slash';
+  if (name.startsWith('.')) return 'project name must not start with "."';
+  if (name.startsWith('-')) return 'project name must not start with "-"';
+  if (!PROJECT_RULE.test(name)) return 'project name may only contain letters, digits, ".", "_" and "-", starting with a letter or digit';
+  return null;
+}
+
+/** Returns null when `name` is a valid branch name (git check-ref-format rules, no leading "-"), else the rule it breaks. */
+export function branchProblem(name: string): string | null {
+  if (name.length === 0) return 'branch name is empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_BRANCH_BYTES) return `branch name is longer than ${MAX_BRANCH_BYTES} bytes`;
+  if (name.startsWith('-')) return 'branch name must not start with "-"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'branch name must not contain control characters';
+  if (/[ ~^:?*[\\]/.test(name)) return 'branch name must not contain space, "~", "^", ":", "?", "*", "[" or "\\"';
+  if (name === '@') return 'branch name must not be "@"';
+  if (name.includes('@{')) return 'branch name must not contain "@{"';
+  if (name.includes('..')) return 'branch name must not contain ".."';
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return 'branch name must not start or end with "/" or contain "//"';
+  if (name.endsWith('.')) return 'branch name must not end with "."';
+  for (const part of name.split('/')) {
+    if (part.startsWith('.')) return 'no part of a branch name may start with "."';
+    if (part.endsWith('.lock')) return 'no part of a branch name may end with ".lock"';
+  }
+  if (/\p{Cs}/u.test(name)) return 'branch name is not valid UTF-8';
+  return null;
+}
+
+/** Returns null when `rev` is a valid revision, else the rule it breaks. */
+export function revisionProblem(rev: string): string | null {
+  if (!REVISION_RULE.test(rev)) return 'revision must be 4 to 64 hexadecimal digits';
+  return null;
+}

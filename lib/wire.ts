@@ -1,0 +1,175 @@
+// A peer connection speaking guarded NDJSON: validated messages in, JSON lines out, heartbeats, and bounded buffers.
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { z } from 'zod';
+import { LineFramer } from './framing.js';
+import { describeIssues, MAX_LINE_BYTES } from './protocol.js';
+
+/** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
+export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes and validates one line against a schema; never throws. */
+export function parseLine<T>(line: Buffer, schema: z.ZodType<T>): ParseResult<T> {
+  let text: string;
+  try {
+    text = decoder.decode(line);
+  } catch {
+    return { ok: false, problem: 'line is not valid UTF-8' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problem: `line is not valid JSON (${(err as Error).message.split('\n')[0]})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problem: 'message must be a JSON object' };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string' };
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const unknownType = result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1 && i.path[0] === 'type');
+    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(type.slice(0, 40))}` };
+    return { ok: false, problem: `invalid ${type.slice(0, 40)} message: ${describeIssues(result.error)}` };
+  }
+  return { ok: true, message: result.data };
+}
+
+export interface ConnectionOptions {
+  /** Idle time after which we ping; a peer silent for three of these is dead. 0 turns heartbeats off. */
+  heartbeatMs: number;
+  maxLineBytes?: number;
+}
+
+export interface ConnectionEvents<T> {
+  message: [T];
+  /** A bad line: what is wrong, and whether the connection can no longer be read (the owner should close it). */
+  invalid: [string, boolean];
+  close: [string];
+}
+
+/** One socket, framed and validated; emits 'message', 'invalid' (one line's problem) and 'close' (why, once). */
+export class Connection<In, Out extends { type: string }> extends EventEmitter<ConnectionEvents<In>> {
+  readonly remote: string;
+  private readonly framer: LineFramer;
+  private lastHeard = Date.now();
+  private lastSent = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private closeReason = '';
+
+  constructor(
+    readonly socket: Socket,
+    private readonly schema: z.ZodType<In>,
+    private options: ConnectionOptions,
+  ) {
+    super();
+    this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
+    this.framer = new LineFramer(options.maxLineBytes ?? MAX_LINE_BYTES);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.finish(err.code ? `${err.code}: ${err.message}` : err.message));
+    socket.on('close', () => this.finish(this.closeReason || 'connection closed by peer'));
+    socket.on('end', () => {
+      if (!this.closeReason) this.closeReason = 'connection closed by peer';
+      socket.end();
+    });
+    this.setHeartbeat(options.heartbeatMs);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  /** Changes the heartbeat interval (the master announces its own in the welcome). */
+  setHeartbeat(ms: number): void {
+    this.options = { ...this.options, heartbeatMs: ms };
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (ms > 0 && !this.closed) {
+      const tick = Math.max(50, Math.min(1000, Math.floor(ms / 4)));
+      this.timer = setInterval(() => this.beat(), tick);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes one message; returns false when the socket's buffer is full (wait for 'drain' before writing more). */
+  send(message: Out): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.writableLength > MAX_UNREAD_BYTES) {
+      this.destroy(`peer left more than ${MAX_UNREAD_BYTES} bytes unread`);
+      return false;
+    }
+    this.lastSent = Date.now();
+    return this.socket.write(JSON.stringify(message) + '\n');
+  }
+
+  /** Sends an error line and closes politely; destroys after a bounded wait. */
+  close(reason: string, errorLine?: Out): void {
+    if (this.closed) return;
+    this.closeReason = reason;
+    if (errorLine) this.send(errorLine);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.stopTimer();
+  }
+
+  /** Drops the connection at once. */
+  destroy(reason: string): void {
+    if (!this.closeReason) this.closeReason = reason;
+    this.socket.destroy();
+    this.finish(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastHeard = Date.now();
+    for (const ev of this.framer.push(chunk)) {
+      if (this.closed) return;
+      if (ev.kind === 'overflow') {
+        this.socket.pause();
+        this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true);
+        return;
+      }
+      const parsed = parseLine(ev.line, this.schema);
+      if (!parsed.ok) {
+        this.emit('invalid', parsed.problem, false);
+        continue;
+      }
+      const msg = parsed.message as { type?: unknown; t?: unknown };
+      if (msg.type === 'ping') {
+        this.send({ type: 'pong', t: typeof msg.t === 'number' ? msg.t : undefined } as unknown as Out);
+        continue;
+      }
+      if (msg.type === 'pong') continue;
+      this.emit('message', parsed.message);
+    }
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    const ms = this.options.heartbeatMs;
+    if (now - this.lastHeard > 3 * ms) {
+      this.destroy(`no word from peer for ${Math.round((now - this.lastHeard) / 1000)} s (heartbeat)`);
+      return;
+    }
+    if (now - this.lastSent >= ms) this.send({ type: 'ping', t: now } as unknown as Out);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimer();
+    this.emit('close', reason);
+  }
+}
