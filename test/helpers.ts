@@ -1,0 +1,156 @@
+// Test harness: starts the real programs as separate processes on ephemeral loopback ports with temp dirs, every wait bounded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const DIST = join(ROOT, 'dist');
+
+const started = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+/** A fresh temp dir, removed by cleanup(). */
+export function tempDir(prefix = 'simplebb-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** Polls until `check` returns a truthy value; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Parsed JSON lines of a log file (missing file: none). */
+export function readLog(file: string): Array<Record<string, unknown>> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Writes an executable script. */
+export function script(dir: string, name: string, body: string): string {
+  mkdirSync(dir, { recursive: true });
+  const p = join(dir, name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, 0o755);
+  return p;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns one of our compiled programs (or any command) and tracks it for cleanup. */
+export function spawnProc(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Proc {
+  const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  started.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  else child.stdin!.end();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.on('exit', (code, signal) => {
+      started.delete(child);
+      res({ code, signal });
+    });
+  });
+  return { child, pid: child.pid!, stdout: () => out, stderr: () => err, exited };
+}
+
+export function node(program: 'masterd' | 'clientd' | 'suggest', args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Proc {
+  return spawnProc(process.execPath, [join(DIST, `${program}.js`), ...args], opts);
+}
+
+export interface Master extends Proc {
+  port: number;
+  dir: string;
+  logFile: string;
+  log: () => Array<Record<string, unknown>>;
+  reports: () => Array<Record<string, unknown>>;
+}
+
+/** Starts simplebb-masterd on a free loopback port; resolves once it listens. */
+export async function startMaster(opts: { dir?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Master> {
+  const dir = opts.dir ?? tempDir('simplebb-master-');
+  const logFile = join(dir, 'server.log');
+  const before = readLog(logFile).length;
+  const p = node('masterd', ['--port', String(opts.port ?? 0), '--data', join(dir, 'data'), '--log', logFile, ...(opts.args ?? [])], { env: opts.env });
+  const listening = await waitFor('master to listen', () => readLog(logFile).slice(before).find((l) => l.event === 'listening')
+    ?? (p.child.exitCode !== null ? { event: 'exited' } : undefined), 15_000);
+  if (listening.event === 'exited') throw new Error(`masterd exited: ${p.stderr()}`);
+  const log = (): Array<Record<string, unknown>> => readLog(logFile);
+  return { ...p, port: listening.port as number, dir, logFile, log, reports: () => log().filter((l) => l.event === 'report') };
+}
+
+export interface Builder extends Proc {
+  name: string;
+  dir: string;
+  scripts: string;
+  logFile: string;
+  log: () => Array<Record<string, unknown>>;
+}
+
+/** Starts simplebb-clientd against a master; resolves once it is connected (unless `connected: false`). */
+export async function startBuilder(port: number, opts: { name?: string; dir?: string; scripts?: Record<string, string>; args?: string[]; wait?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Builder> {
+  const dir = opts.dir ?? tempDir('simplebb-builder-');
+  const scripts = join(dir, 'scripts');
+  mkdirSync(scripts, { recursive: true });
+  for (const [n, body] of Object.entries(opts.scripts ?? {})) script(scripts, n, body);
+  const name = opts.name ?? 'b1';
+  const logFile = join(dir, 'builder.log');
+  const before = readLog(logFile).filter((l) => l.event === 'connected').length;
+  const p = node('clientd', ['--master', `127.0.0.1:${port}`, '--name', name, '--scripts', scripts, '--work', join(dir, 'work'),
+    '--spool', join(dir, 'spool'), '--log', logFile, '--reconnect-base', '0.2', '--reconnect-max', '1', ...(opts.args ?? [])], { env: opts.env });
+  if (opts.wait !== false) {
+    await waitFor(`builder ${name} to connect`, () => readLog(logFile).filter((l) => l.event === 'connected').length > before
+      || (p.child.exitCode !== null && (() => { throw new Error(`clientd exited: ${p.stderr()}`); })()), 15_000);
+  }
+  return { ...p, name, dir, scripts, logFile, log: () => readLog(logFile) };
+}
+
+/** Runs simplebb-suggest to completion (bounded). */
+export async function suggest(port: number, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = node('suggest', ['-p', String(port), ...args], { input: opts.input, env: opts.env });
+  const timeout = sleep(opts.timeoutMs ?? 20_000).then(() => 'timeout' as const);
+  const r = await Promise.race([p.exited, timeout]);
+  if (r === 'timeout') {
+    p.child.kill('SIGKILL');
+    throw new Error(`simplebb-suggest ${args.join(' ')} did not exit in time; stdout: ${p.stdout()} stderr: ${p.stderr()}`);
+  }
+  return { code: r.code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Stops a process we started (SIGTERM, then SIGKILL), by PID. */
+export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 8000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (p.child.exitCode === null && p.child.signalCode === null) process.kill(p.pid, signal);
+  const r = await Promise.race([p.exited, sleep(timeoutMs).then(() => null)]);
+  if (r) return r;
+  process.kill(p.pid, 'SIGKILL');
+  return p.exited;
+}
+
+/** Kills every process a test started and removes temp dirs. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...started].map(async (c) => {
+    try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
+    await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
+  }));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
