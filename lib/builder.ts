@@ -4,13 +4,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatAddress, type Address } from './address.js';
-import { Backoff } from './backoff.js';
 import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
 import { connectToMaster, type MasterConnection } from './client.js';
 import { branchProblem, projectProblem } from './names.js';
 import { MAX_CHUNK_CHARS, type BuildOrder, type FromMaster, type Uname } from './protocol.js';
 import { BuildQueue } from './queue.js';
+import { Reconnector } from './reconnect.js';
 import { Run } from './runner.js';
+import { RunningMarkers, survivors } from './leftovers.js';
 import { Spool, type SpooledReport } from './spool.js';
 
 export interface BuilderConfig {
@@ -61,14 +62,15 @@ const RECENT_IDS = 1000;
 export class Builder {
   private conn: MasterConnection | undefined;
   private readonly spool: Spool;
+  private readonly markers: RunningMarkers;
   private readonly queue: BuildQueue;
   private readonly runs = new Map<string, Run>();
   private readonly recent: string[] = [];
-  private readonly backoff: Backoff;
+  private readonly link: Reconnector;
+  private announced: string[] = [];
   private projects: string[] = [];
   private watcher: { close(): Promise<void> } | undefined;
   private stopping = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly uname = localUname();
   private readonly waitingDrain = new Set<Run>();
   /** Spool writes still under way; the daemon does not exit before they are done. */
@@ -77,11 +79,15 @@ export class Builder {
 
   constructor(private readonly config: BuilderConfig, private readonly log: Logger) {
     this.spool = new Spool(config.spoolDir);
-    this.backoff = new Backoff({ baseMs: config.backoffBaseMs, capMs: config.backoffCapMs });
+    this.markers = new RunningMarkers(config.spoolDir);
+    this.link = new Reconnector(() => this.open(), (c) => this.up(c), (why, retryInMs) => {
+      this.log.warn({ event: 'disconnected', reason: why, retryInMs }, `not connected to master: ${why}`);
+    }, { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs });
     this.queue = new BuildQueue(config.jobs, (o) => this.build(o), (old, by) => this.supersede(old, by));
   }
 
   async start(): Promise<void> {
+    await this.endLeftovers();
     await mkdir(this.config.scriptsDir, { recursive: true });
     this.projects = await listProjects(this.config.scriptsDir);
     this.watcher = watchProjects(this.config.scriptsDir, (projects) => {
@@ -90,28 +96,38 @@ export class Builder {
       this.conn?.send({ type: 'projects', projects });
     });
     this.log.info({ event: 'starting', name: this.config.name, master: formatAddress(this.config.master), projects: this.projects, spooled: this.spool.ids().length }, 'simplebb-clientd starting');
-    void this.connect();
+    this.link.start();
   }
 
-  private async connect(): Promise<void> {
-    if (this.stopping) return;
-    let conn: MasterConnection;
-    const announced = this.projects;
-    try {
-      conn = await connectToMaster(this.config.master, {
-        role: 'builder', name: this.config.name, uname: this.uname, node: process.version,
-        projects: announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
-        running: this.knownIds(),
-      }, { timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs });
-    } catch (err) {
-      this.scheduleReconnect((err as Error).message);
-      return;
+  /** Ends the process groups of builds a previous clientd left running when it died, and reports them as failed. */
+  private async endLeftovers(): Promise<void> {
+    for (const m of this.markers.left()) {
+      const pids = survivors(m.pid, m.id);
+      if (pids.length) {
+        try { process.kill(-m.pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      this.remember(m.id);
+      if (!this.spool.has(m.id)) {
+        await this.finish({ type: 'suggest', id: m.id, project: m.project, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}) }, {
+          exitCode: -1, verdict: 'failure', startedAt: m.startedAt, durationMs: Date.now() - m.startedAt, output: '', outputBytes: 0, outputCut: 0,
+          message: `simplebb-clientd stopped during the build${pids.length ? `; killed ${pids.length} leftover process${pids.length === 1 ? '' : 'es'}` : ''}`,
+        });
+      }
+      await this.markers.remove(m.id);
     }
-    if (this.stopping) {
-      conn.close('stopping');
-      return;
-    }
-    const connectedAt = Date.now();
+  }
+
+  /** Opens one connection to the master and says hello with what this builder knows now. */
+  private open(): Promise<MasterConnection> {
+    this.announced = this.projects;
+    return connectToMaster(this.config.master, {
+      role: 'builder', name: this.config.name, uname: this.uname, node: process.version,
+      projects: this.announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
+      running: this.knownIds(),
+    }, { timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs });
+  }
+
+  private up(conn: MasterConnection): void {
     this.conn = conn;
     this.log.info({ event: 'connected', master: formatAddress(this.config.master) }, 'connected to master');
     conn.on('message', (m) => this.onMessage(m));
@@ -119,27 +135,18 @@ export class Builder {
       this.log.warn({ event: 'invalid', problem }, 'invalid line from master');
       if (fatal) conn.destroy(problem);
     });
-    conn.socket.on('drain', () => {
+    const resumeAll = (): void => {
       for (const r of this.waitingDrain) r.resume();
       this.waitingDrain.clear();
-    });
-    conn.on('close', (reason) => {
+    };
+    conn.socket.on('drain', resumeAll);
+    conn.on('close', () => {
       if (this.conn === conn) this.conn = undefined;
-      for (const r of this.waitingDrain) r.resume();
-      this.waitingDrain.clear();
-      if (Date.now() - connectedAt >= 10_000) this.backoff.reset();
-      this.scheduleReconnect(reason);
+      resumeAll();
     });
     // The list may have changed while we were connecting.
-    if (announced !== this.projects) conn.send({ type: 'projects', projects: this.projects });
+    if (this.announced !== this.projects) conn.send({ type: 'projects', projects: this.projects });
     this.resendSpool(conn);
-  }
-
-  private scheduleReconnect(why: string): void {
-    if (this.stopping) return;
-    const delay = this.backoff.next();
-    this.log.warn({ event: 'disconnected', reason: why, retryInMs: delay }, `not connected to master: ${why}`);
-    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
   }
 
   private resendSpool(conn: MasterConnection): void {
@@ -236,12 +243,16 @@ export class Builder {
       },
     );
     this.runs.set(order.id, run);
+    const pid = run.pid;
+    if (pid !== undefined) await this.markers.add(order, pid, run.startedAt).catch(() => undefined);
     this.log.info({ event: 'started', id: order.id, project: order.project, branch: order.branch, revision: order.revision }, 'build started');
     this.conn?.send({ type: 'started', id: order.id, startedAt: run.startedAt });
     const result = await run.result;
-    this.runs.delete(order.id);
     this.waitingDrain.delete(run);
+    // Spooled before the marker goes, so a crash in between cannot lose the report.
     await this.finish(order, result);
+    await this.markers.remove(order.id).catch(() => undefined);
+    this.runs.delete(order.id);
   }
 
   /** Spools the report, then sends it if connected; the spool copy stays until the master acknowledges it. */
@@ -267,7 +278,7 @@ export class Builder {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.link.stop();
     const dropped = this.queue.close();
     if (dropped.length) this.log.info({ event: 'dropped', ids: dropped.map((o) => o.id) }, 'queued builds dropped at shutdown');
     await this.watcher?.close();
@@ -282,7 +293,7 @@ export class Builder {
       await all;
     }
     // Let the build() continuations spool their reports.
-    for (let i = 0; i < 50 && (this.runs.size > 0 || this.writes.size > 0); i++) {
+    for (let i = 0; i < 300 && (this.runs.size > 0 || this.writes.size > 0); i++) {
       await Promise.all([...this.writes]);
       await new Promise((r) => setTimeout(r, 10));
     }

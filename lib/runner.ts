@@ -53,6 +53,11 @@ export class Run {
     this.terminate();
   }
 
+  /** The build's process id, which is also its process group id; undefined if it never started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Resumes output after the sink returned false. */
   resume(): void {
     this.child?.stdout?.resume();

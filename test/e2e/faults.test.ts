@@ -1,0 +1,199 @@
+// Nothing lost, nothing stuck: real processes killed, stopped and restarted mid-build.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, startBuilder, startMaster, stop, tempDir, waitFor, type Builder, type Master } from '../helpers.js';
+
+afterEach(cleanup);
+
+const HB = ['--heartbeat', '0.5'];
+
+/** A script that prints, then waits for a gate file (in its work dir's parent) before it ends. */
+const gated = (gate: string, exit = 0): string => `echo "pid $$"\necho $$ > ${gate}.pid\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho done\nexit ${exit}`;
+
+/** Whether a process is alive (a zombie counts as dead). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const reportsOf = (m: Master, id: string) => m.reports().filter((r) => r.id === id);
+const spooled = (b: Builder) => readdirSync(join(b.dir, 'spool')).filter((f) => f.endsWith('.json'));
+async function suggestedId(m: Master, n = 1): Promise<string> {
+  return waitFor('suggestion', () => m.log().filter((l) => l.event === 'suggestion')[n - 1]?.id as string | undefined);
+}
+
+describe('master crashes', () => {
+  it('kill -9 mid-build: after a restart on the same port and data dir the report is stored and logged exactly once', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster({ dir, args: HB });
+    const b = await startBuilder(m.port, { scripts: { slow: gated(gate) }, args: HB });
+    node('suggest', ['-p', String(m.port), 'slow', 'main']);
+    const id = await suggestedId(m);
+    await waitFor('build start', () => b.log().some((l) => l.event === 'started'));
+    process.kill(m.pid, 'SIGKILL');
+    await m.exited;
+    writeFileSync(gate, '');
+    await waitFor('build to finish and spool', () => b.log().some((l) => l.event === 'finished') && spooled(b).length === 1);
+    const m2 = await startMaster({ dir, port: m.port, args: HB });
+    await waitFor('report after restart', () => reportsOf(m2, id).length === 1, 15_000);
+    await waitFor('ack empties the spool', () => spooled(b).length === 0, 10_000);
+    // Another round trip through the master, so a second log line would have had time to appear.
+    expect(await node('suggest', ['-p', String(m.port), 'slow', 'main']).exited).toMatchObject({ code: 0 });
+    expect(reportsOf(m2, id)).toHaveLength(1);
+    expect(reportsOf(m2, id)[0]).toMatchObject({ verdict: 'success', output: expect.stringContaining('done') });
+  });
+
+  it('a report spooled while the master was down survives a kill -9 of clientd too', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster({ dir, args: HB });
+    const bdir = tempDir();
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { slow: gated(gate, 1) }, args: HB });
+    node('suggest', ['-p', String(m.port), 'slow', 'main']);
+    const id = await suggestedId(m);
+    await waitFor('build start', () => b.log().some((l) => l.event === 'started'));
+    process.kill(m.pid, 'SIGKILL');
+    writeFileSync(gate, '');
+    await waitFor('report spooled', () => spooled(b).length === 1);
+    process.kill(b.pid, 'SIGKILL');
+    await b.exited;
+    const m2 = await startMaster({ dir, port: m.port, args: HB });
+    const b2 = await startBuilder(m.port, { dir: bdir, args: HB });
+    await waitFor('spooled report delivered', () => reportsOf(m2, id).length === 1, 15_000);
+    expect(reportsOf(m2, id)[0]).toMatchObject({ verdict: 'failure', exitCode: 1 });
+    await waitFor('spool empty', () => spooled(b2).length === 0);
+  });
+});
+
+describe('builder dies', () => {
+  it('kill -9 mid-build: a waiting suggester learns "lost" at once; the restarted clientd ends the orphaned build and reports it', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster({ args: HB });
+    const bdir = tempDir();
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { slow: gated(gate) }, args: HB });
+    const waiter = node('suggest', ['-p', String(m.port), 'slow', 'main', '--wait', '--timeout', '20']);
+    await waitFor('build start', () => existsSync(`${gate}.pid`) && b.log().some((l) => l.event === 'started'));
+    const scriptPid = Number(readFileSync(`${gate}.pid`, 'utf8'));
+    process.kill(b.pid, 'SIGKILL');
+    const r = await waitFor('waiter to exit', () => (waiter.child.exitCode !== null ? waiter.child.exitCode : undefined), 5000);
+    expect(r).toBe(1);
+    expect(waiter.stdout()).toMatch(/b1\s+slow main\s+lost\s+exit -1/);
+    expect(alive(scriptPid)).toBe(true); // orphaned: nobody left to end it
+    const b2 = await startBuilder(m.port, { dir: bdir, args: HB });
+    await waitFor('leftover build killed', () => !alive(scriptPid));
+    const id = m.log().find((l) => l.event === 'suggestion')!.id as string;
+    await waitFor('real report replaces lost', () => reportsOf(m, id).length === 2);
+    expect(reportsOf(m, id).map((x) => x.verdict)).toEqual(['lost', 'failure']);
+    expect(reportsOf(m, id)[1]!.message).toMatch(/simplebb-clientd stopped during the build; killed [12] leftover process/);
+    expect(existsSync(join(b2.dir, 'spool', 'running', `${id}.json`))).toBe(false);
+  });
+
+  it('SIGSTOP: declared dead within three heartbeats; after SIGCONT it reconnects and its report arrives', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster({ args: HB });
+    const b = await startBuilder(m.port, { scripts: { slow: gated(gate) }, args: HB });
+    const waiter = node('suggest', ['-p', String(m.port), 'slow', 'main', '--wait', '--timeout', '20']);
+    await waitFor('build start', () => b.log().some((l) => l.event === 'started'));
+    process.kill(b.pid, 'SIGSTOP');
+    try {
+      const gone = await waitFor('master to declare the builder dead', () => m.log().find((l) => l.event === 'disconnected'), 5000);
+      expect(gone.reason).toMatch(/heartbeat/);
+      await waitFor('waiter to exit', () => waiter.child.exitCode !== null, 3000);
+      expect(waiter.child.exitCode).toBe(1);
+      expect(waiter.stdout()).toContain('lost');
+      writeFileSync(gate, '');
+    } finally {
+      process.kill(b.pid, 'SIGCONT');
+    }
+    const id = m.log().find((l) => l.event === 'suggestion')!.id as string;
+    await waitFor('reconnect', () => b.log().filter((l) => l.event === 'connected').length >= 2, 10_000);
+    await waitFor('real report', () => reportsOf(m, id).some((r) => r.verdict === 'success'), 10_000);
+    expect(reportsOf(m, id).map((r) => r.verdict)).toEqual(['lost', 'success']);
+  });
+});
+
+describe('timeouts, process groups and shutdown', () => {
+  it('a timed-out build loses its whole process group, grandchildren in the background included', async () => {
+    const dir = tempDir();
+    const m = await startMaster();
+    await startBuilder(m.port, {
+      scripts: { hang: `sleep 1000 &\necho $! > ${dir}/bg.pid\necho $$ > ${dir}/sh.pid\nsleep 1000` },
+      args: ['--timeout', '0.5', '--kill-grace', '0.5'],
+    });
+    const r = await node('suggest', ['-p', String(m.port), 'hang', 'main', '--wait', '--timeout', '15']).exited;
+    expect(r.code).toBe(1);
+    const rep = await waitFor('report', () => m.reports()[0]);
+    expect(rep).toMatchObject({ verdict: 'timeout', signal: 'SIGTERM', exitCode: 143, message: 'build timed out after 0.5 s' });
+    const pids = ['bg.pid', 'sh.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8')));
+    await waitFor('every process of the build to be gone', () => pids.every((p) => !alive(p)), 3000);
+  });
+
+  it('a build that exits leaves nothing running behind it', async () => {
+    const dir = tempDir();
+    const m = await startMaster();
+    await startBuilder(m.port, { scripts: { bg: `sleep 1000 &\necho $! > ${dir}/bg.pid\necho spawned` }, args: ['--kill-grace', '0.5'] });
+    const r = await node('suggest', ['-p', String(m.port), 'bg', 'main', '--wait', '--timeout', '15']).exited;
+    expect(r.code).toBe(0);
+    const bg = Number(readFileSync(join(dir, 'bg.pid'), 'utf8'));
+    await waitFor('background child gone', () => !alive(bg), 3000);
+  });
+
+  it('SIGTERM during a build: clientd kills it after the grace period, spools the report, exits 0, and delivers it later', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster({ dir });
+    const bdir = tempDir();
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { slow: gated(gate) }, args: ['--shutdown-grace', '0.3', '--kill-grace', '0.3'] });
+    node('suggest', ['-p', String(m.port), 'slow', 'main']);
+    const id = await suggestedId(m);
+    await waitFor('build start', () => existsSync(`${gate}.pid`));
+    const scriptPid = Number(readFileSync(`${gate}.pid`, 'utf8'));
+    process.kill(m.pid, 'SIGKILL');
+    await m.exited;
+    expect(await stop(b, 'SIGTERM', 10_000)).toEqual({ code: 0, signal: null });
+    expect(alive(scriptPid)).toBe(false);
+    const files = readdirSync(join(bdir, 'spool')).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(bdir, 'spool', files[0]!), 'utf8'))).toMatchObject({ id, verdict: 'failure', signal: 'SIGTERM' });
+    const m2 = await startMaster({ dir, port: m.port });
+    await startBuilder(m2.port, { dir: bdir });
+    await waitFor('delivered', () => reportsOf(m2, id).length === 1, 10_000);
+  });
+
+  it('masterd exits 0 on SIGTERM', async () => {
+    const m = await startMaster();
+    await startBuilder(m.port, { scripts: { foo: 'echo hi' } });
+    expect(await stop(m, 'SIGTERM', 6000)).toEqual({ code: 0, signal: null });
+    expect(m.log().at(-1)).toMatchObject({ event: 'stopped' });
+  });
+});
+
+describe('concurrency', () => {
+  it('never builds one project and branch twice at once; queued duplicates are superseded by the newest', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster();
+    const b = await startBuilder(m.port, { scripts: { slow: gated(gate), quick: 'echo quick' }, args: ['--jobs', '2'] });
+    const first = node('suggest', ['-p', String(m.port), 'slow', 'main', '--wait', '--timeout', '20']);
+    await waitFor('first build running', () => b.log().some((l) => l.event === 'started'));
+    const second = node('suggest', ['-p', String(m.port), 'slow', 'main', '--wait', '--timeout', '20']);
+    await waitFor('second queued', () => b.log().filter((l) => l.event === 'queued').length === 2);
+    const third = node('suggest', ['-p', String(m.port), 'slow', 'main', '--wait', '--timeout', '20']);
+    expect((await second.exited).code).toBe(3); // superseded: it never ran
+    expect(second.stdout()).toContain('superseded');
+    // The second job slot is free for other work meanwhile.
+    expect((await node('suggest', ['-p', String(m.port), 'quick', 'main', '--wait', '--timeout', '20']).exited).code).toBe(0);
+    expect(b.log().filter((l) => l.event === 'started' && l.project === 'slow')).toHaveLength(1);
+    writeFileSync(gate, '');
+    expect((await first.exited).code).toBe(0);
+    expect((await third.exited).code).toBe(0);
+  });
+});

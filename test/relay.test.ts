@@ -1,0 +1,146 @@
+// The relay's decisions, driven without sockets: fake peers, a real store in a temp dir, and a log we can read.
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Relay, type Peer } from '../lib/master.js';
+import type { FromMaster, Report } from '../lib/protocol.js';
+import { Store } from '../lib/store.js';
+import { cleanup, tempDir } from './helpers.js';
+
+afterEach(cleanup);
+
+class FakePeer implements Peer {
+  sent: FromMaster[] = [];
+  closedWith: string | undefined;
+  constructor(readonly remote: string) {}
+  send(m: FromMaster): boolean { this.sent.push(m); return true; }
+  close(reason: string, error?: string): void { this.closedWith = error ?? reason; }
+  of<T extends FromMaster['type']>(type: T): Array<Extract<FromMaster, { type: T }>> {
+    return this.sent.filter((m): m is Extract<FromMaster, { type: T }> => m.type === type);
+  }
+}
+
+const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function setup(dir = tempDir()) {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
+  const store = new Store(dir);
+  const relay = new Relay(store, pino({ level: 'info' }, sink), { heartbeatMs: 1000, replayWindowMs: 60_000, helloTimeoutMs: 5000 });
+  const builder = (name: string, projects: string[] = ['foo'], running: string[] = []) => {
+    const p = new FakePeer(`${name}:1`);
+    relay.connected(p);
+    relay.message(p, { type: 'hello', protocol: 1, role: 'builder', name, uname, node: 'v20', projects, running });
+    return p;
+  };
+  const suggester = () => {
+    const p = new FakePeer('s:1');
+    relay.connected(p);
+    relay.message(p, { type: 'hello', protocol: 1, role: 'suggester' });
+    return p;
+  };
+  const report = (id: string, verdict: Report['verdict'] = 'success'): Report => ({
+    type: 'report', id, project: 'foo', branch: 'main', exitCode: verdict === 'success' ? 0 : 1, verdict, durationMs: 1,
+    uname, node: 'v20', outputBytes: 2, outputCut: 0, outputChunks: 1,
+  });
+  const reports = () => lines.filter((l) => l.event === 'report');
+  return { relay, store, lines, reports, builder, suggester, report, dir };
+}
+
+describe('Relay', () => {
+  it('greets with a nonce, relays a suggestion to every builder and tells the suggester how many', () => {
+    const t = setup();
+    const a = t.builder('a');
+    const b = t.builder('b', ['bar']);
+    expect(a.sent[0]).toMatchObject({ type: 'greeting', protocol: 1, nonce: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main' });
+    const acc = s.of('accepted')[0]!;
+    expect(acc).toMatchObject({ ref: '0', project: 'foo', branch: 'main', builders: ['a', 'b'] });
+    expect(a.of('suggest')).toEqual([{ type: 'suggest', id: acc.id, project: 'foo', branch: 'main' }]);
+    expect(b.of('suggest')).toHaveLength(1);
+  });
+
+  it('acknowledges a report only after storing it, and stores and logs a resent duplicate once', async () => {
+    const t = setup();
+    const a = t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    const id = s.of('accepted')[0]!.id;
+    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
+    t.relay.message(a, t.report(id));
+    expect(a.of('ack')).toEqual([]); // not before the commit
+    await tick();
+    expect(a.of('ack')).toEqual([{ type: 'ack', id }]);
+    expect(t.store.report('a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
+    expect(s.of('report')).toHaveLength(1);
+    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
+    t.relay.message(a, t.report(id));
+    await tick();
+    expect(a.of('ack')).toHaveLength(2);
+    expect(t.reports()).toHaveLength(1);
+    expect(t.store.reportCount()).toBe(1);
+  });
+
+  it('refuses a report whose output chunks do not match', async () => {
+    const t = setup();
+    const a = t.builder('a');
+    t.relay.message(a, t.report('x-1'));
+    await tick();
+    expect(a.of('error')[0]!.message).toContain('announced 1 output chunks but 0 came before it');
+    expect(a.of('ack')).toEqual([]);
+  });
+
+  it('marks held builds lost when a builder disconnects, tells the waiter at once, and replaces lost by the real report', async () => {
+    const t = setup();
+    const a = t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    const id = s.of('accepted')[0]!.id;
+    t.relay.closed(a, 'heartbeat');
+    await tick();
+    expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'lost', exitCode: -1 })]);
+    const a2 = t.builder('a', ['foo'], [id]);
+    t.relay.message(a2, { type: 'report-output', id, data: 'ok' });
+    t.relay.message(a2, t.report(id));
+    await tick();
+    expect(a2.of('ack')).toEqual([{ type: 'ack', id }]);
+    expect(t.store.report('a', id)?.verdict).toBe('success');
+    expect(t.reports().map((r) => r.verdict)).toEqual(['lost', 'success']);
+    expect(a2.of('suggest')).toEqual([]); // known to the builder: not replayed
+  });
+
+  it('replays missed suggestions to a returning builder, newest per project and branch, only for its projects', async () => {
+    const t = setup();
+    const a = t.builder('a', ['foo']);
+    t.relay.closed(a, 'gone');
+    const s = t.suggester();
+    for (const [project, branch] of [['foo', 'main'], ['foo', 'main'], ['foo', 'dev'], ['bar', 'main']]) {
+      t.relay.message(s, { type: 'suggest', project: project!, branch: branch! });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const ids = s.of('accepted').map((m) => m.id);
+    const back = t.builder('a', ['foo']);
+    expect(back.of('suggest').map((m) => [m.id, m.replayed])).toEqual([[ids[1], true], [ids[2], true]]);
+  });
+
+  it('logs reports stored but never logged when it starts again', () => {
+    const dir = tempDir();
+    const store = new Store(dir);
+    store.storeReports([{ builder: 'a', id: 'r-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v20', output: '', outputBytes: 0, outputCut: 0, receivedAt: 1 }]);
+    store.close();
+    const t = setup(dir);
+    expect(t.reports()).toEqual([expect.objectContaining({ id: 'r-1', note: 'recovered' })]);
+    const again = setup(dir);
+    expect(again.reports()).toEqual([]);
+  });
+
+  it('answers a builder message from a suggester with an error and keeps the connection', () => {
+    const t = setup();
+    const s = t.suggester();
+    t.relay.message(s, { type: 'started', id: 'a-1', startedAt: 1 });
+    expect(s.of('error')[0]!.message).toBe('a suggester may not send started');
+    expect(s.closedWith).toBeUndefined();
+  });
+});
