@@ -58,6 +58,8 @@ function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 const RECENT_IDS = 1000;
+/** How long an unacknowledged report waits before it is sent again on the same connection. */
+const RESEND_MS = 30_000;
 
 export class Builder {
   private conn: MasterConnection | undefined;
@@ -76,6 +78,7 @@ export class Builder {
   /** Spool writes still under way; the daemon does not exit before they are done. */
   private readonly writes = new Set<Promise<void>>();
   private intake: Promise<void> = Promise.resolve();
+  private readonly sentAt = new Map<string, number>();
 
   constructor(private readonly config: BuilderConfig, private readonly log: Logger) {
     this.spool = new Spool(config.spoolDir);
@@ -140,7 +143,14 @@ export class Builder {
       this.waitingDrain.clear();
     };
     conn.socket.on('drain', resumeAll);
+    // A report the master did not acknowledge (it could not store it, say) is offered again while we stay connected.
+    const resend = setInterval(() => {
+      const now = Date.now();
+      for (const r of this.spool.pending().reports) if (now - (this.sentAt.get(r.id) ?? 0) >= RESEND_MS) this.sendReport(conn, r);
+    }, RESEND_MS / 2);
+    resend.unref();
     conn.on('close', () => {
+      clearInterval(resend);
       if (this.conn === conn) this.conn = undefined;
       resumeAll();
     });
@@ -157,6 +167,7 @@ export class Builder {
   }
 
   private sendReport(conn: MasterConnection, r: SpooledReport): void {
+    this.sentAt.set(r.id, Date.now());
     const { output, ...fields } = r;
     const parts = output ? splitText(output) : [];
     for (const data of parts) conn.send({ type: 'report-output', id: r.id, data });
@@ -170,6 +181,7 @@ export class Builder {
         this.intake = this.intake.then(() => this.onSuggest(m));
         return;
       case 'ack':
+        this.sentAt.delete(m.id);
         void this.spool.remove(m.id);
         return;
       case 'error':
@@ -199,6 +211,7 @@ export class Builder {
     if (!lookup.ok) {
       if (this.config.ignoreUnknown) {
         this.log.info({ event: 'ignored', id: order.id, project: order.project, problem: lookup.problem }, 'suggestion ignored');
+        this.conn?.send({ type: 'skipped', id: order.id });
         return;
       }
       this.log.warn({ event: 'no-script', id: order.id, project: order.project, problem: lookup.problem }, lookup.problem);
@@ -233,11 +246,7 @@ export class Builder {
     const run: Run = new Run(
       { script: lookup.path, branch: order.branch, workDir, env, timeoutMs: this.config.timeoutMs, killGraceMs: this.config.killGraceMs },
       (stream, chunk) => {
-        const conn = this.conn;
-        if (!conn) return true; // no link: live output is dropped, the report keeps it
-        const text = decoders[stream].decode(chunk, { stream: true });
-        let ok = true;
-        for (const data of splitText(text)) ok = conn.send({ type: 'output', id: order.id, stream, data }) && ok;
+        const ok = this.sendOutput(order.id, stream, decoders[stream].decode(chunk, { stream: true }));
         if (!ok) this.waitingDrain.add(run);
         return ok;
       },
@@ -249,10 +258,20 @@ export class Builder {
     this.conn?.send({ type: 'started', id: order.id, startedAt: run.startedAt });
     const result = await run.result;
     this.waitingDrain.delete(run);
+    for (const stream of ['stdout', 'stderr'] as const) this.sendOutput(order.id, stream, decoders[stream].decode());
     // Spooled before the marker goes, so a crash in between cannot lose the report.
     await this.finish(order, result);
     await this.markers.remove(order.id).catch(() => undefined);
     this.runs.delete(order.id);
+  }
+
+  /** Sends live output if connected (with no link it is dropped; the report keeps it); false when the socket wants a pause. */
+  private sendOutput(id: string, stream: 'stdout' | 'stderr', text: string): boolean {
+    const conn = this.conn;
+    if (!conn || !text) return true;
+    let ok = true;
+    for (const data of splitText(text)) ok = conn.send({ type: 'output', id, stream, data }) && ok;
+    return ok;
   }
 
   /** Spools the report, then sends it if connected; the spool copy stays until the master acknowledges it. */

@@ -31,7 +31,7 @@ export function connectToMaster(
     const socket = netConnect({ host: address.host, port: address.port });
     // Registered before the Connection's own handler, so the error is named before the close is seen.
     socket.once('error', (err: NodeJS.ErrnoException) => fail(ERRNO_TEXT[err.code ?? ''] ?? err.message));
-    const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, FromMaster, { heartbeatMs: 0 });
+    const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, FromMaster, { heartbeatMs: 0, speaker: 'this client' });
     let settled = false;
     function fail(why: string): void {
       if (settled) return;
@@ -41,15 +41,18 @@ export function connectToMaster(
       reject(new ClientError(`cannot reach master at ${where}: ${why}`));
     }
     const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
-    conn.on('invalid', (problem) => fail(`master sent an invalid line (${problem})`));
+    conn.on('invalid', (problem) => fail(problem.startsWith('protocol version') ? `master's ${problem}` : `master sent an invalid line (${problem})`));
     conn.on('close', (reason) => fail(reason === 'connection closed by peer' ? 'master closed the connection' : reason));
     const onMessage = (m: FromMasterT): void => {
       if (m.type === 'greeting') {
-        if (m.protocol !== PROTOCOL_VERSION) return fail(`master speaks protocol version ${m.protocol}; this client speaks version ${PROTOCOL_VERSION}`);
         conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...hello });
       } else if (m.type === 'welcome') {
         settled = true;
         clearTimeout(timer);
+        // Lines that came in the same read as the welcome (replayed suggestions) wait for the caller's handlers:
+        // the caller attaches them as soon as the promise resolves, before the next turn of the event loop.
+        conn.hold();
+        setImmediate(() => conn.release());
         conn.off('message', onMessage);
         conn.removeAllListeners('invalid');
         conn.removeAllListeners('close');

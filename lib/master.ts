@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  MAX_REPORT_CHUNKS, PROTOCOL_VERSION, versionProblem,
+  MAX_LISTED_BUILDERS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, versionProblem,
   type FromMaster, type Hello, type Report, type ReportFields, type SuggestRequest, type ToMaster, type Uname,
 } from './protocol.js';
 import type { Store, StoredReport, StoreOutcome } from './store.js';
@@ -92,10 +92,10 @@ export class Relay {
   }
 
   /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
-  invalid(peer: Peer, problem: string, fatal: boolean): void {
+  invalid(peer: Peer, problem: string, fatal: boolean, ref?: string): void {
     this.log.warn({ event: 'invalid', address: peer.remote, problem }, 'invalid line');
     if (fatal) peer.close(problem, problem);
-    else peer.send({ type: 'error', message: problem });
+    else peer.send({ type: 'error', message: problem, ...(ref !== undefined ? { ref } : {}) });
   }
 
   message(peer: Peer, msg: ToMaster): void {
@@ -119,6 +119,7 @@ export class Relay {
       case 'output': return this.output(state, msg.id, msg.stream, msg.data);
       case 'report-output': return this.reportOutput(state, msg.id, msg.data);
       case 'report': return this.report(state, msg);
+      case 'skipped': return this.skipped(state, msg.id);
       default: return void peer.send({ type: 'error', message: `a builder may not send ${msg.type}` });
     }
   }
@@ -164,7 +165,7 @@ export class Relay {
     const { peer } = state;
     clearTimeout(state.timer);
     const versionErr = versionProblem(msg.protocol);
-    if (versionErr) return peer.close('protocol version', versionErr);
+    if (versionErr) return peer.close('protocol version', versionErr); // normally caught before the schema, in parseLine
     if (msg.role === 'suggester') {
       this.peers.set(peer, { role: 'suggester', peer, name: peer.remote });
       peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
@@ -225,7 +226,10 @@ export class Relay {
       names.push(b.name);
     }
     if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names) });
-    from.peer.send({ type: 'accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), id, ...build, builders: names });
+    from.peer.send({
+      type: 'accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), id, ...build,
+      count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
+    });
     this.log.info({ event: 'suggestion', id, ...build, from: from.name, builders: names }, 'suggestion relayed');
   }
 
@@ -237,6 +241,22 @@ export class Relay {
   private output(b: BuilderState, id: string, stream: 'stdout' | 'stderr', data: string): void {
     const f = this.inFlight.get(id);
     if (f?.from && f.follow && f.waitingFor.has(b.name)) f.from.peer.send({ type: 'output', id, builder: b.name, stream, data });
+  }
+
+  /** The builder will not build this (no script, and it ignores unknown projects): nothing is stored or logged, but a waiter hears of it. */
+  private skipped(b: BuilderState, id: string): void {
+    const build = b.holds.get(id);
+    if (!build) return;
+    b.holds.delete(id);
+    this.log.debug({ event: 'skipped', id, builder: b.name }, 'builder skipped a suggestion');
+    const f = this.inFlight.get(id);
+    if (!f || !f.waitingFor.delete(b.name)) return;
+    f.from?.peer.send({
+      type: 'report', id, builder: b.name, ...build, exitCode: -1, verdict: 'no-script',
+      message: `${b.name} has no build script named ${build.project} and ignores unknown projects`,
+      durationMs: 0, uname: b.uname, node: b.node, outputBytes: 0, outputCut: 0,
+    });
+    if (f.waitingFor.size === 0) this.inFlight.delete(id);
   }
 
   private reportOutput(b: BuilderState, id: string, data: string): void {
@@ -252,6 +272,10 @@ export class Relay {
   private report(b: BuilderState, msg: Report): void {
     const chunks = b.partial && b.partial.id === msg.id ? b.partial.chunks : [];
     b.partial = undefined;
+    if (msg.verdict === 'lost') {
+      b.peer.send({ type: 'error', message: `report ${msg.id}: verdict lost is the master's to give, not a builder's` });
+      return;
+    }
     if (chunks.length !== msg.outputChunks) {
       b.peer.send({ type: 'error', message: `report ${msg.id} announced ${msg.outputChunks} output chunks but ${chunks.length} came before it` });
       return;

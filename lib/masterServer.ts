@@ -39,10 +39,10 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    const conn = new Connection<ToMasterT, FromMasterT>(socket, ToMaster, { heartbeatMs: config.heartbeatMs });
+    const conn = new Connection<ToMasterT, FromMasterT>(socket, ToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
-    conn.on('invalid', (problem, fatal) => relay.invalid(peer, problem, fatal));
+    conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));
     conn.on('close', (reason) => relay.closed(peer, reason));
     relay.connected(peer);
   });

@@ -13,6 +13,10 @@ export const MAX_CHUNK_CHARS = 128 * 1024;
 export const REPORT_KEEP_BYTES = 512 * 1024;
 /** The most report-output chunks one report may have (covers 2 × REPORT_KEEP_BYTES plus the cut marker). */
 export const MAX_REPORT_CHUNKS = 16;
+/** The most projects one builder may announce (4096 names of 128 bytes stay under MAX_LINE_BYTES). */
+export const MAX_PROJECTS = 4096;
+/** The most builder names an accepted message lists; `count` always has the full number. */
+export const MAX_LISTED_BUILDERS = 4096;
 
 const project = z.string().max(128).superRefine((v, ctx) => {
   const p = projectProblem(v);
@@ -59,7 +63,7 @@ export const Hello = z.object({
   name: builderName.optional(),
   uname: Uname.optional(),
   node: shortText.optional(),
-  projects: z.array(project).max(10000).optional(),
+  projects: z.array(project).max(MAX_PROJECTS).optional(),
   ignoreUnknown: z.boolean().optional(),
   jobs: z.number().int().min(1).max(1024).optional(),
   /** Names of builds the builder is still running (after a reconnect), so the master does not replay them. */
@@ -68,7 +72,10 @@ export const Hello = z.object({
 });
 export type Hello = z.infer<typeof Hello>;
 
-export const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(10000) });
+export const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+
+/** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
+export const Skipped = z.object({ type: z.literal('skipped'), id });
 
 export const SuggestRequest = z.object({
   type: z.literal('suggest'),
@@ -116,7 +123,7 @@ export const Report = ReportFields.extend({
 export type Report = z.infer<typeof Report>;
 
 export const ToMaster = z.discriminatedUnion('type', [
-  Hello, ProjectsUpdate, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
+  Hello, ProjectsUpdate, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
 ]);
 export type ToMaster = z.infer<typeof ToMaster>;
 
@@ -150,7 +157,10 @@ export const Accepted = z.object({
   project,
   branch,
   revision: revision.optional(),
-  builders: z.array(builderName),
+  /** How many builders the suggestion went to. */
+  count: z.number().int().min(0),
+  /** Their names (the first MAX_LISTED_BUILDERS of them). */
+  builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
 });
 export type Accepted = z.infer<typeof Accepted>;
 

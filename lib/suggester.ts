@@ -35,6 +35,7 @@ interface Tracked {
   branch: string;
   revision?: string;
   builders: string[];
+  count: number;
   reports: Map<string, BuildReport>;
 }
 
@@ -71,7 +72,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       if (tracked.size < job.branches.length) return;
       if (!job.wait) return finish(EXIT.ok);
       const all = [...tracked.values()];
-      if (!all.every((t) => t.reports.size === t.builders.length)) return;
+      if (!all.every((t) => t.reports.size >= t.count)) return;
       const verdicts = all.flatMap((t) => [...t.reports.values()].map((r) => r.verdict));
       const code = exitCodeFor(verdicts);
       if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: code }));
@@ -90,10 +91,11 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           job.err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${byRef.get(m.ref)?.branch ?? ''}` : ''}: ${m.message}`);
           return finish(EXIT.error);
         case 'accepted': {
-          const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, reports: new Map() };
+          const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, count: m.count, reports: new Map() };
           tracked.set(m.id, t);
-          emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, builders: m.builders },
-            `suggested ${m.project} ${m.branch}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.builders.length} builder${m.builders.length === 1 ? '' : 's'}${m.builders.length ? `: ${m.builders.join(', ')}` : ''}`);
+          const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
+          emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
+            `suggested ${m.project} ${m.branch}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
           return settleIfDone();
         }
         case 'started':

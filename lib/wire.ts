@@ -3,17 +3,20 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { z } from 'zod';
 import { LineFramer } from './framing.js';
-import { describeIssues, MAX_LINE_BYTES } from './protocol.js';
+import { describeIssues, MAX_LINE_BYTES, PROTOCOL_VERSION } from './protocol.js';
 
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
 export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string; fatal?: boolean; ref?: string };
+
+/** Message types whose `protocol` field is checked before the schema, so a newer peer hears about the version, not a field. */
+const VERSIONED = new Set(['hello', 'greeting']);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes and validates one line against a schema; never throws. */
-export function parseLine<T>(line: Buffer, schema: z.ZodType<T>): ParseResult<T> {
+export function parseLine<T>(line: Buffer, schema: z.ZodType<T>, speaker = 'this side'): ParseResult<T> {
   let text: string;
   try {
     text = decoder.decode(line);
@@ -29,13 +32,17 @@ export function parseLine<T>(line: Buffer, schema: z.ZodType<T>): ParseResult<T>
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: 'message must be a JSON object' };
   }
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string' };
+  const { type, ref: rawRef, protocol } = value as { type?: unknown; ref?: unknown; protocol?: unknown };
+  const ref = typeof rawRef === 'string' && rawRef.length <= 64 ? { ref: rawRef } : {};
+  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string', ...ref };
+  if (VERSIONED.has(type) && protocol !== PROTOCOL_VERSION) {
+    return { ok: false, fatal: true, problem: `protocol version ${JSON.stringify(protocol)} is not supported; ${speaker} speaks version ${PROTOCOL_VERSION}` };
+  }
   const result = schema.safeParse(value);
   if (!result.success) {
     const unknownType = result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1 && i.path[0] === 'type');
-    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(type.slice(0, 40))}` };
-    return { ok: false, problem: `invalid ${type.slice(0, 40)} message: ${describeIssues(result.error)}` };
+    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(type.slice(0, 40))}`, ...ref };
+    return { ok: false, problem: `invalid ${type.slice(0, 40)} message: ${describeIssues(result.error)}`, ...ref };
   }
   return { ok: true, message: result.data };
 }
@@ -44,12 +51,14 @@ export interface ConnectionOptions {
   /** Idle time after which we ping; a peer silent for three of these is dead. 0 turns heartbeats off. */
   heartbeatMs: number;
   maxLineBytes?: number;
+  /** Who we are, in a protocol version mismatch message ("this master"). */
+  speaker?: string;
 }
 
 export interface ConnectionEvents<T> {
   message: [T];
-  /** A bad line: what is wrong, and whether the connection can no longer be read (the owner should close it). */
-  invalid: [string, boolean];
+  /** A bad line: what is wrong, whether the connection can no longer be used (the owner should close it), and the line's `ref` if it had one. */
+  invalid: [string, boolean, string | undefined];
   close: [string];
 }
 
@@ -61,7 +70,10 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private lastSent = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private closing = false;
   private closeReason = '';
+  /** Messages parsed while delivery is held (between a handshake and its owner attaching handlers). */
+  private held: In[] | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -84,10 +96,25 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   }
 
   get isOpen(): boolean {
-    return !this.closed && !this.socket.destroyed;
+    return !this.closed && !this.closing && !this.socket.destroyed && !this.socket.writableEnded;
   }
 
-  /** Changes the heartbeat interval (the master announces its own in the welcome). */
+  /** Queues incoming messages instead of emitting them, until release(). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Emits the messages queued since hold(), in order, then resumes normal delivery. */
+  release(): void {
+    const queued = this.held;
+    this.held = undefined;
+    for (const m of queued ?? []) {
+      if (this.closing || this.closed) return;
+      this.emit('message', m);
+    }
+  }
+
+  /** Sets our own ping interval; each side pings on its own schedule and declares the peer dead after three of its own intervals. */
   setHeartbeat(ms: number): void {
     this.options = { ...this.options, heartbeatMs: ms };
     if (this.timer) clearInterval(this.timer);
@@ -112,9 +139,11 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
 
   /** Sends an error line and closes politely; destroys after a bounded wait. */
   close(reason: string, errorLine?: Out): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
     this.closeReason = reason;
     if (errorLine) this.send(errorLine);
+    this.closing = true;
+    this.held = undefined;
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.stopTimer();
@@ -130,15 +159,15 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
     for (const ev of this.framer.push(chunk)) {
-      if (this.closed) return;
+      if (this.closed || this.closing) return;
       if (ev.kind === 'overflow') {
         this.socket.pause();
-        this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true);
+        this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true, undefined);
         return;
       }
-      const parsed = parseLine(ev.line, this.schema);
+      const parsed = parseLine(ev.line, this.schema, this.options.speaker);
       if (!parsed.ok) {
-        this.emit('invalid', parsed.problem, false);
+        this.emit('invalid', parsed.problem, parsed.fatal ?? false, parsed.ref);
         continue;
       }
       const msg = parsed.message as { type?: unknown; t?: unknown };
@@ -147,7 +176,8 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         continue;
       }
       if (msg.type === 'pong') continue;
-      this.emit('message', parsed.message);
+      if (this.held) this.held.push(parsed.message);
+      else this.emit('message', parsed.message);
     }
   }
 

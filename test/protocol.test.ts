@@ -59,12 +59,23 @@ describe('messages to the master', () => {
 
 describe('messages from the master', () => {
   it('validates what clients receive', () => {
-    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', builders: ['b1'] })), FromMaster).ok).toBe(true);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), FromMaster).ok).toBe(true);
     expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', project: '../x', branch: 'm' })), FromMaster).ok).toBe(false);
   });
 });
 
 describe('protocol version', () => {
+  it('is checked before the schema, so a newer hello or greeting hears about the version', () => {
+    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'observer', extra: [1] })), ToMaster, 'this master');
+    expect(r).toEqual({ ok: false, fatal: true, problem: 'protocol version 2 is not supported; this master speaks version 1' });
+    const g = parseLine(Buffer.from(JSON.stringify({ type: 'greeting', protocol: 3 })), FromMaster, 'this client');
+    expect(g).toMatchObject({ ok: false, fatal: true, problem: 'protocol version 3 is not supported; this client speaks version 1' });
+  });
+
+  it('carries the ref of a refused line so a suggester can match it', () => {
+    expect(parse({ type: 'suggest', ref: '7', project: '..', branch: 'main' })).toMatchObject({ ok: false, ref: '7' });
+  });
+
   it('names both versions when they differ', () => {
     expect(versionProblem(PROTOCOL_VERSION)).toBeNull();
     expect(versionProblem(99)).toBe(`protocol version 99 is not supported; this master speaks version ${PROTOCOL_VERSION}`);

@@ -136,6 +136,31 @@ describe('Relay', () => {
     expect(again.reports()).toEqual([]);
   });
 
+  it('a builder that skips a suggestion releases its waiter without storing anything', async () => {
+    const t = setup();
+    const a = t.builder('a', ['foo']);
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    const id = s.of('accepted')[0]!.id;
+    t.relay.message(a, { type: 'skipped', id });
+    expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'no-script' })]);
+    await tick();
+    expect(t.store.reportCount()).toBe(0);
+    t.relay.closed(a, 'gone');
+    await tick();
+    expect(t.reports()).toEqual([]); // not held any more, so not lost either
+  });
+
+  it('refuses a builder report with the master-only verdict lost', async () => {
+    const t = setup();
+    const a = t.builder('a');
+    t.relay.message(a, { type: 'report-output', id: 'x-1', data: 'ok' });
+    t.relay.message(a, t.report('x-1', 'lost'));
+    await tick();
+    expect(a.of('error')[0]!.message).toContain('verdict lost');
+    expect(t.store.reportCount()).toBe(0);
+  });
+
   it('answers a builder message from a suggester with an error and keeps the connection', () => {
     const t = setup();
     const s = t.suggester();

@@ -120,6 +120,38 @@ describe('builder dies', () => {
   });
 });
 
+describe('replay', () => {
+  it('a builder back within the replay window builds what it missed, newest per project and branch', async () => {
+    const m = await startMaster();
+    const bdir = tempDir();
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { foo: 'echo "foo $1 $SIMPLEBB_REVISION"' } });
+    process.kill(b.pid, 'SIGKILL');
+    await b.exited;
+    await waitFor('master to notice', () => m.log().some((l) => l.event === 'disconnected'));
+    for (const [project, branch, rev] of [['foo', 'main', 'aaaa'], ['foo', 'main', 'bbbb'], ['foo', 'dev', 'cccc'], ['bar', 'main', 'dddd']]) {
+      expect((await node('suggest', ['-p', String(m.port), project!, branch!, '--revision', rev!]).exited).code).toBe(0);
+    }
+    const b2 = await startBuilder(m.port, { dir: bdir });
+    await waitFor('two replayed builds reported', () => m.reports().length === 2, 10_000);
+    expect(m.reports().map((r) => r.output).sort()).toEqual(['foo dev cccc\n', 'foo main bbbb\n']);
+    expect(b2.log().filter((l) => l.event === 'queued').map((l) => l.replayed)).toEqual([true, true]);
+  });
+
+  it('a builder gone longer than the replay window gets nothing', async () => {
+    const m = await startMaster({ args: ['--replay-window', '0.2'] });
+    const bdir = tempDir();
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { foo: 'echo foo' } });
+    process.kill(b.pid, 'SIGKILL');
+    await waitFor('master to notice', () => m.log().some((l) => l.event === 'disconnected'));
+    expect((await node('suggest', ['-p', String(m.port), 'foo', 'main']).exited).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 400));
+    const b2 = await startBuilder(m.port, { dir: bdir });
+    // A fresh suggestion after it is back shows the builder is working, and that nothing older came first.
+    expect((await node('suggest', ['-p', String(m.port), 'foo', 'dev', '--wait']).exited).code).toBe(0);
+    expect(b2.log().filter((l) => l.event === 'queued').map((l) => l.replayed)).toEqual([false]);
+  });
+});
+
 describe('timeouts, process groups and shutdown', () => {
   it('a timed-out build loses its whole process group, grandchildren in the background included', async () => {
     const dir = tempDir();
