@@ -1,0 +1,92 @@
+// simplebb under pm2: the master and a builder, both from the compiled dist/ (run `npm ci` or `npm run build` first).
+//
+//   pm2 start examples/pm2/ecosystem.config.cjs                      # both
+//   pm2 start examples/pm2/ecosystem.config.cjs --only simplebb-clientd   # a builder-only host
+//   pm2 stop simplebb-clientd         # graceful: running builds get --shutdown-grace to finish
+//   pm2 startup && pm2 save           # start them at boot (pm2's own systemd unit)
+//
+// The file is CommonJS (.cjs) because package.json says "type": "module". Paths are relative to the checkout this
+// file sits in; if you copy it elsewhere, set ROOT. Everything runs as the user who runs pm2, so the default
+// directories are that user's ~/.simplebb/... (see docs/OPERATIONS.md).
+//
+// Environment: every flag has a SIMPLEBB_* variable (README.md, "CLI reference"). Leave a variable out rather than
+// setting it to an empty string, and never set SIMPLEBB_IGNORE_UNKNOWN unless you want it on: any value, even
+// "0" or "false", turns --ignore-unknown on.
+//
+// Stopping: pm2 sends SIGINT (not SIGTERM) and SIGKILL after kill_timeout ms. Both daemons treat SIGINT exactly
+// like SIGTERM. kill_timeout must exceed the daemon's own shutdown deadline:
+//   masterd: exits within 5 s (hard deadline 4.9 s)                 -> 10 s
+//   clientd: shutdown-grace + kill-grace + 5 s (30 + 10 + 5 = 45 s)  -> 60 s
+// If you raise SIMPLEBB_SHUTDOWN_GRACE or SIMPLEBB_KILL_GRACE below, kill_timeout follows.
+//
+// pm2's own logs (~/.pm2/logs/<name>-out.log / -error.log) then only hold start-up errors: the JSON logs go to
+// SIMPLEBB_LOG. Rotate those with logrotate and copytruncate (docs/OPERATIONS.md, "Log rotation").
+
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const HOME = path.join(os.homedir(), '.simplebb');
+
+// Seconds, as the programs take them.
+const SHUTDOWN_GRACE = 30;
+const KILL_GRACE = 10;
+
+module.exports = {
+  apps: [
+    {
+      name: 'simplebb-masterd',
+      cwd: ROOT,
+      script: path.join(ROOT, 'dist', 'masterd.js'),
+      exec_mode: 'fork',
+      instances: 1, // one master per database; never cluster mode
+      autorestart: true,
+      exp_backoff_restart_delay: 1000, // 1 s, growing on repeated crashes
+      stop_exit_codes: [2], // a bad flag or environment value: restarting would fail the same way
+      kill_timeout: 10_000,
+      env: {
+        SIMPLEBB_HOST: '127.0.0.1', // 0.0.0.0 (or one interface's address) to accept builders from other hosts
+        SIMPLEBB_PORT: '7900',
+        SIMPLEBB_DATA: path.join(HOME, 'master'),
+        SIMPLEBB_LOG: path.join(HOME, 'log', 'masterd.log'),
+        SIMPLEBB_LOG_LEVEL: 'info',
+        SIMPLEBB_HEARTBEAT: '10',
+        SIMPLEBB_REPLAY_WINDOW: '600',
+        SIMPLEBB_HELLO_TIMEOUT: '5',
+      },
+    },
+    {
+      name: 'simplebb-clientd',
+      cwd: ROOT,
+      script: path.join(ROOT, 'dist', 'clientd.js'),
+      exec_mode: 'fork',
+      instances: 1, // one builder per name and spool; for more parallel builds raise SIMPLEBB_JOBS
+      autorestart: true,
+      exp_backoff_restart_delay: 1000,
+      stop_exit_codes: [2],
+      kill_timeout: (SHUTDOWN_GRACE + KILL_GRACE + 5 + 15) * 1000, // 60 s
+      // pm2 normally signals the whole process tree (treekill), which would send SIGINT straight to the build
+      // processes and kill them at once. With treekill off only clientd gets the signal; it gives running builds
+      // their grace period and then ends their process groups itself. (If pm2 ever has to SIGKILL clientd, the
+      // builds it leaves behind are killed and reported as failures when clientd next starts, on Linux.)
+      treekill: false,
+      env: {
+        SIMPLEBB_MASTER: '127.0.0.1:7900', // HOST[:PORT] of the master; [::1]:7900 for IPv6
+        // SIMPLEBB_NAME: 'builder-1',     // default: this host's name
+        SIMPLEBB_SCRIPTS: path.join(HOME, 'buildscripts'),
+        SIMPLEBB_WORK: path.join(HOME, 'work'),
+        SIMPLEBB_SPOOL: path.join(HOME, 'spool'),
+        SIMPLEBB_LOG: path.join(HOME, 'log', 'clientd.log'),
+        SIMPLEBB_LOG_LEVEL: 'info',
+        SIMPLEBB_JOBS: '1',
+        SIMPLEBB_TIMEOUT: '3600',
+        SIMPLEBB_KILL_GRACE: String(KILL_GRACE),
+        SIMPLEBB_SHUTDOWN_GRACE: String(SHUTDOWN_GRACE),
+        SIMPLEBB_HEARTBEAT: '10',
+        SIMPLEBB_RECONNECT_BASE: '1',
+        SIMPLEBB_RECONNECT_MAX: '60',
+        // SIMPLEBB_IGNORE_UNKNOWN: '1',   // only to turn it on; see above
+      },
+    },
+  ],
+};
