@@ -1,39 +1,91 @@
 #!/usr/bin/env node
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { die, onShutdown, opt, port, program, seconds, SIMPLEBB_HOME } from './lib/cli.js';
+import { readToken } from './lib/auth.js';
+import { die, flag, integer, onCrash, onShutdown, opt, port, program, seconds, SIMPLEBB_HOME } from './lib/cli.js';
 import { createLogger } from './lib/log.js';
 import { startMaster } from './lib/masterServer.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol.js';
 
 const cmd = program('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
   .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))
-  .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT)).argParser(port))
+  .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
   .addOption(opt('--log <file>', 'write the JSON log here (default: stdout)', 'SIMPLEBB_LOG'))
   .addOption(opt('--log-level <level>', 'least severe level logged', 'SIMPLEBB_LOG_LEVEL', 'info').choices(['debug', 'info', 'warn', 'error']))
   .addOption(opt('--data <dir>', 'directory of the report database', 'SIMPLEBB_DATA', join(SIMPLEBB_HOME, 'master')))
-  .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10').argParser(seconds('--heartbeat')))
-  .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600').argParser(seconds('--replay-window', true)))
-  .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5').argParser(seconds('--hello-timeout')))
+  .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10', seconds('--heartbeat')))
+  .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600', seconds('--replay-window', true)))
+  .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5', seconds('--hello-timeout')))
+  .addOption(opt('--builder-token-file <file>', 'builders must prove they know the secret in this file (or $SIMPLEBB_BUILDER_TOKEN)', 'SIMPLEBB_BUILDER_TOKEN_FILE'))
+  .addOption(opt('--suggest-token-file <file>', 'suggesters must prove they know the secret in this file (or $SIMPLEBB_SUGGEST_TOKEN)', 'SIMPLEBB_SUGGEST_TOKEN_FILE'))
+  .addOption(flag('--insecure', 'allow listening on a non-loopback address without both tokens', 'SIMPLEBB_INSECURE'))
+  .addOption(opt('--tls-cert <file>', 'serve TLS with this certificate (PEM)', 'SIMPLEBB_TLS_CERT'))
+  .addOption(opt('--tls-key <file>', 'the TLS private key (PEM)', 'SIMPLEBB_TLS_KEY'))
+  .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
+  .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
+  .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '100', integer('--suggest-burst', 1, 1_000_000)))
   .parse();
 
-const o = cmd.opts<{ host: string; port: number | string; log?: string; logLevel: string; data: string; heartbeat: number | string; replayWindow: number | string; helloTimeout: number | string }>();
-// Commander applies argParser to values from flags and env, not to defaults given as strings.
-const num = (v: number | string, parse: (s: string) => number): number => (typeof v === 'number' ? v : parse(v));
-const log = createLogger('simplebb-masterd', o.log, o.logLevel);
+const o = cmd.opts<{
+  host: string; port: number; log?: string; logLevel: string; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
+  builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string;
+  maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
+}>();
+const PROG = 'simplebb-masterd';
+
+/** Loopback addresses: the only ones served without tokens unless --insecure. */
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+const log = createLogger(PROG, o.log, o.logLevel);
+onCrash(PROG, log);
+// Signals that arrive while we are still starting also stop us in order.
+let stopping: () => Promise<void> = async () => undefined;
+onShutdown(() => stopping(), 4900);
+let builderToken: string | undefined;
+let suggestToken: string | undefined;
+let tls: { cert: Buffer; key: Buffer } | undefined;
 try {
-  const master = await startMaster({
-    host: o.host,
-    port: num(o.port, port),
-    dataDir: o.data,
-    heartbeatMs: num(o.heartbeat, seconds('--heartbeat')),
-    replayWindowMs: num(o.replayWindow, seconds('--replay-window', true)),
-    helloTimeoutMs: num(o.helloTimeout, seconds('--hello-timeout')),
+  const warn = (m: string): void => log.warn({ event: 'config' }, m);
+  builderToken = readToken(o.builderTokenFile, 'SIMPLEBB_BUILDER_TOKEN', warn);
+  suggestToken = readToken(o.suggestTokenFile, 'SIMPLEBB_SUGGEST_TOKEN', warn);
+  if (builderToken !== undefined && builderToken === suggestToken) throw new Error('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
+  if (o.tlsCert && o.tlsKey) {
+    const read = (f: string): Buffer => {
+      try { return readFileSync(f); } catch (err) { throw new Error(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+    };
+    tls = { cert: read(o.tlsCert), key: read(o.tlsKey) };
+  }
+  if (!isLoopback(o.host) && (builderToken === undefined || suggestToken === undefined)) {
+    if (!o.insecure) {
+      throw new Error(`refusing to listen on ${o.host} without both --builder-token-file and --suggest-token-file (or SIMPLEBB_BUILDER_TOKEN and SIMPLEBB_SUGGEST_TOKEN): anyone who can reach it could run code on your builders; pass --insecure to do it anyway`);
+    }
+    const m = `INSECURE: listening on ${o.host} without ${builderToken === undefined ? 'a builder token' : ''}${builderToken === undefined && suggestToken === undefined ? ' and ' : ''}${suggestToken === undefined ? 'a suggest token' : ''}: anyone who can reach this port can ${builderToken === undefined ? 'register a builder' : 'suggest builds'}`;
+    log.warn({ event: 'insecure' }, m);
+    process.stderr.write(`${PROG}: warning: ${m}\n`);
+  }
+} catch (err) {
+  log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
+  die(PROG, (err as Error).message, 2);
+}
+
+try {
+  const starting = startMaster({
+    host: o.host, port: o.port, dataDir: o.data, heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
+    ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
+    ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
   }, log);
-  onShutdown(() => master.stop(4000), 4900);
+  stopping = () => starting.then((m) => m.stop(4000));
+  await starting;
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message;
+  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;
   log.fatal({ event: 'fatal', error: why }, 'cannot start');
-  die('simplebb-masterd', e.syscall === 'listen' ? `cannot listen on ${o.host}:${String(o.port)}: ${why}` : `cannot start: ${why}`);
+  die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : `cannot start: ${why}`);
 }

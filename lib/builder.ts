@@ -29,6 +29,9 @@ export interface BuilderConfig {
   connectTimeoutMs: number;
   backoffBaseMs: number;
   backoffCapMs: number;
+  /** The builder role's shared secret. */
+  token?: string;
+  tls?: { ca?: Buffer };
 }
 
 /** This machine as the report describes it. */
@@ -98,7 +101,7 @@ export class Builder {
       this.log.info({ event: 'projects', projects }, 'buildscripts changed');
       this.conn?.send({ type: 'projects', projects });
     });
-    this.log.info({ event: 'starting', name: this.config.name, master: formatAddress(this.config.master), projects: this.projects, spooled: this.spool.ids().length }, 'simplebb-clientd starting');
+    this.log.info({ event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects, spooled: this.spool.ids().length }, 'simplebb-clientd starting');
     this.link.start();
   }
 
@@ -127,7 +130,10 @@ export class Builder {
       role: 'builder', name: this.config.name, uname: this.uname, node: process.version,
       projects: this.announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
       running: this.knownIds(),
-    }, { timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs });
+    }, {
+      timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
+      ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(this.config.tls ? { tls: this.config.tls } : {}),
+    });
   }
 
   private up(conn: MasterConnection): void {
@@ -232,6 +238,10 @@ export class Builder {
 
   private async build(order: BuildOrder): Promise<void> {
     const lookup = await resolveScript(this.config.scriptsDir, order.project);
+    if (!lookup.ok && this.config.ignoreUnknown) {
+      this.conn?.send({ type: 'skipped', id: order.id });
+      return;
+    }
     if (!lookup.ok) {
       await this.finish(order, { exitCode: -1, verdict: 'no-script', message: lookup.problem, durationMs: 0, output: '', outputBytes: 0, outputCut: 0 });
       return;
@@ -252,8 +262,13 @@ export class Builder {
       },
     );
     this.runs.set(order.id, run);
-    const pid = run.pid;
-    if (pid !== undefined) await this.markers.add(order, pid, run.startedAt).catch(() => undefined);
+    if (run.pid !== undefined) {
+      try {
+        this.markers.add(order, run.pid, run.startedAt);
+      } catch (err) {
+        this.log.warn({ event: 'marker-failed', id: order.id, error: (err as Error).message }, 'could not write the running marker');
+      }
+    }
     this.log.info({ event: 'started', id: order.id, project: order.project, branch: order.branch, revision: order.revision }, 'build started');
     this.conn?.send({ type: 'started', id: order.id, startedAt: run.startedAt });
     const result = await run.result;

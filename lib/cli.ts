@@ -20,10 +20,25 @@ export function program(name: string, description: string): Command {
     });
 }
 
-/** An option whose value can also come from an environment variable (for systemd's EnvironmentFile=). */
-export function opt(flags: string, description: string, env: string, defaultValue?: string | boolean): Option {
+/**
+ * An option whose value can also come from an environment variable (for systemd's EnvironmentFile=).
+ * With a parser, the default text is parsed too, so the program always sees the parsed type.
+ */
+export function opt<T = string>(flags: string, description: string, env: string, defaultText?: string | boolean, parse?: (text: string) => T): Option {
   const o = new Option(flags, description).env(env);
-  if (defaultValue !== undefined) o.default(defaultValue);
+  if (parse) o.argParser((text: string) => parse(text));
+  if (defaultText !== undefined) {
+    if (parse && typeof defaultText === 'string') o.default(parse(defaultText), defaultText);
+    else o.default(defaultText);
+  }
+  return o;
+}
+
+/** A boolean flag that can also be set with ENV=1 / true / yes / on (and stays off for 0 / false / no / off / empty). */
+export function flag(flags: string, description: string, env: string): Option {
+  const o = new Option(flags, `${description} (env: ${env}=1)`);
+  const value = process.env[env];
+  if (value !== undefined) o.default(/^(1|true|yes|on)$/i.test(value.trim()));
   return o;
 }
 
@@ -58,6 +73,17 @@ export function port(text: string): number {
 export function die(prog: string, message: string, code = 1): never {
   process.stderr.write(`${prog}: ${message}\n`);
   process.exit(code);
+}
+
+/** A last resort: an unexpected error is logged and ends the daemon with one line and exit 1 (systemd or pm2 restarts it). */
+export function onCrash(prog: string, log: { fatal: (obj: object, msg: string) => void }): void {
+  const crash = (err: unknown): void => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.fatal({ event: 'crash', error: e.message, stack: e.stack }, 'unexpected error');
+    die(prog, `unexpected error: ${e.message.split('\n')[0]}`);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 }
 
 /** Turns signals into an orderly stop, with a hard deadline; a second signal exits at once. */

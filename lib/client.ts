@@ -1,5 +1,7 @@
 // The client side of a connection to the master: connect, read the greeting, say hello, wait for the welcome, all bounded in time.
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { proof } from './auth.js';
 import { formatAddress, type Address } from './address.js';
 import { FromMaster, PROTOCOL_VERSION, type FromMaster as FromMasterT, type Hello, type ToMaster } from './protocol.js';
 import { Connection } from './wire.js';
@@ -17,20 +19,50 @@ const ERRNO_TEXT: Record<string, string> = {
   EADDRNOTAVAIL: 'address not available',
 };
 
+/** TLS verification failures in words. */
+const TLS_TEXT: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not signed by a trusted CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate not signed by a trusted CA',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain has an untrusted self-signed certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate is self-signed and not trusted',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is not for this host name',
+  EPROTO: 'TLS handshake failed (is the master serving TLS?)',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed (is the master serving TLS?)',
+};
+
+export interface ClientOptions {
+  timeoutMs: number;
+  heartbeatMs: number;
+  /** The role's shared secret, proven with an HMAC of the master's nonce. */
+  token?: string;
+  /** Speak TLS; `ca` replaces the system CAs when given. */
+  tls?: { ca?: Buffer };
+}
+
 /** An error whose message is one line fit for a user. */
 export class ClientError extends Error {}
 
 /** Opens a connection and completes the handshake; rejects with a ClientError naming the master and what went wrong. */
 export function connectToMaster(
   address: Address,
-  hello: Omit<Hello, 'type' | 'protocol'>,
-  options: { timeoutMs: number; heartbeatMs: number },
+  hello: Omit<Hello, 'type' | 'protocol' | 'auth'>,
+  options: ClientOptions,
 ): Promise<MasterConnection> {
   const where = formatAddress(address);
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: address.host, port: address.port });
+    const socket: Socket = options.tls
+      ? tlsConnect({
+        host: address.host, port: address.port, ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+        ...(isIP(address.host) ? {} : { servername: address.host }), minVersion: 'TLSv1.2',
+      })
+      : netConnect({ host: address.host, port: address.port });
     // Registered before the Connection's own handler, so the error is named before the close is seen.
-    socket.once('error', (err: NodeJS.ErrnoException) => fail(ERRNO_TEXT[err.code ?? ''] ?? err.message));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      const tlsWhy = TLS_TEXT[code] ?? (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') ? `TLS error ${code}` : undefined);
+      fail(tlsWhy ? `TLS: ${tlsWhy}` : ERRNO_TEXT[code] ?? err.message);
+    });
     const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, FromMaster, { heartbeatMs: 0, speaker: 'this client' });
     let settled = false;
     function fail(why: string): void {
@@ -40,12 +72,13 @@ export function connectToMaster(
       conn.destroy(why);
       reject(new ClientError(`cannot reach master at ${where}: ${why}`));
     }
-    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000} s`), options.timeoutMs);
+    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000} s${options.tls ? '' : ' (if the master serves TLS, use --tls)'}`), options.timeoutMs);
     conn.on('invalid', (problem) => fail(problem.startsWith('protocol version') ? `master's ${problem}` : `master sent an invalid line (${problem})`));
     conn.on('close', (reason) => fail(reason === 'connection closed by peer' ? 'master closed the connection' : reason));
     const onMessage = (m: FromMasterT): void => {
       if (m.type === 'greeting') {
-        conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...hello });
+        const auth = options.token !== undefined ? { auth: proof(options.token, m.nonce, hello.role) } : {};
+        conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...hello, ...auth });
       } else if (m.type === 'welcome') {
         settled = true;
         clearTimeout(timer);

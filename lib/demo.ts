@@ -47,7 +47,9 @@ async function main(): Promise<number> {
   const port = await until('the master to listen', () => logLines(serverLog).find((l) => l.event === 'listening')?.port as number | undefined);
   console.log(`master listening on 127.0.0.1:${port}, files in ${dir}`);
   const builderLog = join(dir, 'builder.log');
-  start('clientd', ['--master', `127.0.0.1:${port}`, '--name', 'demo-builder', '--scripts', scripts, '--work', join(dir, 'work'), '--spool', join(dir, 'spool'), '--log', builderLog]);
+  start('clientd', ['--master', `127.0.0.1:${port}`, '--name', 'demo-builder', '--scripts', scripts, '--work', join(dir, 'work'), '--spool', join(dir, 'spool'), '--log', builderLog,
+    // clientd refuses to run builds as root; the demo's builds are the two example scripts in a temp dir.
+    ...(process.getuid?.() === 0 ? ['--allow-root'] : [])]);
   await until('the builder to connect', () => (logLines(serverLog).some((l) => l.event === 'connected') ? true : undefined));
   console.log('builder demo-builder connected with scripts: foo, bar');
   const foo = await run(['-p', String(port), 'foo', 'master', '--follow']);

@@ -1,5 +1,5 @@
 // Builds orphaned by a clientd that died hard: each running build leaves a marker so the next clientd can end what is left of it.
-import { mkdirSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, promises as fs, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildOrder } from './protocol.js';
 
@@ -45,9 +45,10 @@ export class RunningMarkers {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  async add(order: BuildOrder, pid: number, startedAt: number): Promise<void> {
+  /** Written synchronously right after the spawn, so no await separates a running build from its marker. */
+  add(order: BuildOrder, pid: number, startedAt: number): void {
     const m: RunningMarker = { id: order.id, pid, project: order.project, branch: order.branch, ...(order.revision ? { revision: order.revision } : {}), startedAt };
-    await fs.writeFile(join(this.dir, `${order.id}.json`), JSON.stringify(m), { mode: 0o600 });
+    writeFileSync(join(this.dir, `${order.id}.json`), JSON.stringify(m), { mode: 0o600 });
   }
 
   async remove(id: string): Promise<void> {

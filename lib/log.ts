@@ -3,8 +3,16 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** A logger writing to `file` (appending) or to stdout when no file is given. */
+/**
+ * A logger writing to `file` (appending) or to stdout when no file is given.
+ * SIGHUP reopens the file, so logrotate can move it away (or copytruncate it).
+ */
 export function createLogger(name: string, file?: string, level = 'info'): Logger {
   const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true });
-  return pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  const log = pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  process.on('SIGHUP', () => {
+    if (file) dest.reopen();
+    log.info({ event: 'reopened' }, 'log reopened on SIGHUP');
+  });
+  return log;
 }

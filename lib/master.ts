@@ -1,16 +1,21 @@
 // The relay: takes connection events and decides what to send, store and log. Sockets, timers and disk stay outside.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { FailureThrottle, verifyProof } from './auth.js';
 import {
-  MAX_LISTED_BUILDERS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, versionProblem,
+  MAX_LISTED_BUILDERS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, REPORT_KEEP_BYTES, versionProblem,
   type FromMaster, type Hello, type Report, type ReportFields, type SuggestRequest, type ToMaster, type Uname,
 } from './protocol.js';
 import type { Store, StoredReport, StoreOutcome } from './store.js';
+import { TokenBucket } from './ratelimit.js';
 import { VERSION } from './version.js';
 
 /** One connected peer as the relay sees it. */
 export interface Peer {
+  /** ADDRESS:PORT, for logs. */
   readonly remote: string;
+  /** The peer's IP address alone, for per-address limits. */
+  readonly address: string;
   send(message: FromMaster): boolean;
   /** Sends an error line (when given) and closes. */
   close(reason: string, error?: string): void;
@@ -21,7 +26,19 @@ export interface RelayOptions {
   /** How long a builder may be gone and still get the suggestions it missed. */
   replayWindowMs: number;
   helloTimeoutMs: number;
+  /** The shared secret builders prove they know; none: builders need no proof. */
+  builderToken?: string;
+  /** The shared secret suggesters prove they know; none: suggesters need no proof. */
+  suggestToken?: string;
+  /** Suggestions per second one connection may make, and how many at once. */
+  suggestRate: number;
+  suggestBurst: number;
 }
+
+/** Live output forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
+export const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
+/** Characters of kept output one report may carry (first and last 512 KiB plus the cut line). */
+export const MAX_REPORT_OUTPUT_CHARS = 2 * REPORT_KEEP_BYTES + 4096;
 
 interface Build { project: string; branch: string; revision?: string }
 
@@ -36,11 +53,11 @@ interface BuilderState {
   /** Builds sent to this builder and not yet reported. */
   holds: Map<string, Build>;
   /** report-output chunks received for the report that follows them. */
-  partial?: { id: string; chunks: string[] };
+  partial?: { id: string; chunks: string[]; chars: number };
 }
 
-interface SuggesterState { role: 'suggester'; peer: Peer; name: string }
-interface Pending { role: 'pending'; peer: Peer; timer: NodeJS.Timeout; nonce: string }
+interface SuggesterState { role: 'suggester'; peer: Peer; name: string; bucket: TokenBucket }
+interface Pending { role: 'pending'; peer: Peer; timer?: NodeJS.Timeout; nonce: string }
 type PeerState = BuilderState | SuggesterState | Pending;
 
 /** A suggestion whose builders have not all reported yet, and who is waiting for it. */
@@ -49,6 +66,8 @@ interface InFlight extends Build {
   from?: SuggesterState;
   follow: boolean;
   waitingFor: Set<string>;
+  /** Live output bytes forwarded per builder. */
+  forwarded: Map<string, number>;
 }
 
 /** Ids sortable by time and unique across restarts: base-36 milliseconds and 6 random hex digits. */
@@ -63,6 +82,7 @@ export class Relay {
   private batch: Array<{ report: StoredReport; from?: BuilderState }> = [];
   private flushScheduled = false;
   private stopping = false;
+  private readonly throttle = new FailureThrottle();
 
   constructor(
     private readonly store: Store,
@@ -81,14 +101,21 @@ export class Relay {
   }
 
   connected(peer: Peer): void {
-    const nonce = randomBytes(16).toString('hex');
-    const timer = setTimeout(() => {
-      this.log.warn({ event: 'hello-timeout', address: peer.remote }, 'no hello in time');
-      peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
-    }, this.options.helloTimeoutMs);
-    timer.unref();
-    this.peers.set(peer, { role: 'pending', peer, timer, nonce });
-    peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce });
+    const state: Pending = { role: 'pending', peer, nonce: randomBytes(16).toString('hex') };
+    this.peers.set(peer, state);
+    const greet = (): void => {
+      if (this.peers.get(peer) !== state) return;
+      state.timer = setTimeout(() => {
+        this.log.warn({ event: 'hello-timeout', address: peer.remote }, 'no hello in time');
+        peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
+      }, this.options.helloTimeoutMs);
+      state.timer.unref();
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce });
+    };
+    // An address that keeps failing to authenticate waits longer and longer for its greeting.
+    const delay = this.throttle.delayMs(peer.address);
+    if (delay > 0) setTimeout(greet, delay).unref();
+    else greet();
   }
 
   /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
@@ -136,7 +163,11 @@ export class Relay {
     if (this.builders.get(state.name) !== state) return; // replaced by a newer connection of the same builder
     this.builders.delete(state.name);
     const at = this.now();
-    this.store.builderSeen(state.name, at);
+    try {
+      this.store.builderSeen(state.name, at);
+    } catch (err) {
+      this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not record the builder as seen');
+    }
     this.log.info({ event: 'disconnected', builder: state.name, address: peer.remote, reason, holds: state.holds.size }, 'builder disconnected');
     if (this.stopping) return;
     for (const [id, b] of state.holds) {
@@ -151,7 +182,11 @@ export class Relay {
   /** Records when every connected builder was last seen, so replay after a master crash starts from about the right time. */
   tick(): void {
     const at = this.now();
-    for (const name of this.builders.keys()) this.store.builderSeen(name, at);
+    try {
+      for (const name of this.builders.keys()) this.store.builderSeen(name, at);
+    } catch (err) {
+      this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not record builders as seen');
+    }
   }
 
   /** Stops treating disconnects as lost builds, stores what was received, and records builders as seen now. */
@@ -166,8 +201,14 @@ export class Relay {
     clearTimeout(state.timer);
     const versionErr = versionProblem(msg.protocol);
     if (versionErr) return peer.close('protocol version', versionErr); // normally caught before the schema, in parseLine
+    const token = msg.role === 'builder' ? this.options.builderToken : this.options.suggestToken;
+    if (token !== undefined && !verifyProof(token, state.nonce, msg.role, msg.auth)) {
+      this.throttle.record(peer.address);
+      this.log.warn({ event: 'auth-failed', address: peer.remote, role: msg.role, name: msg.name }, 'authentication failed');
+      return peer.close('authentication failed', 'authentication failed');
+    }
     if (msg.role === 'suggester') {
-      this.peers.set(peer, { role: 'suggester', peer, name: peer.remote });
+      this.peers.set(peer, { role: 'suggester', peer, name: peer.remote, bucket: new TokenBucket(this.options.suggestRate, this.options.suggestBurst) });
       peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
       return;
     }
@@ -213,10 +254,20 @@ export class Relay {
   }
 
   private suggest(from: SuggesterState, msg: SuggestRequest): void {
+    if (!from.bucket.take()) {
+      this.log.warn({ event: 'rate-limited', address: from.peer.remote }, 'suggestion refused: rate limit');
+      from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second (burst ${this.options.suggestBurst})`, ...(msg.ref !== undefined ? { ref: msg.ref } : {}) });
+      return;
+    }
     const now = this.now();
     const id = newSuggestionId(now);
     const build: Build = { project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}) };
-    this.store.addSuggestion({ id, ...build, from: from.name, createdAt: now });
+    try {
+      this.store.addSuggestion({ id, ...build, from: from.name, createdAt: now });
+    } catch (err) {
+      // Relayed all the same: only replay to absent builders depends on the record.
+      this.log.error({ event: 'store-failed', id, error: (err as Error).message }, 'could not record the suggestion');
+    }
     const order: FromMaster = { type: 'suggest', id, ...build };
     const names: string[] = [];
     for (const b of this.builders.values()) {
@@ -225,7 +276,7 @@ export class Relay {
       b.peer.send(order);
       names.push(b.name);
     }
-    if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names) });
+    if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names), forwarded: new Map() });
     from.peer.send({
       type: 'accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), id, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
@@ -240,7 +291,14 @@ export class Relay {
 
   private output(b: BuilderState, id: string, stream: 'stdout' | 'stderr', data: string): void {
     const f = this.inFlight.get(id);
-    if (f?.from && f.follow && f.waitingFor.has(b.name)) f.from.peer.send({ type: 'output', id, builder: b.name, stream, data });
+    if (!f?.from || !f.follow || !f.waitingFor.has(b.name)) return;
+    const sent = f.forwarded.get(b.name) ?? 0;
+    if (sent > MAX_FORWARDED_OUTPUT) return;
+    f.forwarded.set(b.name, sent + data.length);
+    if (sent + data.length > MAX_FORWARDED_OUTPUT) {
+      data = `\n[simplebb: live output past ${MAX_FORWARDED_OUTPUT} characters is not forwarded; the report keeps its first and last part]\n`;
+    }
+    f.from.peer.send({ type: 'output', id, builder: b.name, stream, data });
   }
 
   /** The builder will not build this (no script, and it ignores unknown projects): nothing is stored or logged, but a waiter hears of it. */
@@ -260,10 +318,11 @@ export class Relay {
   }
 
   private reportOutput(b: BuilderState, id: string, data: string): void {
-    if (!b.partial || b.partial.id !== id) b.partial = { id, chunks: [] };
-    if (b.partial.chunks.length >= MAX_REPORT_CHUNKS) {
+    if (!b.partial || b.partial.id !== id) b.partial = { id, chunks: [], chars: 0 };
+    b.partial.chars += data.length;
+    if (b.partial.chunks.length >= MAX_REPORT_CHUNKS || b.partial.chars > MAX_REPORT_OUTPUT_CHARS) {
       b.partial = undefined;
-      b.peer.close('report too large', `a report may carry at most ${MAX_REPORT_CHUNKS} report-output chunks`);
+      b.peer.close('report too large', `a report may carry at most ${MAX_REPORT_CHUNKS} report-output chunks and ${MAX_REPORT_OUTPUT_CHARS} characters of output`);
       return;
     }
     b.partial.chunks.push(data);
@@ -278,6 +337,13 @@ export class Relay {
     }
     if (chunks.length !== msg.outputChunks) {
       b.peer.send({ type: 'error', message: `report ${msg.id} announced ${msg.outputChunks} output chunks but ${chunks.length} came before it` });
+      return;
+    }
+    if (!b.holds.has(msg.id) && !this.store.hasSuggestion(msg.id)) {
+      // Made up, or from before the master's data was wiped: acknowledged so it is not sent forever, but not stored.
+      this.log.warn({ event: 'unknown-report', builder: b.name, id: msg.id }, 'report for a suggestion this master never made');
+      b.peer.send({ type: 'error', message: `report ${msg.id}: no such suggestion; not stored` });
+      b.peer.send({ type: 'ack', id: msg.id });
       return;
     }
     const { type: _t, outputChunks: _c, ...fields } = msg;
@@ -306,6 +372,9 @@ export class Relay {
     } catch (err) {
       // Not stored, so not acknowledged: the builders keep their spooled reports and send them again.
       this.log.error({ event: 'store-failed', error: (err as Error).message, reports: batch.length }, 'could not store reports');
+      // Our own `lost` verdicts have no one to resend them: try them again shortly.
+      const lost = batch.filter((e) => e.report.verdict === 'lost');
+      if (lost.length) setTimeout(() => { for (const e of lost) this.enqueue(e.report); }, 1000).unref();
       return;
     }
     const logged: StoredReport[] = [];
@@ -320,7 +389,14 @@ export class Relay {
       if (report.verdict !== 'lost') holder?.holds.delete(report.id);
       if (outcome !== 'duplicate') this.tellWaiter(report);
     });
-    if (logged.length) this.store.markLogged(logged);
+    if (logged.length) {
+      try {
+        this.store.markLogged(logged);
+      } catch (err) {
+        // At worst these are logged once more after a restart.
+        this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not mark reports as logged');
+      }
+    }
   }
 
   private tellWaiter(report: StoredReport): void {

@@ -1,18 +1,20 @@
-// The master daemon: a TCP listener that feeds connections to the relay, and its orderly shutdown.
-import { createServer, type Server, type Socket } from 'node:net';
+// The master daemon: a TCP (or TLS) listener that feeds connections to the relay, per-address limits, and orderly shutdown.
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { Relay, type Peer } from './master.js';
+import { Relay, type Peer, type RelayOptions } from './master.js';
 import { ToMaster, type FromMaster as FromMasterT, type ToMaster as ToMasterT } from './protocol.js';
 import { Store } from './store.js';
 import { Connection } from './wire.js';
 
-export interface MasterConfig {
+export interface MasterConfig extends RelayOptions {
   host: string;
   port: number;
   dataDir: string;
-  heartbeatMs: number;
-  replayWindowMs: number;
-  helloTimeoutMs: number;
+  /** Connections one IP address may hold at once. */
+  maxConnsPerAddress: number;
+  /** Serve TLS with this certificate and key (PEM) instead of plain TCP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface RunningMaster {
@@ -24,7 +26,10 @@ export interface RunningMaster {
 
 /** Adapts one socket connection to the relay's Peer. */
 class SocketPeer implements Peer {
-  constructor(readonly conn: Connection<ToMasterT, FromMasterT>) {}
+  readonly address: string;
+  constructor(readonly conn: Connection<ToMasterT, FromMasterT>) {
+    this.address = conn.socket.remoteAddress ?? 'unknown';
+  }
   get remote(): string { return this.conn.remote; }
   send(message: FromMasterT): boolean { return this.conn.send(message); }
   close(reason: string, error?: string): void {
@@ -36,16 +41,42 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const store = new Store(config.dataDir);
   const relay = new Relay(store, log, config);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const perAddress = new Map<string, number>();
+  const accept = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = (perAddress.get(address) ?? 0) + 1;
+    if (count > config.maxConnsPerAddress) {
+      log.warn({ event: 'too-many-connections', address, limit: config.maxConnsPerAddress }, 'connection refused: per-address limit');
+      socket.on('error', () => undefined);
+      socket.end(JSON.stringify({ type: 'error', message: `too many connections from ${address} (limit ${config.maxConnsPerAddress})` }) + '\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    perAddress.set(address, count);
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      const n = (perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(address);
+      else perAddress.set(address, n);
+    });
     const conn = new Connection<ToMasterT, FromMasterT>(socket, ToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
     conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));
     conn.on('close', (reason) => relay.closed(peer, reason));
     relay.connected(peer);
-  });
+  };
+  let server: Server;
+  if (config.tls) {
+    const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.helloTimeoutMs, minVersion: 'TLSv1.2' }, accept);
+    tlsServer.on('tlsClientError', (err, socket) => {
+      log.warn({ event: 'tls-error', address: socket.remoteAddress, error: err.message }, 'TLS handshake failed');
+    });
+    server = tlsServer;
+  } else {
+    server = createTcpServer(accept);
+  }
   server.maxConnections = 100_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -59,7 +90,10 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const seen = setInterval(() => relay.tick(), 10_000);
   seen.unref();
-  log.info({ event: 'listening', host: config.host, port, data: config.dataDir }, 'simplebb-masterd listening');
+  log.info({
+    event: 'listening', host: config.host, port, data: config.dataDir, tls: Boolean(config.tls),
+    builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined,
+  }, 'simplebb-masterd listening');
 
   let stopped: Promise<void> | undefined;
   const stop = (timeoutMs = 4000): Promise<void> => {

@@ -39,6 +39,7 @@ export class Run {
   private abortMessage = '';
   private killTimer: NodeJS.Timeout | undefined;
   private timeoutTimer: NodeJS.Timeout | undefined;
+  private pipeTimer: NodeJS.Timeout | undefined;
   private readonly t0 = performance.now();
 
   constructor(private readonly spec: BuildSpec, private readonly sink: OutputSink) {
@@ -69,6 +70,7 @@ export class Run {
     const finish = (r: Omit<BuildResult, 'startedAt' | 'durationMs' | 'output' | 'outputBytes' | 'outputCut'>): void => {
       if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
       if (this.killTimer) clearTimeout(this.killTimer);
+      if (this.pipeTimer) clearTimeout(this.pipeTimer);
       resolve({
         ...r, startedAt: this.startedAt, durationMs: Math.round(performance.now() - this.t0),
         output: this.capture.text(), outputBytes: this.capture.bytes, outputCut: this.capture.cut,
@@ -99,6 +101,11 @@ export class Run {
       // Whatever the script left running in its group (`cmd &`) ends with it.
       this.signalGroup('SIGTERM');
       this.killTimer ??= setTimeout(() => this.signalGroup('SIGKILL'), this.spec.killGraceMs);
+      // A process that left the group (setsid) may still hold our pipes open: stop reading them after the grace period.
+      this.pipeTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, this.spec.killGraceMs + 1000);
     });
     child.on('close', () => {
       this.signalGroup('SIGKILL');

@@ -87,6 +87,7 @@ export class Store {
         ORDER BY s.seq`),
       report: this.db.prepare<[string, string], ReportRow>('SELECT * FROM reports WHERE builder = ? AND id = ?'),
       count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reports'),
+      hasSuggestion: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM suggestions WHERE id = ?'),
     };
   }
 
@@ -126,6 +127,10 @@ export class Store {
   report(builder: string, id: string): StoredReport | undefined {
     const row = this.stmts.report.get(builder, id);
     return row ? rowToReport(row) : undefined;
+  }
+
+  hasSuggestion(id: string): boolean {
+    return this.stmts.hasSuggestion.get(id) !== undefined;
   }
 
   reportCount(): number {

@@ -14,6 +14,8 @@ export interface SuggestJob {
   waitTimeoutMs: number;
   connectTimeoutMs: number;
   heartbeatMs: number;
+  token?: string;
+  tls?: { ca?: Buffer };
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -47,7 +49,10 @@ function seconds(ms: number): string {
 export async function runSuggest(job: SuggestJob): Promise<number> {
   let conn;
   try {
-    conn = await connectToMaster(job.master, { role: 'suggester' }, { timeoutMs: job.connectTimeoutMs, heartbeatMs: job.heartbeatMs });
+    conn = await connectToMaster(job.master, { role: 'suggester' }, {
+      timeoutMs: job.connectTimeoutMs, heartbeatMs: job.heartbeatMs,
+      ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
+    });
   } catch (err) {
     job.err(`simplebb-suggest: ${err instanceof ClientError ? err.message : String(err)}`);
     return EXIT.error;
@@ -84,7 +89,10 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       job.err(`simplebb-suggest: lost the connection to master at ${formatAddress(job.master)}: ${reason}`);
       finish(EXIT.error);
     });
-    conn.on('invalid', (problem) => job.err(`simplebb-suggest: master sent an invalid line: ${problem}`));
+    conn.on('invalid', (problem, fatal) => {
+      job.err(`simplebb-suggest: master sent an invalid line: ${problem}`);
+      if (fatal) finish(EXIT.error);
+    });
     conn.on('message', (m: FromMaster) => {
       switch (m.type) {
         case 'error':

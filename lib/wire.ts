@@ -36,7 +36,8 @@ export function parseLine<T>(line: Buffer, schema: z.ZodType<T>, speaker = 'this
   const ref = typeof rawRef === 'string' && rawRef.length <= 64 ? { ref: rawRef } : {};
   if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string', ...ref };
   if (VERSIONED.has(type) && protocol !== PROTOCOL_VERSION) {
-    return { ok: false, fatal: true, problem: `protocol version ${JSON.stringify(protocol)} is not supported; ${speaker} speaks version ${PROTOCOL_VERSION}` };
+    const theirs = typeof protocol === 'number' ? `protocol version ${protocol} is not supported` : `${type} has no numeric protocol version`;
+    return { ok: false, fatal: true, problem: `${theirs}; ${speaker} speaks version ${PROTOCOL_VERSION}` };
   }
   const result = schema.safeParse(value);
   if (!result.success) {

@@ -2,10 +2,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DIST = join(ROOT, 'dist');
+
+/** clientd refuses root by default; CI and this sandbox run tests as root. */
+export const ROOT_OK = process.getuid?.() === 0 ? ['--allow-root'] : [];
 
 const started = new Set<ChildProcess>();
 const dirs: string[] = [];
@@ -117,7 +121,7 @@ export async function startBuilder(port: number, opts: { name?: string; dir?: st
   const logFile = join(dir, 'builder.log');
   const before = readLog(logFile).filter((l) => l.event === 'connected').length;
   const p = node('clientd', ['--master', `127.0.0.1:${port}`, '--name', name, '--scripts', scripts, '--work', join(dir, 'work'),
-    '--spool', join(dir, 'spool'), '--log', logFile, '--reconnect-base', '0.2', '--reconnect-max', '1', ...(opts.args ?? [])], { env: opts.env });
+    '--spool', join(dir, 'spool'), '--log', logFile, '--reconnect-base', '0.2', '--reconnect-max', '1', ...ROOT_OK, ...(opts.args ?? [])], { env: opts.env });
   if (opts.wait !== false) {
     await waitFor(`builder ${name} to connect`, () => readLog(logFile).filter((l) => l.event === 'connected').length > before
       || (p.child.exitCode !== null && (() => { throw new Error(`clientd exited: ${p.stderr()}`); })()), 15_000);
@@ -153,4 +157,49 @@ export async function cleanup(): Promise<void> {
     await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
   }));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** A raw TCP connection to the master that collects every line it sends back. */
+export function rawClient(port: number) {
+  const sock = connect({ host: '127.0.0.1', port });
+  let buf = '';
+  let closed = false;
+  sock.on('data', (d: Buffer) => { buf += d.toString(); });
+  sock.on('close', () => { closed = true; });
+  sock.on('error', () => { closed = true; });
+  const lines = (): Array<Record<string, unknown>> => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const send = (m: unknown): boolean => sock.write(JSON.stringify(m) + '\n');
+  return { sock, lines, send, closed: () => closed };
+}
+
+/** A hand-written master: completes the handshake, acknowledges reports, records what the builder sends, and lets a test send anything. */
+export async function fakeMaster() {
+  const received: Array<Record<string, unknown>> = [];
+  let client: Socket | undefined;
+  const server = createServer((s) => {
+    client = s;
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const l of lines.filter(Boolean)) {
+        const m = JSON.parse(l) as Record<string, unknown>;
+        received.push(m);
+        if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 1, heartbeatMs: 10_000 }) + '\n');
+        if (m.type === 'report') s.write(JSON.stringify({ type: 'ack', id: m.id }) + '\n');
+      }
+    });
+    s.on('error', () => undefined);
+    s.write(JSON.stringify({ type: 'greeting', protocol: 1, server: 'fake', nonce: 'n' }) + '\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port, received,
+    reports: () => received.filter((m) => m.type === 'report'),
+    connected: () => client !== undefined,
+    send: (m: unknown) => client!.write(Buffer.isBuffer(m) ? Buffer.concat([m, Buffer.from('\n')]) : (typeof m === 'string' ? m : JSON.stringify(m)) + '\n'),
+    close: () => new Promise((r) => { client?.destroy(); server.close(r); }),
+  };
 }

@@ -12,6 +12,7 @@ afterEach(cleanup);
 class FakePeer implements Peer {
   sent: FromMaster[] = [];
   closedWith: string | undefined;
+  readonly address = '127.0.0.1';
   constructor(readonly remote: string) {}
   send(m: FromMaster): boolean { this.sent.push(m); return true; }
   close(reason: string, error?: string): void { this.closedWith = error ?? reason; }
@@ -27,7 +28,7 @@ function setup(dir = tempDir()) {
   const lines: Array<Record<string, unknown>> = [];
   const sink = new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
   const store = new Store(dir);
-  const relay = new Relay(store, pino({ level: 'info' }, sink), { heartbeatMs: 1000, replayWindowMs: 60_000, helloTimeoutMs: 5000 });
+  const relay = new Relay(store, pino({ level: 'info' }, sink), { heartbeatMs: 1000, replayWindowMs: 60_000, helloTimeoutMs: 5000, suggestRate: 1000, suggestBurst: 1000 });
   const builder = (name: string, projects: string[] = ['foo'], running: string[] = []) => {
     const p = new FakePeer(`${name}:1`);
     relay.connected(p);

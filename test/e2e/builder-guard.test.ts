@@ -1,41 +1,10 @@
 // Nothing runs outside the scripts dir: a hand-written master sends a real clientd hostile suggestions.
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, script, startBuilder, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, script, startBuilder, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
-
-/** A fake master that completes the handshake and records what the builder sends. */
-async function fakeMaster() {
-  const received: Array<Record<string, unknown>> = [];
-  let client: Socket | undefined;
-  const server = createServer((s) => {
-    client = s;
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines.filter(Boolean)) {
-        const m = JSON.parse(l) as Record<string, unknown>;
-        received.push(m);
-        if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 1, heartbeatMs: 10_000 }) + '\n');
-        if (m.type === 'report') s.write(JSON.stringify({ type: 'ack', id: m.id }) + '\n');
-      }
-    });
-    s.on('error', () => {});
-    s.write(JSON.stringify({ type: 'greeting', protocol: 1, server: 'fake', nonce: 'n' }) + '\n');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port, received,
-    send: (m: unknown) => client!.write((typeof m === 'string' ? m : JSON.stringify(m)) + '\n'),
-    close: () => new Promise((r) => { client?.destroy(); server.close(r); }),
-  };
-}
 
 describe('clientd refuses to run anything outside its scripts dir', () => {
   it('turns away path-escaping names, symlinks out, non-executables and directories', async () => {

@@ -1,10 +1,9 @@
 // The core farm end to end: real masterd, clientd and simplebb-suggest processes on loopback ports with temp dirs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, DIST, node, ROOT, script, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, DIST, node, rawClient, ROOT, script, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -153,17 +152,7 @@ describe('the core farm', () => {
 });
 
 describe('the master under bad input', () => {
-  /** A raw connection that collects every line the master sends. */
-  function raw(port: number) {
-    const sock = connect({ host: '127.0.0.1', port });
-    let buf = '';
-    let closed = false;
-    sock.on('data', (d) => { buf += d.toString(); });
-    sock.on('close', () => { closed = true; });
-    sock.on('error', () => { closed = true; });
-    const lines = (): Array<Record<string, unknown>> => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { sock, lines, closed: () => closed };
-  }
+  const raw = rawClient;
 
   it('answers garbage with one error line each and keeps serving everyone', async () => {
     const m = await startMaster();

@@ -67,6 +67,22 @@ describe('hooks/post-receive', () => {
     expect(m.reports().map((r) => r.output)).toContain(`built master ${git(work, 'rev-parse', 'HEAD')}\n`);
   });
 
+  it('passes the suggest token from simplebb.tokenFile', async () => {
+    const token = 'suggest-secret-0123456789abcdef';
+    const m = await startMaster({ env: { SIMPLEBB_SUGGEST_TOKEN: token, SIMPLEBB_BUILDER_TOKEN: 'builder-secret-0123456789abcdef' } });
+    const { bare, work } = repos(m.port);
+    const r1 = push(work, 'master');
+    expect(r1.status).toBe(0);
+    expect(r1.stderr).toContain('authentication failed');
+    const tokenFile = join(bare, 'simplebb-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    git(bare, 'config', 'simplebb.tokenFile', tokenFile);
+    writeFileSync(join(work, 'a'), '2');
+    git(work, 'commit', '-q', '-am', 'two');
+    expect(push(work, 'master').status).toBe(0);
+    await waitFor('suggestion', () => m.log().find((l) => l.event === 'suggestion'));
+  });
+
   it('never fails or hangs the push when the master is down', async () => {
     const m = await startMaster();
     const port = m.port;

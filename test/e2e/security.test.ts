@@ -1,0 +1,170 @@
+// Locked down by default: role tokens, TLS, limits, and the refusal to serve the network unprotected.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { proof } from '../../lib/auth.js';
+import { cleanup, node, rawClient, ROOT_OK, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+
+afterEach(cleanup);
+
+const BT = 'builder-secret-0123456789abcdef';
+const ST = 'suggest-secret-0123456789abcdef';
+const TOKENS = { SIMPLEBB_BUILDER_TOKEN: BT, SIMPLEBB_SUGGEST_TOKEN: ST };
+
+const raw = rawClient;
+
+describe('authentication by role', () => {
+  it('lets in builders and suggesters with their own tokens, and keeps tokens out of logs and build environments', async () => {
+    const m = await startMaster({ env: TOKENS });
+    const b = await startBuilder(m.port, { scripts: { env: 'env | grep -c TOKEN || true' }, env: { SIMPLEBB_BUILDER_TOKEN: BT } });
+    const r = await suggest(m.port, ['env', 'main', '--wait'], { env: { SIMPLEBB_SUGGEST_TOKEN: ST } });
+    expect(r.code).toBe(0);
+    const rep = await waitFor('report', () => m.reports()[0]);
+    expect(rep.output).toBe('0\n');
+    for (const file of [m.logFile, b.logFile]) {
+      const text = execFileSync('cat', [file]).toString();
+      expect(text).not.toContain(BT);
+      expect(text).not.toContain(ST);
+    }
+  });
+
+  it('refuses a wrong token, a missing one, and the other role\'s token, logging the address', async () => {
+    const m = await startMaster({ env: TOKENS });
+    const wrong = await suggest(m.port, ['foo', 'main'], { env: { SIMPLEBB_SUGGEST_TOKEN: 'not-the-right-token-at-all' } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toBe(`simplebb-suggest: master at 127.0.0.1:${m.port} refused: authentication failed`);
+    const none = await suggest(m.port, ['foo', 'main']);
+    expect(none.stderr).toContain('refused: authentication failed');
+    const builderTokenAsSuggester = await suggest(m.port, ['foo', 'main'], { env: { SIMPLEBB_SUGGEST_TOKEN: BT } });
+    expect(builderTokenAsSuggester.stderr).toContain('authentication failed');
+    const b = await startBuilder(m.port, { name: 'intruder', env: { SIMPLEBB_BUILDER_TOKEN: ST }, wait: false });
+    await waitFor('builder refused', () => b.log().some((l) => String(l.reason ?? '').includes('authentication failed')));
+    const failures = m.log().filter((l) => l.event === 'auth-failed');
+    expect(failures.length).toBeGreaterThanOrEqual(4);
+    expect(failures[0]!.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(m.log().some((l) => l.event === 'connected')).toBe(false);
+  });
+
+  it('refuses a replayed handshake: the proof is bound to each connection\'s nonce', async () => {
+    const m = await startMaster({ env: TOKENS });
+    const a = raw(m.port);
+    const greeting = await waitFor('greeting', () => a.lines()[0]);
+    const hello = { type: 'hello', protocol: 1, role: 'suggester', auth: proof(ST, greeting.nonce as string, 'suggester') };
+    a.send(hello);
+    await waitFor('welcome', () => a.lines().some((l) => l.type === 'welcome'));
+    const b = raw(m.port);
+    const g2 = await waitFor('second greeting', () => b.lines()[0]);
+    expect(g2.nonce).not.toBe(greeting.nonce);
+    b.send(hello);
+    await waitFor('closed', () => b.closed());
+    expect(b.lines().at(-1)).toEqual({ type: 'error', message: 'authentication failed' });
+    a.sock.destroy();
+  });
+
+  it('refuses to listen beyond loopback without both tokens, unless --insecure (which warns)', async () => {
+    const dir = tempDir();
+    const p = node('masterd', ['--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'd'), '--log', join(dir, 'l')]);
+    const r = await p.exited;
+    expect(r.code).toBe(2);
+    expect(p.stderr().trim()).toMatch(/^simplebb-masterd: refusing to listen on 0\.0\.0\.0 without both --builder-token-file and --suggest-token-file/);
+    const q = node('masterd', ['--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'd'), '--log', join(dir, 'l2'), '--insecure']);
+    await waitFor('insecure warning', () => q.stderr().includes('warning: INSECURE: listening on 0.0.0.0'));
+    process.kill(q.pid, 'SIGTERM');
+    expect((await q.exited).code).toBe(0);
+    const same = node('masterd', ['--port', '0', '--data', join(dir, 'd')], { env: { SIMPLEBB_BUILDER_TOKEN: BT, SIMPLEBB_SUGGEST_TOKEN: BT } });
+    expect((await same.exited).code).toBe(2);
+    expect(same.stderr()).toContain('the builder and suggest tokens are the same');
+  });
+
+  it('clientd refuses to run as root without --allow-root', async () => {
+    if (process.getuid?.() !== 0) return expect(ROOT_OK).toEqual([]);
+    const dir = tempDir();
+    const p = node('clientd', ['--master', '127.0.0.1:1', '--scripts', join(dir, 's'), '--spool', join(dir, 'sp'), '--log', join(dir, 'l')]);
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr().trim()).toBe('simplebb-clientd: refusing to run builds as root: run as an unprivileged user, or pass --allow-root if you really mean it');
+  });
+});
+
+describe('TLS', () => {
+  function certs() {
+    const dir = tempDir();
+    const mk = (name: string, san: string) => execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`), '-days', '1', '-subj', '/CN=simplebb-test', '-addext', `subjectAltName=${san}`], { stdio: 'ignore' });
+    mk('server', 'DNS:localhost,IP:127.0.0.1');
+    mk('other', 'DNS:localhost,IP:127.0.0.1');
+    mk('named', 'DNS:only.example.invalid');
+    return dir;
+  }
+
+  it('works end to end with the right CA, and fails clearly with the wrong CA, the wrong name, or no TLS', async () => {
+    const c = certs();
+    const m = await startMaster({ args: ['--tls-cert', join(c, 'server.crt'), '--tls-key', join(c, 'server.key')] });
+    await startBuilder(m.port, { scripts: { foo: 'echo over tls' }, args: ['--tls-ca', join(c, 'server.crt')] });
+    const ok = await suggest(m.port, ['foo', 'main', '--wait', '--tls-ca', join(c, 'server.crt')]);
+    expect(ok.code).toBe(0);
+    expect((await waitFor('report', () => m.reports()[0])).output).toBe('over tls\n');
+    const wrongCa = await suggest(m.port, ['foo', 'main', '--tls-ca', join(c, 'other.crt')]);
+    expect(wrongCa.code).toBe(2);
+    expect(wrongCa.stderr.trim()).toMatch(new RegExp(`^simplebb-suggest: cannot reach master at 127\\.0\\.0\\.1:${m.port}: TLS: certificate`));
+    const plain = await suggest(m.port, ['foo', 'main', '--connect-timeout', '1']);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('(if the master serves TLS, use --tls)');
+    const m2 = await startMaster({ args: ['--tls-cert', join(c, 'named.crt'), '--tls-key', join(c, 'named.key')] });
+    const wrongName = await suggest(m2.port, ['foo', 'main', '--tls-ca', join(c, 'named.crt')]);
+    expect(wrongName.code).toBe(2);
+    expect(wrongName.stderr).toContain('TLS: certificate is not for this host name');
+    const m3 = await startMaster();
+    const tlsToPlain = await suggest(m3.port, ['foo', 'main', '--tls']);
+    expect(tlsToPlain.stderr).toMatch(/TLS: /);
+  });
+});
+
+describe('limits', () => {
+  it('rate-limits suggestions per connection and keeps serving others', async () => {
+    const m = await startMaster({ args: ['--suggest-rate', '5', '--suggest-burst', '10'] });
+    await startBuilder(m.port, { scripts: { foo: 'true' }, args: ['--ignore-unknown'] });
+    const c = raw(m.port);
+    await waitFor('greeting', () => c.lines()[0]);
+    c.send({ type: 'hello', protocol: 1, role: 'suggester' });
+    await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
+    for (let i = 0; i < 100; i++) c.send({ type: 'suggest', ref: String(i), project: 'nothing', branch: 'main' });
+    await waitFor('100 answers', () => c.lines().filter((l) => l.type === 'accepted' || l.type === 'error').length >= 100);
+    const accepted = c.lines().filter((l) => l.type === 'accepted').length;
+    const limited = c.lines().filter((l) => l.type === 'error');
+    expect(accepted).toBeGreaterThanOrEqual(10);
+    expect(accepted).toBeLessThan(20);
+    expect(limited[0]).toMatchObject({ message: 'rate limit: at most 5 suggestions per second (burst 10)', ref: expect.any(String) });
+    expect((await suggest(m.port, ['foo', 'main', '--wait'])).code).toBe(0);
+    c.sock.destroy();
+  });
+
+  it('caps connections per address', async () => {
+    const m = await startMaster({ args: ['--max-conns-per-address', '3'] });
+    const conns = [raw(m.port), raw(m.port), raw(m.port)];
+    await waitFor('three greetings', () => conns.every((c) => c.lines().length > 0));
+    const fourth = raw(m.port);
+    await waitFor('fourth closed', () => fourth.closed());
+    expect(fourth.lines()).toEqual([{ type: 'error', message: 'too many connections from 127.0.0.1 (limit 3)' }]);
+    conns[0]!.sock.destroy();
+    // The master may not have seen the close yet: try again until a new connection is greeted.
+    let fifth = raw(m.port);
+    await waitFor('a freed slot is usable again', () => {
+      if (fifth.lines()[0]?.type === 'greeting') return true;
+      if (fifth.closed()) fifth = raw(m.port);
+      return false;
+    });
+    fifth.sock.destroy();
+    for (const c of conns) c.sock.destroy();
+  });
+
+  it('refuses oversized report output from a builder', async () => {
+    const m = await startMaster();
+    const c = raw(m.port);
+    await waitFor('greeting', () => c.lines()[0]);
+    c.send({ type: 'hello', protocol: 1, role: 'builder', name: 'evil', uname: { type: 'x', release: 'x', version: 'x', machine: 'x', hostname: 'x' }, node: 'v0', projects: [] });
+    await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
+    for (let i = 0; i < 20 && !c.closed(); i++) c.send({ type: 'report-output', id: 'x-1', data: 'x'.repeat(100_000) });
+    await waitFor('closed', () => c.closed());
+    expect(String(c.lines().at(-1)!.message)).toMatch(/a report may carry at most 16 report-output chunks and \d+ characters of output/);
+  });
+});
