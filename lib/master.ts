@@ -16,6 +16,8 @@ export interface Peer {
   readonly remote: string;
   /** The peer's IP address alone, for per-address limits. */
   readonly address: string;
+  /** Bytes sent to the peer that it has not read yet. */
+  readonly backlog: number;
   send(message: FromMaster): boolean;
   /** Sends an error line (when given) and closes. */
   close(reason: string, error?: string): void;
@@ -35,6 +37,8 @@ export interface RelayOptions {
   suggestBurst: number;
 }
 
+/** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
+export const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
 /** Live output forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
 export const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
 /** Characters of kept output one report may carry (first and last 512 KiB plus the cut line). */
@@ -68,6 +72,8 @@ interface InFlight extends Build {
   waitingFor: Set<string>;
   /** Live output bytes forwarded per builder. */
   forwarded: Map<string, number>;
+  /** Live output characters skipped per builder because the follower was reading too slowly. */
+  skipped: Map<string, number>;
 }
 
 /** Ids sortable by time and unique across restarts: base-36 milliseconds and 6 random hex digits. */
@@ -262,12 +268,6 @@ export class Relay {
     const now = this.now();
     const id = newSuggestionId(now);
     const build: Build = { project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}) };
-    try {
-      this.store.addSuggestion({ id, ...build, from: from.name, createdAt: now });
-    } catch (err) {
-      // Relayed all the same: only replay to absent builders depends on the record.
-      this.log.error({ event: 'store-failed', id, error: (err as Error).message }, 'could not record the suggestion');
-    }
     const order: FromMaster = { type: 'suggest', id, ...build };
     const names: string[] = [];
     for (const b of this.builders.values()) {
@@ -276,7 +276,13 @@ export class Relay {
       b.peer.send(order);
       names.push(b.name);
     }
-    if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names), forwarded: new Map() });
+    // Recorded after the fan-out, so builders do not wait for the fsync; only replay to absent builders depends on it.
+    try {
+      this.store.addSuggestion({ id, ...build, from: from.name, createdAt: now });
+    } catch (err) {
+      this.log.error({ event: 'store-failed', id, error: (err as Error).message }, 'could not record the suggestion');
+    }
+    if (names.length) this.inFlight.set(id, { id, ...build, from, follow: msg.follow ?? false, waitingFor: new Set(names), forwarded: new Map(), skipped: new Map() });
     from.peer.send({
       type: 'accepted', ...(msg.ref !== undefined ? { ref: msg.ref } : {}), id, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
@@ -294,6 +300,15 @@ export class Relay {
     if (!f?.from || !f.follow || !f.waitingFor.has(b.name)) return;
     const sent = f.forwarded.get(b.name) ?? 0;
     if (sent > MAX_FORWARDED_OUTPUT) return;
+    if (f.from.peer.backlog > MAX_FOLLOW_BACKLOG) {
+      f.skipped.set(b.name, (f.skipped.get(b.name) ?? 0) + data.length);
+      return;
+    }
+    const skipped = f.skipped.get(b.name);
+    if (skipped) {
+      f.skipped.delete(b.name);
+      f.from.peer.send({ type: 'output', id, builder: b.name, stream, data: `\n[simplebb: ${skipped} characters of live output skipped: the follower was reading too slowly; the report keeps the first and last part]\n` });
+    }
     f.forwarded.set(b.name, sent + data.length);
     if (sent + data.length > MAX_FORWARDED_OUTPUT) {
       data = `\n[simplebb: live output past ${MAX_FORWARDED_OUTPUT} characters is not forwarded; the report keeps its first and last part]\n`;

@@ -31,6 +31,7 @@ class SocketPeer implements Peer {
     this.address = conn.socket.remoteAddress ?? 'unknown';
   }
   get remote(): string { return this.conn.remote; }
+  get backlog(): number { return this.conn.backlog; }
   send(message: FromMasterT): boolean { return this.conn.send(message); }
   close(reason: string, error?: string): void {
     this.conn.close(reason, error !== undefined ? { type: 'error', message: error } : undefined);
@@ -38,7 +39,10 @@ class SocketPeer implements Peer {
 }
 
 export async function startMaster(config: MasterConfig, log: Logger): Promise<RunningMaster> {
-  const store = new Store(config.dataDir);
+  // SIMPLEBB_BENCH_SYNC is for the durable-throughput benchmark only: it weakens the promise that an acked report is on disk.
+  const sync = process.env.SIMPLEBB_BENCH_SYNC;
+  const store = new Store(config.dataDir, sync === 'NORMAL' || sync === 'OFF' ? sync : 'FULL');
+  if (sync === 'NORMAL' || sync === 'OFF') log.warn({ event: 'bench-sync', synchronous: sync }, `SIMPLEBB_BENCH_SYNC=${sync}: acknowledged reports may be lost on a crash`);
   const relay = new Relay(store, log, config);
   const sockets = new Set<Socket>();
   const perAddress = new Map<string, number>();

@@ -96,6 +96,11 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
     this.setHeartbeat(options.heartbeatMs);
   }
 
+  /** Bytes written but not yet taken by the peer. */
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
   get isOpen(): boolean {
     return !this.closed && !this.closing && !this.socket.destroyed && !this.socket.writableEnded;
   }

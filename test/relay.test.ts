@@ -13,6 +13,7 @@ class FakePeer implements Peer {
   sent: FromMaster[] = [];
   closedWith: string | undefined;
   readonly address = '127.0.0.1';
+  backlog = 0;
   constructor(readonly remote: string) {}
   send(m: FromMaster): boolean { this.sent.push(m); return true; }
   close(reason: string, error?: string): void { this.closedWith = error ?? reason; }
@@ -160,6 +161,24 @@ describe('Relay', () => {
     await tick();
     expect(a.of('error')[0]!.message).toContain('verdict lost');
     expect(t.store.reportCount()).toBe(0);
+  });
+
+  it('skips live output for a follower that reads too slowly, marks the gap, and keeps it connected', () => {
+    const t = setup();
+    const a = t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main', follow: true });
+    const id = s.of('accepted')[0]!.id;
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'one\n' });
+    s.backlog = 64 * 1024 * 1024;
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'two\n' });
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'three\n' });
+    s.backlog = 0;
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'four\n' });
+    expect(s.of('output').map((o) => o.data)).toEqual([
+      'one\n', expect.stringContaining('[simplebb: 10 characters of live output skipped'), 'four\n',
+    ]);
+    expect(s.closedWith).toBeUndefined();
   });
 
   it('answers a builder message from a suggester with an error and keeps the connection', () => {
