@@ -7,7 +7,7 @@ import { readToken } from './lib/auth.js';
 import { die, flag, integer, onCrash, onShutdown, opt, port, program, seconds, SIMPLEBB_HOME } from './lib/cli.js';
 import { createLogger } from './lib/log.js';
 import { startMaster } from './lib/masterServer.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 
 const cmd = program('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
   .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))

@@ -5,7 +5,7 @@ import { readToken } from './lib/auth.js';
 import { die, flag, opt, port, program, seconds } from './lib/cli.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/names.js';
 import { parsePostReceive } from './lib/postreceive.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 import { runSuggest } from './lib/suggester.js';
 
 const PROG = 'simplebb-suggest';

@@ -1,5 +1,5 @@
 // Parsing of master addresses: HOST, HOST:PORT, [IPv6]:PORT.
-import { DEFAULT_PORT } from './protocol.js';
+import { DEFAULT_PORT } from './limits.js';
 
 export interface Address {
   host: string;

@@ -1,5 +1,5 @@
 // A build's kept output: the first and the last N bytes, interleaved as produced, with a line saying how much was cut.
-import { REPORT_KEEP_BYTES } from './protocol.js';
+import { REPORT_KEEP_BYTES } from './limits.js';
 
 export class OutputCapture {
   private head: Buffer[] = [];

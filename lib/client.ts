@@ -3,7 +3,9 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { proof } from './auth.js';
 import { formatAddress, type Address } from './address.js';
-import { FromMaster, PROTOCOL_VERSION, type FromMaster as FromMasterT, type Hello, type ToMaster } from './protocol.js';
+import { checkFromMaster } from './fromMaster.js';
+import { PROTOCOL_VERSION } from './limits.js';
+import type { FromMaster as FromMasterT, Hello, ToMaster } from './protocol.js';
 import { Connection } from './wire.js';
 
 export type MasterConnection = Connection<FromMasterT, ToMaster>;
@@ -63,7 +65,7 @@ export function connectToMaster(
       const tlsWhy = TLS_TEXT[code] ?? (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') ? `TLS error ${code}` : undefined);
       fail(tlsWhy ? `TLS: ${tlsWhy}` : ERRNO_TEXT[code] ?? err.message);
     });
-    const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, FromMaster, { heartbeatMs: 0, speaker: 'this client' });
+    const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, checkFromMaster, { heartbeatMs: 0, speaker: 'this client' });
     let settled = false;
     function fail(why: string): void {
       if (settled) return;

@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { Relay, type Peer, type RelayOptions } from './master.js';
-import { ToMaster, type FromMaster as FromMasterT, type ToMaster as ToMasterT } from './protocol.js';
+import { validateToMaster, type FromMaster as FromMasterT, type ToMaster as ToMasterT } from './protocol.js';
 import { Store } from './store.js';
 import { Connection } from './wire.js';
 
@@ -64,7 +64,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
       if (n <= 0) perAddress.delete(address);
       else perAddress.set(address, n);
     });
-    const conn = new Connection<ToMasterT, FromMasterT>(socket, ToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
+    const conn = new Connection<ToMasterT, FromMasterT>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
     conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));

@@ -1,22 +1,13 @@
 // The wire protocol: message schemas, their types, limits and the protocol version (docs/PROTOCOL.md).
 import { z } from 'zod';
+import type { Validator } from './wire.js';
 import { branchProblem, projectProblem, revisionProblem } from './names.js';
 
-export const PROTOCOL_VERSION = 1;
-export const DEFAULT_PORT = 7900;
-export const DEFAULT_HOST = '127.0.0.1';
-/** The longest line anyone may send, in bytes, newline excluded. */
-export const MAX_LINE_BYTES = 1024 * 1024;
-/** Longest `data` string in one output or report-output message, in UTF-16 code units; keeps every line under MAX_LINE_BYTES however it escapes. */
-export const MAX_CHUNK_CHARS = 128 * 1024;
-/** A report keeps the first and the last this many bytes of a build's output. */
-export const REPORT_KEEP_BYTES = 512 * 1024;
-/** The most report-output chunks one report may have (covers 2 × REPORT_KEEP_BYTES plus the cut marker). */
-export const MAX_REPORT_CHUNKS = 16;
-/** The most projects one builder may announce (4096 names of 128 bytes stay under MAX_LINE_BYTES). */
-export const MAX_PROJECTS = 4096;
-/** The most builder names an accepted message lists; `count` always has the full number. */
-export const MAX_LISTED_BUILDERS = 4096;
+import {
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
+} from './limits.js';
+
+export * from './limits.js';
 
 const project = z.string().max(128).superRefine((v, ctx) => {
   const p = projectProblem(v);
@@ -186,6 +177,20 @@ export const FromMaster = z.discriminatedUnion('type', [
   Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Ack, BuildStarted, BuildOutput, BuildReport, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
+
+/** Adapts a zod schema to the wire's validator: the message, or one line naming what is wrong. */
+export function zodValidator<T>(schema: z.ZodType<T>): Validator<T> {
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (result.success) return { ok: true, message: result.data };
+    const unknownType = result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1 && i.path[0] === 'type');
+    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(value.type.slice(0, 40))}` };
+    return { ok: false, problem: `invalid ${value.type.slice(0, 40)} message: ${describeIssues(result.error)}` };
+  };
+}
+
+export const validateToMaster: Validator<ToMaster> = zodValidator(ToMaster);
+export const validateFromMaster: Validator<FromMaster> = zodValidator(FromMaster);
 
 /** One line naming what is wrong with a message, from a zod error. */
 export function describeIssues(error: z.ZodError): string {

@@ -1,12 +1,14 @@
 // A peer connection speaking guarded NDJSON: validated messages in, JSON lines out, heartbeats, and bounded buffers.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { z } from 'zod';
 import { LineFramer } from './framing.js';
-import { describeIssues, MAX_LINE_BYTES, PROTOCOL_VERSION } from './protocol.js';
+import { MAX_LINE_BYTES, PROTOCOL_VERSION } from './limits.js';
 
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
 export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
+
+/** Checks a decoded JSON object that has a string `type`: the typed message, or one line naming what is wrong. */
+export type Validator<T> = (value: Record<string, unknown> & { type: string }) => { ok: true; message: T } | { ok: false; problem: string };
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string; fatal?: boolean; ref?: string };
 
@@ -15,8 +17,8 @@ const VERSIONED = new Set(['hello', 'greeting']);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes and validates one line against a schema; never throws. */
-export function parseLine<T>(line: Buffer, schema: z.ZodType<T>, speaker = 'this side'): ParseResult<T> {
+/** Decodes and validates one line; never throws. */
+export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'this side'): ParseResult<T> {
   let text: string;
   try {
     text = decoder.decode(line);
@@ -39,13 +41,8 @@ export function parseLine<T>(line: Buffer, schema: z.ZodType<T>, speaker = 'this
     const theirs = typeof protocol === 'number' ? `protocol version ${protocol} is not supported` : `${type} has no numeric protocol version`;
     return { ok: false, fatal: true, problem: `${theirs}; ${speaker} speaks version ${PROTOCOL_VERSION}` };
   }
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const unknownType = result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1 && i.path[0] === 'type');
-    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(type.slice(0, 40))}`, ...ref };
-    return { ok: false, problem: `invalid ${type.slice(0, 40)} message: ${describeIssues(result.error)}`, ...ref };
-  }
-  return { ok: true, message: result.data };
+  const result = validate(value as Record<string, unknown> & { type: string });
+  return result.ok ? result : { ...result, ...ref };
 }
 
 export interface ConnectionOptions {
@@ -78,7 +75,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
 
   constructor(
     readonly socket: Socket,
-    private readonly schema: z.ZodType<In>,
+    private readonly validate: Validator<In>,
     private options: ConnectionOptions,
   ) {
     super();
@@ -171,7 +168,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true, undefined);
         return;
       }
-      const parsed = parseLine(ev.line, this.schema, this.options.speaker);
+      const parsed = parseLine(ev.line, this.validate, this.options.speaker);
       if (!parsed.ok) {
         this.emit('invalid', parsed.problem, parsed.fatal ?? false, parsed.ref);
         continue;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FromMaster, PROTOCOL_VERSION, ToMaster, versionProblem } from '../lib/protocol.js';
+import { PROTOCOL_VERSION, validateFromMaster, validateToMaster, versionProblem } from '../lib/protocol.js';
 import { parseLine } from '../lib/wire.js';
 
-const parse = (v: unknown) => parseLine(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), ToMaster);
+const parse = (v: unknown) => parseLine(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), validateToMaster);
 const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
 const report = {
   type: 'report', id: 'abc-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 5,
@@ -45,7 +45,7 @@ describe('messages to the master', () => {
   });
 
   it('refuses invalid UTF-8', () => {
-    const r = parseLine(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), ToMaster);
+    const r = parseLine(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), validateToMaster);
     expect(r).toEqual({ ok: false, problem: 'line is not valid UTF-8' });
   });
 
@@ -59,16 +59,16 @@ describe('messages to the master', () => {
 
 describe('messages from the master', () => {
   it('validates what clients receive', () => {
-    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), FromMaster).ok).toBe(true);
-    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', project: '../x', branch: 'm' })), FromMaster).ok).toBe(false);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), validateFromMaster).ok).toBe(true);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', project: '../x', branch: 'm' })), validateFromMaster).ok).toBe(false);
   });
 });
 
 describe('protocol version', () => {
   it('is checked before the schema, so a newer hello or greeting hears about the version', () => {
-    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'observer', extra: [1] })), ToMaster, 'this master');
+    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'observer', extra: [1] })), validateToMaster, 'this master');
     expect(r).toEqual({ ok: false, fatal: true, problem: 'protocol version 2 is not supported; this master speaks version 1' });
-    const g = parseLine(Buffer.from(JSON.stringify({ type: 'greeting', protocol: 3 })), FromMaster, 'this client');
+    const g = parseLine(Buffer.from(JSON.stringify({ type: 'greeting', protocol: 3 })), validateFromMaster, 'this client');
     expect(g).toMatchObject({ ok: false, fatal: true, problem: 'protocol version 3 is not supported; this client speaks version 1' });
   });
 

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FromMaster, ToMaster } from '../../lib/protocol.js';
+import { validateFromMaster, validateToMaster } from '../../lib/protocol.js';
 import { parseLine } from '../../lib/wire.js';
 import { cleanup, fakeMaster, startBuilder, startMaster, suggest, waitFor } from '../helpers.js';
 import { junkLine, VALID_FROM_MASTER, VALID_TO_MASTER } from '../junk.js';
@@ -16,7 +16,7 @@ describe('fuzzing the master', () => {
     const m = await startMaster({ args: ['--suggest-rate', '100000', '--suggest-burst', '100000'] });
     await startBuilder(m.port, { name: 'good', scripts: { foo: 'echo fine' }, args: ['--ignore-unknown'] });
     const lines = fc.sample(junkLine(VALID_TO_MASTER), { numRuns: 300, seed: SEED })
-      .filter((l) => { const r = parseLine(l, ToMaster, 'x'); return r.ok ? r.message.type !== 'pong' : !r.fatal; });
+      .filter((l) => { const r = parseLine(l, validateToMaster, 'x'); return r.ok ? r.message.type !== 'pong' : !r.fatal; });
     const sock = connect({ host: '127.0.0.1', port: m.port });
     let buf = '';
     let closed = false;
@@ -46,7 +46,7 @@ describe('fuzzing the master', () => {
 describe('fuzzing the builder', () => {
   it('logs each junk line from its master as invalid, runs nothing for it, and still builds the valid suggestions between them', async () => {
     const lines = fc.sample(junkLine(VALID_FROM_MASTER), { numRuns: 200, seed: SEED })
-      .filter((l) => { const r = parseLine(l, FromMaster, 'x'); return !r.ok && !r.fatal; });
+      .filter((l) => { const r = parseLine(l, validateFromMaster, 'x'); return !r.ok && !r.fatal; });
     const fm = await fakeMaster();
     try {
       const b = await startBuilder(fm.port, { scripts: { foo: 'echo $1' } });

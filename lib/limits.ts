@@ -1,0 +1,17 @@
+// The protocol's numbers: version, default address and limits. No dependencies, so the command-line client loads fast.
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_PORT = 7900;
+export const DEFAULT_HOST = '127.0.0.1';
+/** The longest line anyone may send, in bytes, newline excluded. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+/** Longest `data` string in one output or report-output message, in UTF-16 code units; keeps every line under MAX_LINE_BYTES however it escapes. */
+export const MAX_CHUNK_CHARS = 128 * 1024;
+/** A report keeps the first and the last this many bytes of a build's output. */
+export const REPORT_KEEP_BYTES = 512 * 1024;
+/** The most report-output chunks one report may have (covers 2 × REPORT_KEEP_BYTES plus the cut marker). */
+export const MAX_REPORT_CHUNKS = 16;
+/** The most projects one builder may announce (4096 names of 128 bytes stay under MAX_LINE_BYTES). */
+export const MAX_PROJECTS = 4096;
+/** The most builder names an accepted message lists; `count` always has the full number. */
+export const MAX_LISTED_BUILDERS = 4096;
