@@ -25,7 +25,7 @@ const cmd = program('simplebb-masterd', 'Relay suggestions to every connected bu
   .addOption(opt('--tls-key <file>', 'the TLS private key (PEM)', 'SIMPLEBB_TLS_KEY'))
   .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
   .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
-  .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '100', integer('--suggest-burst', 1, 1_000_000)))
+  .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
   .parse();
 
 const o = cmd.opts<{

@@ -1,35 +1,86 @@
 #!/usr/bin/env node
 // simplebb-suggest: asks the master to have every builder build PROJECT at BRANCH (or at the branches a git push updated).
+// It runs on every git push, so it parses flags with node:util instead of commander and loads nothing it does not need.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { die, port, seconds } from './lib/args.js';
 import { readToken } from './lib/auth.js';
-import { die, flag, opt, port, program, seconds } from './lib/cli.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/names.js';
 import { parsePostReceive } from './lib/postreceive.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 import { runSuggest } from './lib/suggester.js';
 
 const PROG = 'simplebb-suggest';
-const cmd = program(PROG, 'Suggest a build of PROJECT at each BRANCH; with no BRANCH, read git post-receive lines from stdin.')
-  .argument('<project>', 'the project (a buildscript name on the builders)')
-  .argument('[branch...]', 'branches to build')
-  .addOption(opt('-H, --host <host>', 'the master\'s host', 'SIMPLEBB_HOST', DEFAULT_HOST))
-  .addOption(opt('-p, --port <port>', 'the master\'s port', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
-  .option('-r, --revision <rev>', 'the revision to build (with a single BRANCH)')
-  .option('-w, --wait', 'wait for every builder\'s verdict; exit 0 all ran ok, 1 any failed, 3 none could build it')
-  .option('-f, --follow', 'stream the builds\' output live (implies --wait)')
-  .addOption(opt('-t, --timeout <sec>', 'give up waiting after this long (exit 124); 0 for never', 'SIMPLEBB_WAIT_TIMEOUT', '0', seconds('--timeout', true)))
-  .addOption(opt('--connect-timeout <sec>', 'give up reaching the master after this long', 'SIMPLEBB_CONNECT_TIMEOUT', '5', seconds('--connect-timeout')))
-  .option('--json', 'print one JSON object per line instead of text')
-  .addOption(opt('--token-file <file>', 'the suggest token (or $SIMPLEBB_SUGGEST_TOKEN)', 'SIMPLEBB_SUGGEST_TOKEN_FILE'))
-  .addOption(flag('--tls', 'connect with TLS', 'SIMPLEBB_TLS'))
-  .addOption(opt('--tls-ca <file>', 'trust this CA (PEM) instead of the system CAs; implies --tls', 'SIMPLEBB_TLS_CA'))
-  .parse();
+const HELP = `Usage: simplebb-suggest [options] <project> [branch...]
 
-const [project, branchArgs] = cmd.processedArgs as [string, string[]];
-const o = cmd.opts<{
-  host: string; port: number; revision?: string; wait?: boolean; follow?: boolean; timeout: number; connectTimeout: number; json?: boolean;
-  tokenFile?: string; tls?: boolean; tlsCa?: string;
-}>();
+Suggest a build of PROJECT at each BRANCH; with no BRANCH, read git post-receive lines from stdin.
+
+Arguments:
+  project                  the project (a buildscript name on the builders)
+  branch                   branches to build
+
+Options:
+  -V, --version            output the version number
+  -H, --host <host>        the master's host (default: "${DEFAULT_HOST}", env: SIMPLEBB_HOST)
+  -p, --port <port>        the master's port (default: "${DEFAULT_PORT}", env: SIMPLEBB_PORT)
+  -r, --revision <rev>     the revision to build (with a single BRANCH)
+  -w, --wait               wait for every builder's verdict; exit 0 all ran ok, 1 any failed, 3 none could build it
+  -f, --follow             stream the builds' output live (implies --wait)
+  -t, --timeout <sec>      give up waiting after this long (exit 124); 0 for never (default: "0", env: SIMPLEBB_WAIT_TIMEOUT)
+  --connect-timeout <sec>  give up reaching the master after this long (default: "5", env: SIMPLEBB_CONNECT_TIMEOUT)
+  --json                   print one JSON object per line instead of text
+  --token-file <file>      the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
+  --tls                    connect with TLS (env: SIMPLEBB_TLS=1)
+  --tls-ca <file>          trust this CA (PEM) instead of the system CAs; implies --tls (env: SIMPLEBB_TLS_CA)
+  -h, --help               display help for command
+`;
+
+/** A usage error: one line, a hint, exit 2 (as the daemons' commander-based parsing does). */
+function usage(message: string): never {
+  process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      host: { type: 'string', short: 'H' }, port: { type: 'string', short: 'p' }, revision: { type: 'string', short: 'r' },
+      wait: { type: 'boolean', short: 'w' }, follow: { type: 'boolean', short: 'f' }, timeout: { type: 'string', short: 't' },
+      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+      'tls-ca': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
+    },
+  });
+} catch (err) {
+  const e = err as Error & { code?: string };
+  const opt = /'([^']+)'/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') usage(`unknown option '${opt}'`);
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') usage(`option '${opt}' ${e.message.includes('argument missing') ? 'argument missing' : 'takes no value'}`);
+  usage(e.message.split('\n')[0]!);
+}
+const o = parsed.values;
+if (o.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+if (o.version) {
+  process.stdout.write(`${(await import('./lib/version.js')).VERSION}\n`);
+  process.exit(0);
+}
+
+const env = process.env;
+const pick = (flag: string | undefined, envName: string, fallback?: string): string | undefined => flag ?? env[envName] ?? fallback;
+const value = <T>(text: string | undefined, parse: (t: string) => T, fallback: T): T => {
+  if (text === undefined) return fallback;
+  try {
+    return parse(text);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+};
+const [project, ...branchArgs] = parsed.positionals;
+if (!project) usage("missing required argument 'project'");
 
 const bad = projectProblem(project);
 if (bad) die(PROG, `invalid project "${project}": ${bad}`, 2);
@@ -61,22 +112,29 @@ for (const b of branches) {
   if (r) die(PROG, `invalid revision "${b.revision}": ${r}`, 2);
 }
 
+const host = pick(o.host, 'SIMPLEBB_HOST', DEFAULT_HOST)!;
+const masterPort = value(pick(o.port, 'SIMPLEBB_PORT'), port, DEFAULT_PORT);
+const waitTimeoutMs = value(pick(o.timeout, 'SIMPLEBB_WAIT_TIMEOUT'), seconds('--timeout', true), 0);
+const connectTimeoutMs = value(pick(o['connect-timeout'], 'SIMPLEBB_CONNECT_TIMEOUT'), seconds('--connect-timeout'), 5000);
+const tlsCa = pick(o['tls-ca'], 'SIMPLEBB_TLS_CA');
+const tls = o.tls ?? /^(1|true|yes|on)$/i.test((env.SIMPLEBB_TLS ?? '').trim());
+
 let token: string | undefined;
 let ca: Buffer | undefined;
 try {
-  token = readToken(o.tokenFile, 'SIMPLEBB_SUGGEST_TOKEN');
-  if (o.tlsCa) {
-    try { ca = readFileSync(o.tlsCa); } catch (err) { throw new Error(`cannot read ${o.tlsCa}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+  token = readToken(pick(o['token-file'], 'SIMPLEBB_SUGGEST_TOKEN_FILE'), 'SIMPLEBB_SUGGEST_TOKEN');
+  if (tlsCa) {
+    try { ca = readFileSync(tlsCa); } catch (err) { throw new Error(`cannot read ${tlsCa}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
   }
 } catch (err) {
   die(PROG, (err as Error).message, 2);
 }
 
 process.exitCode = await runSuggest({
-  master: { host: o.host, port: o.port }, project, branches,
+  master: { host, port: masterPort }, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),
-  waitTimeoutMs: o.timeout, connectTimeoutMs: o.connectTimeout, heartbeatMs: 10_000,
-  ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),
+  waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
+  ...(token !== undefined ? { token } : {}), ...(tls || ca ? { tls: ca ? { ca } : {} } : {}),
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
 });

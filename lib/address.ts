@@ -1,16 +1,10 @@
 // Parsing of master addresses: HOST, HOST:PORT, [IPv6]:PORT.
+import { port as parsePort } from './args.js';
 import { DEFAULT_PORT } from './limits.js';
 
 export interface Address {
   host: string;
   port: number;
-}
-
-/** Parses a TCP port; throws an Error with a one-line message when it is not one. */
-export function parsePort(text: string, what = 'port'): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a number from 0 to 65535, got "${text}"`);
-  return n;
 }
 
 /** Parses HOST[:PORT]; IPv6 hosts go in brackets when a port follows ([::1]:7900). */

@@ -55,10 +55,15 @@ export class FailureThrottle {
     if (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value!);
   }
 
-  /** 0 for the first three failures, then 250 ms doubling per failure up to 10 s. */
+  /** A good proof from the address: whoever shares it (NAT, a tunnel) is not held back by someone else's failures. */
+  succeeded(address: string): void {
+    this.failures.delete(address);
+  }
+
+  /** 0 for the first three failures, then 250 ms doubling per failure up to 2 s (under the hook's 3 s connect timeout). */
   delayMs(address: string): number {
     const f = this.failures.get(address);
     if (!f || this.now() - f.last >= this.forgetMs || f.count <= 3) return 0;
-    return Math.min(10_000, 250 * 2 ** Math.min(f.count - 4, 10));
+    return Math.min(2000, 250 * 2 ** Math.min(f.count - 4, 10));
   }
 }

@@ -2,7 +2,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { die } from './args.js';
 import { VERSION } from './version.js';
+
+export { die, integer, port, seconds } from './args.js';
 
 /** The default home of simplebb's files: ~/.simplebb. */
 export const SIMPLEBB_HOME = join(homedir(), '.simplebb');
@@ -26,7 +29,16 @@ export function program(name: string, description: string): Command {
  */
 export function opt<T = string>(flags: string, description: string, env: string, defaultText?: string | boolean, parse?: (text: string) => T): Option {
   const o = new Option(flags, description).env(env);
-  if (parse) o.argParser((text: string) => parse(text));
+  // Our parsers throw plain Errors; commander reports only its own InvalidArgumentError as a usage error.
+  if (parse) {
+    o.argParser((text: string) => {
+      try {
+        return parse(text);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    });
+  }
   if (defaultText !== undefined) {
     if (parse && typeof defaultText === 'string') o.default(parse(defaultText), defaultText);
     else o.default(defaultText);
@@ -42,38 +54,9 @@ export function flag(flags: string, description: string, env: string): Option {
   return o;
 }
 
-/** Parses seconds (fractions allowed) into milliseconds; `allowZero` lets 0 mean "none". */
-export function seconds(name: string, allowZero = false) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-      throw new InvalidArgumentError(`${name} must be a number of seconds${allowZero ? ' (0 for none)' : ' greater than 0'}, got "${text}"`);
-    }
-    return Math.round(n * 1000);
-  };
-}
 
-/** Parses a whole number in [min, max]. */
-export function integer(name: string, min: number, max: number) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
-    return n;
-  };
-}
 
-/** Parses a TCP port. */
-export function port(text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError(`port must be a number from 0 to 65535, got "${text}"`);
-  return n;
-}
 
-/** Prints one line naming the failure and exits; never a stack trace. */
-export function die(prog: string, message: string, code = 1): never {
-  process.stderr.write(`${prog}: ${message}\n`);
-  process.exit(code);
-}
 
 /** A last resort: an unexpected error is logged and ends the daemon with one line and exit 1 (systemd or pm2 restarts it). */
 export function onCrash(prog: string, log: { fatal: (obj: object, msg: string) => void }): void {

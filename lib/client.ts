@@ -1,6 +1,5 @@
 // The client side of a connection to the master: connect, read the greeting, say hello, wait for the welcome, all bounded in time.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { proof } from './auth.js';
 import { formatAddress, type Address } from './address.js';
 import { checkFromMaster } from './fromMaster.js';
@@ -46,14 +45,16 @@ export interface ClientOptions {
 export class ClientError extends Error {}
 
 /** Opens a connection and completes the handshake; rejects with a ClientError naming the master and what went wrong. */
-export function connectToMaster(
+export async function connectToMaster(
   address: Address,
   hello: Omit<Hello, 'type' | 'protocol' | 'auth'>,
   options: ClientOptions,
 ): Promise<MasterConnection> {
   const where = formatAddress(address);
+  // Loaded only when used: most connections are plain TCP on a LAN, and every millisecond counts in the git hook.
+  const tlsConnect = options.tls ? (await import('node:tls')).connect : undefined;
   return new Promise((resolve, reject) => {
-    const socket: Socket = options.tls
+    const socket: Socket = options.tls && tlsConnect
       ? tlsConnect({
         host: address.host, port: address.port, ...(options.tls.ca ? { ca: options.tls.ca } : {}),
         ...(isIP(address.host) ? {} : { servername: address.host }), minVersion: 'TLSv1.2',

@@ -210,9 +210,10 @@ export class Relay {
     const token = msg.role === 'builder' ? this.options.builderToken : this.options.suggestToken;
     if (token !== undefined && !verifyProof(token, state.nonce, msg.role, msg.auth)) {
       this.throttle.record(peer.address);
-      this.log.warn({ event: 'auth-failed', address: peer.remote, role: msg.role, name: msg.name }, 'authentication failed');
+      this.log.warn({ event: 'auth-failed', address: peer.remote, role: msg.role, builder: msg.name }, 'authentication failed');
       return peer.close('authentication failed', 'authentication failed');
     }
+    if (token !== undefined) this.throttle.succeeded(peer.address);
     if (msg.role === 'suggester') {
       this.peers.set(peer, { role: 'suggester', peer, name: peer.remote, bucket: new TokenBucket(this.options.suggestRate, this.options.suggestBurst) });
       peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });

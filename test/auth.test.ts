@@ -50,7 +50,7 @@ describe('readToken', () => {
 });
 
 describe('FailureThrottle', () => {
-  it('slows an address down after three failures, doubling to a cap, and forgets', () => {
+  it('slows an address down after three failures, doubling to a cap, and forgets after a success or a quiet while', () => {
     let now = 0;
     const t = new FailureThrottle(() => now, 60_000);
     const delays: number[] = [];
@@ -58,8 +58,12 @@ describe('FailureThrottle', () => {
       t.record('1.2.3.4');
       delays.push(t.delayMs('1.2.3.4'));
     }
-    expect(delays).toEqual([0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]);
+    expect(delays).toEqual([0, 0, 0, 250, 500, 1000, 2000, 2000, 2000, 2000, 2000, 2000]);
     expect(t.delayMs('5.6.7.8')).toBe(0);
+    t.succeeded('1.2.3.4');
+    expect(t.delayMs('1.2.3.4')).toBe(0);
+    for (let i = 0; i < 5; i++) t.record('1.2.3.4');
+    expect(t.delayMs('1.2.3.4')).toBe(500);
     now = 61_000;
     expect(t.delayMs('1.2.3.4')).toBe(0);
   });

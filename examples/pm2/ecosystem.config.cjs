@@ -10,8 +10,12 @@
 // directories are that user's ~/.simplebb/... (see docs/OPERATIONS.md).
 //
 // Environment: every flag has a SIMPLEBB_* variable (README.md, "CLI reference"). Leave a variable out rather than
-// setting it to an empty string, and never set SIMPLEBB_IGNORE_UNKNOWN unless you want it on: any value, even
-// "0" or "false", turns --ignore-unknown on.
+// setting it to an empty string. On/off variables (SIMPLEBB_IGNORE_UNKNOWN, SIMPLEBB_TLS, SIMPLEBB_INSECURE) are on
+// for '1', 'true', 'yes' or 'on' and off for anything else.
+//
+// Run pm2 as an unprivileged user: clientd refuses to run as root (exit status 2, which stop_exit_codes then
+// leaves stopped). Tokens: point the *_TOKEN_FILE variables at files of mode 600 rather than putting tokens in env,
+// which pm2 shows and saves in ~/.pm2/dump.pm2. A master listening beyond 127.0.0.1 needs both tokens.
 //
 // Stopping: pm2 sends SIGINT (not SIGTERM) and SIGKILL after kill_timeout ms. Both daemons treat SIGINT exactly
 // like SIGTERM. kill_timeout must exceed the daemon's own shutdown deadline:
@@ -20,7 +24,9 @@
 // If you raise SIMPLEBB_SHUTDOWN_GRACE or SIMPLEBB_KILL_GRACE below, kill_timeout follows.
 //
 // pm2's own logs (~/.pm2/logs/<name>-out.log / -error.log) then only hold start-up errors: the JSON logs go to
-// SIMPLEBB_LOG. Rotate those with logrotate and copytruncate (docs/OPERATIONS.md, "Log rotation").
+// SIMPLEBB_LOG. Rotate those with logrotate, either with copytruncate or by renaming and then running
+// `pm2 sendSignal SIGHUP simplebb-masterd` (and -clientd): SIGHUP makes a daemon reopen its log, and pm2 sends it
+// to the daemon alone, not to builds (docs/OPERATIONS.md, "Log rotation").
 
 const os = require('node:os');
 const path = require('node:path');
@@ -53,6 +59,14 @@ module.exports = {
         SIMPLEBB_HEARTBEAT: '10',
         SIMPLEBB_REPLAY_WINDOW: '600',
         SIMPLEBB_HELLO_TIMEOUT: '5',
+        SIMPLEBB_MAX_CONNS_PER_ADDRESS: '256',
+        SIMPLEBB_SUGGEST_RATE: '20',
+        SIMPLEBB_SUGGEST_BURST: '1000',
+        // Required together before SIMPLEBB_HOST may leave loopback (two different tokens):
+        // SIMPLEBB_BUILDER_TOKEN_FILE: path.join(HOME, 'builder.token'),
+        // SIMPLEBB_SUGGEST_TOKEN_FILE: path.join(HOME, 'suggest.token'),
+        // SIMPLEBB_TLS_CERT: path.join(HOME, 'master.crt'),
+        // SIMPLEBB_TLS_KEY: path.join(HOME, 'master.key'),
       },
     },
     {
@@ -85,7 +99,9 @@ module.exports = {
         SIMPLEBB_HEARTBEAT: '10',
         SIMPLEBB_RECONNECT_BASE: '1',
         SIMPLEBB_RECONNECT_MAX: '60',
-        // SIMPLEBB_IGNORE_UNKNOWN: '1',   // only to turn it on; see above
+        // SIMPLEBB_IGNORE_UNKNOWN: '1',
+        // SIMPLEBB_BUILDER_TOKEN_FILE: path.join(HOME, 'builder.token'), // if the master requires it
+        // SIMPLEBB_TLS_CA: path.join(HOME, 'ca.crt'),                   // TLS trusting this CA; or SIMPLEBB_TLS: '1'
       },
     },
   ],

@@ -1,0 +1,34 @@
+// Parsing of command-line values and the one-line exit, with no dependencies (simplebb-suggest must start fast).
+
+/** Parses seconds (fractions allowed) into milliseconds; `allowZero` lets 0 mean "none". */
+export function seconds(name: string, allowZero = false) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+      throw new Error(`${name} must be a number of seconds${allowZero ? ' (0 for none)' : ' greater than 0'}, got "${text}"`);
+    }
+    return Math.round(n * 1000);
+  };
+}
+
+/** Parses a whole number in [min, max]. */
+export function integer(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    return n;
+  };
+}
+
+/** Parses a TCP port. */
+export function port(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new Error(`port must be a number from 0 to 65535, got "${text}"`);
+  return n;
+}
+
+/** Prints one line naming the failure and exits; never a stack trace. */
+export function die(prog: string, message: string, code = 1): never {
+  process.stderr.write(`${prog}: ${message}\n`);
+  process.exit(code);
+}
