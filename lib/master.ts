@@ -39,7 +39,7 @@ export interface RelayOptions {
 
 /** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
 export const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
-/** Live output forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
+/** Live output (UTF-16 code units) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
 export const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
 /** Characters of kept output one report may carry (first and last 512 KiB plus the cut line). */
 export const MAX_REPORT_OUTPUT_CHARS = 2 * REPORT_KEEP_BYTES + 4096;
@@ -89,6 +89,7 @@ export class Relay {
   private flushScheduled = false;
   private stopping = false;
   private readonly throttle = new FailureThrottle();
+  private readonly seenPending = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -169,11 +170,7 @@ export class Relay {
     if (this.builders.get(state.name) !== state) return; // replaced by a newer connection of the same builder
     this.builders.delete(state.name);
     const at = this.now();
-    try {
-      this.store.builderSeen(state.name, at);
-    } catch (err) {
-      this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not record the builder as seen');
-    }
+    this.seenSoon(state.name);
     this.log.info({ event: 'disconnected', builder: state.name, address: peer.remote, reason, holds: state.holds.size }, 'builder disconnected');
     if (this.stopping) return;
     for (const [id, b] of state.holds) {
@@ -187,9 +184,23 @@ export class Relay {
 
   /** Records when every connected builder was last seen, so replay after a master crash starts from about the right time. */
   tick(): void {
-    const at = this.now();
+    this.recordSeen(this.builders.keys());
+  }
+
+  /** Disconnects come in bursts (a network blip drops thousands): their times are written together, once per turn of the event loop. */
+  private seenSoon(name: string): void {
+    this.seenPending.add(name);
+    if (this.seenPending.size > 1) return;
+    setImmediate(() => {
+      const names = [...this.seenPending];
+      this.seenPending.clear();
+      this.recordSeen(names);
+    });
+  }
+
+  private recordSeen(names: Iterable<string>): void {
     try {
-      for (const name of this.builders.keys()) this.store.builderSeen(name, at);
+      this.store.buildersSeen(names, this.now());
     } catch (err) {
       this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not record builders as seen');
     }
@@ -199,7 +210,8 @@ export class Relay {
   stop(): void {
     this.stopping = true;
     this.flush();
-    this.tick();
+    this.recordSeen([...this.builders.keys(), ...this.seenPending]);
+    this.seenPending.clear();
   }
 
   private hello(state: Pending, msg: Hello): void {
@@ -355,10 +367,13 @@ export class Relay {
       b.peer.send({ type: 'error', message: `report ${msg.id} announced ${msg.outputChunks} output chunks but ${chunks.length} came before it` });
       return;
     }
-    if (!b.holds.has(msg.id) && !this.store.hasSuggestion(msg.id)) {
+    const made = b.holds.get(msg.id) ?? this.store.suggestion(msg.id);
+    const mismatch = made && (made.project !== msg.project || made.branch !== msg.branch || (made.revision ?? undefined) !== (msg.revision ?? undefined));
+    if (!made || mismatch) {
       // Made up, or from before the master's data was wiped: acknowledged so it is not sent forever, but not stored.
-      this.log.warn({ event: 'unknown-report', builder: b.name, id: msg.id }, 'report for a suggestion this master never made');
-      b.peer.send({ type: 'error', message: `report ${msg.id}: no such suggestion; not stored` });
+      const why = made ? 'does not match that suggestion\'s project, branch and revision' : 'no such suggestion';
+      this.log.warn({ event: 'unknown-report', builder: b.name, id: msg.id, why }, 'report refused');
+      b.peer.send({ type: 'error', message: `report ${msg.id}: ${why}; not stored` });
       b.peer.send({ type: 'ack', id: msg.id });
       return;
     }

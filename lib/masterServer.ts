@@ -76,6 +76,8 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.helloTimeoutMs, minVersion: 'TLSv1.2' }, accept);
     tlsServer.on('tlsClientError', (err, socket) => {
       log.warn({ event: 'tls-error', address: socket.remoteAddress, error: err.message }, 'TLS handshake failed');
+      // Node leaves the socket open after a failed or timed-out handshake; it must not hold a connection slot.
+      socket.destroy();
     });
     server = tlsServer;
   } else {

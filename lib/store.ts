@@ -88,7 +88,7 @@ export class Store {
         ORDER BY s.seq`),
       report: this.db.prepare<[string, string], ReportRow>('SELECT * FROM reports WHERE builder = ? AND id = ?'),
       count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reports'),
-      hasSuggestion: this.db.prepare<[string], { one: number }>('SELECT 1 AS one FROM suggestions WHERE id = ?'),
+      suggestion: this.db.prepare<[string], { project: string; branch: string; revision: string | null }>('SELECT project, branch, revision FROM suggestions WHERE id = ?'),
     };
   }
 
@@ -135,16 +135,19 @@ export class Store {
     return row ? rowToReport(row) : undefined;
   }
 
-  hasSuggestion(id: string): boolean {
-    return this.stmts.hasSuggestion.get(id) !== undefined;
+  /** What a suggestion asked for, if this master made it. */
+  suggestion(id: string): { project: string; branch: string; revision?: string } | undefined {
+    const r = this.stmts.suggestion.get(id);
+    return r ? { project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}) } : undefined;
   }
 
   reportCount(): number {
     return this.stmts.count.get()?.n ?? 0;
   }
 
-  builderSeen(name: string, at: number): void {
-    this.stmts.seen.run(name, at);
+  /** Records when builders were last seen, all in one transaction (one fsync however many). */
+  buildersSeen(names: Iterable<string>, at: number): void {
+    this.db.transaction(() => { for (const n of names) this.stmts.seen.run(n, at); })();
   }
 
   /** When this builder was last connected, if ever. */

@@ -70,7 +70,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       done = true;
       if (timer) clearTimeout(timer);
       for (const [key, rest] of partial) if (rest) job.out(`${key.split('\0')[0]}| ${rest}`);
-      conn.close('done');
+      // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
+      conn.destroy('done');
       resolve(code);
     };
     const settleIfDone = (): void => {

@@ -153,6 +153,25 @@ describe('Relay', () => {
     expect(t.reports()).toEqual([]); // not held any more, so not lost either
   });
 
+  it('refuses a report whose project or branch does not match the suggestion it names, and one for no suggestion at all', async () => {
+    const t = setup();
+    const a = t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    const id = s.of('accepted')[0]!.id;
+    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
+    t.relay.message(a, { ...t.report(id), branch: 'other' });
+    t.relay.message(a, { type: 'report-output', id: 'zz-fake', data: 'ok' });
+    t.relay.message(a, t.report('zz-fake'));
+    await tick();
+    expect(a.of('error').map((e) => e.message)).toEqual([
+      `report ${id}: does not match that suggestion's project, branch and revision; not stored`,
+      'report zz-fake: no such suggestion; not stored',
+    ]);
+    expect(a.of('ack').map((m) => m.id)).toEqual([id, 'zz-fake']);
+    expect(t.store.reportCount()).toBe(0);
+  });
+
   it('refuses a builder report with the master-only verdict lost', async () => {
     const t = setup();
     const a = t.builder('a');

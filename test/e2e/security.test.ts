@@ -117,6 +117,14 @@ describe('TLS', () => {
     const tlsToPlain = await suggest(m3.port, ['foo', 'main', '--tls']);
     expect(tlsToPlain.stderr).toMatch(/TLS: /);
   });
+
+  it('drops a connection that never completes the TLS handshake', async () => {
+    const c = certs();
+    const m = await startMaster({ args: ['--tls-cert', join(c, 'server.crt'), '--tls-key', join(c, 'server.key'), '--hello-timeout', '0.3'] });
+    const silent = raw(m.port);
+    await waitFor('the master to drop the silent connection', () => silent.closed(), 5000);
+    expect(m.log().some((l) => l.event === 'tls-error')).toBe(true);
+  });
 });
 
 describe('limits', () => {
