@@ -66,7 +66,9 @@ try {
     if (!o.insecure) {
       throw new Error(`refusing to listen on ${o.host} without both --builder-token-file and --suggest-token-file (or SIMPLEBB_BUILDER_TOKEN and SIMPLEBB_SUGGEST_TOKEN): anyone who can reach it could run code on your builders; pass --insecure to do it anyway`);
     }
-    const m = `INSECURE: listening on ${o.host} without ${builderToken === undefined ? 'a builder token' : ''}${builderToken === undefined && suggestToken === undefined ? ' and ' : ''}${suggestToken === undefined ? 'a suggest token' : ''}: anyone who can reach this port can ${builderToken === undefined ? 'register a builder' : 'suggest builds'}`;
+    const can = [builderToken === undefined ? 'register a builder' : '', suggestToken === undefined ? 'suggest builds' : ''].filter(Boolean).join(' and ');
+    const lacks = [builderToken === undefined ? 'a builder token' : '', suggestToken === undefined ? 'a suggest token' : ''].filter(Boolean).join(' and ');
+    const m = `INSECURE: listening on ${o.host} without ${lacks}: anyone who can reach this port can ${can}`;
     log.warn({ event: 'insecure' }, m);
     process.stderr.write(`${PROG}: warning: ${m}\n`);
   }
