@@ -45,6 +45,35 @@ export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'th
   return result.ok ? result : { ...result, ...ref };
 }
 
+/** One timer per tick length for all connections, instead of one per connection (10,000 builders, 10,000 timers). */
+class HeartbeatTimers {
+  private readonly groups = new Map<number, { timer: NodeJS.Timeout; members: Set<{ beat(): void }> }>();
+
+  add(tickMs: number, c: { beat(): void }): void {
+    let g = this.groups.get(tickMs);
+    if (!g) {
+      const members = new Set<{ beat(): void }>();
+      const timer = setInterval(() => { for (const m of members) m.beat(); }, tickMs);
+      timer.unref();
+      g = { timer, members };
+      this.groups.set(tickMs, g);
+    }
+    g.members.add(c);
+  }
+
+  remove(tickMs: number, c: { beat(): void }): void {
+    const g = this.groups.get(tickMs);
+    if (!g) return;
+    g.members.delete(c);
+    if (g.members.size === 0) {
+      clearInterval(g.timer);
+      this.groups.delete(tickMs);
+    }
+  }
+}
+
+const beats = new HeartbeatTimers();
+
 export interface ConnectionOptions {
   /** Idle time after which we ping; a peer silent for three of these is dead. 0 turns heartbeats off. */
   heartbeatMs: number;
@@ -66,7 +95,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private readonly framer: LineFramer;
   private lastHeard = Date.now();
   private lastSent = Date.now();
-  private timer: NodeJS.Timeout | undefined;
+  private tickMs = 0;
   private closed = false;
   private closing = false;
   private closeReason = '';
@@ -120,12 +149,10 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   /** Sets our own ping interval; each side pings on its own schedule and declares the peer dead after three of its own intervals. */
   setHeartbeat(ms: number): void {
     this.options = { ...this.options, heartbeatMs: ms };
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer();
     if (ms > 0 && !this.closed) {
-      const tick = Math.max(50, Math.min(1000, Math.floor(ms / 4)));
-      this.timer = setInterval(() => this.beat(), tick);
-      this.timer.unref();
+      this.tickMs = Math.max(50, Math.min(1000, Math.floor(ms / 4)));
+      beats.add(this.tickMs, this);
     }
   }
 
@@ -184,7 +211,8 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
     }
   }
 
-  private beat(): void {
+  /** Called by the shared heartbeat timer. */
+  beat(): void {
     const now = Date.now();
     const ms = this.options.heartbeatMs;
     if (now - this.lastHeard > 3 * ms) {
@@ -195,8 +223,8 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.tickMs) beats.remove(this.tickMs, this);
+    this.tickMs = 0;
   }
 
   private finish(reason: string): void {
