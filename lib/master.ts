@@ -18,6 +18,9 @@ export interface Peer {
   readonly address: string;
   /** Bytes sent to the peer that it has not read yet. */
   readonly backlog: number;
+  /** Holds writes back until uncork(), so a batch of acks leaves in one packet (optional). */
+  cork?(): void;
+  uncork?(): void;
   send(message: FromMaster): boolean;
   /** Sends an error line (when given) and closes. */
   close(reason: string, error?: string): void;
@@ -409,7 +412,12 @@ export class Relay {
       return;
     }
     const logged: StoredReport[] = [];
+    const corked = new Set<Peer>();
     batch.forEach(({ report, from }, i) => {
+      if (from && !corked.has(from.peer)) {
+        corked.add(from.peer);
+        from.peer.cork?.();
+      }
       const outcome = outcomes[i];
       if (outcome !== 'duplicate') {
         this.logReport(report, outcome === 'replaced' ? 'replaced-lost' : undefined);
@@ -420,6 +428,7 @@ export class Relay {
       if (report.verdict !== 'lost') holder?.holds.delete(report.id);
       if (outcome !== 'duplicate') this.tellWaiter(report);
     });
+    for (const p of corked) p.uncork?.();
     if (logged.length) {
       try {
         this.store.markLogged(logged);

@@ -32,6 +32,8 @@ class SocketPeer implements Peer {
   }
   get remote(): string { return this.conn.remote; }
   get backlog(): number { return this.conn.backlog; }
+  cork(): void { this.conn.socket.cork(); }
+  uncork(): void { this.conn.socket.uncork(); }
   send(message: FromMasterT): boolean { return this.conn.send(message); }
   close(reason: string, error?: string): void {
     this.conn.close(reason, error !== undefined ? { type: 'error', message: error } : undefined);

@@ -1,6 +1,6 @@
 // Test harness: starts the real programs as separate processes on ephemeral loopback ports with temp dirs, every wait bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -156,7 +156,27 @@ export async function cleanup(): Promise<void> {
     try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
     await new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r)));
   }));
+  // Builds run in their own process groups and outlive a clientd killed with SIGKILL: end any still running
+  // a script from this test's temp dirs (found by command line), so a failed test leaks nothing.
+  for (const pid of buildsUnder(dirs)) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Processes whose command line names a file inside one of `roots`. */
+function buildsUnder(roots: string[]): number[] {
+  if (!roots.length) return [];
+  const found: number[] = [];
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      if (roots.some((r) => cmd.includes(r + '/'))) found.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return found.filter((pid) => pid !== process.pid);
 }
 
 /** A raw TCP connection to the master that collects every line it sends back. */
