@@ -64,7 +64,8 @@ try {
     backoffBaseMs: o.reconnectBase, backoffCapMs: o.reconnectMax, ignoreUnknown: Boolean(o.ignoreUnknown), connectTimeoutMs: 10_000,
     ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),
   }, log);
-  onShutdown(() => builder.stop(), o.shutdownGrace + o.killGrace + 5000);
+  // Room for the grace period, SIGTERM → SIGKILL, releasing pipes held by escaped processes, and spooling.
+  onShutdown(() => builder.stop(), o.shutdownGrace + 2 * o.killGrace + 6000);
   await builder.start();
 } catch (err) {
   die(PROG, (err as Error).message, 2);

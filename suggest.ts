@@ -105,12 +105,18 @@ if (branchArgs.length) {
   }
   if (!branches.length) process.exit(0); // only deletions or tags: nothing to build
 }
-for (const b of branches) {
-  const p = branchProblem(b.branch);
-  if (p) die(PROG, `invalid branch "${b.branch}": ${p}`, 2);
-  const r = b.revision ? revisionProblem(b.revision) : null;
-  if (r) die(PROG, `invalid revision "${b.revision}": ${r}`, 2);
-}
+// From the command line, one bad name is an error. From a push, a branch git accepts but we refuse (a leading "-",
+// over 255 bytes) is skipped with a warning so the push's other branches are still built.
+const fromPush = branchArgs.length === 0;
+branches = branches.filter((b) => {
+  const problem = branchProblem(b.branch) ?? (b.revision ? revisionProblem(b.revision) : null);
+  if (!problem) return true;
+  const what = branchProblem(b.branch) ? `branch "${b.branch}"` : `revision "${b.revision}"`;
+  if (!fromPush) die(PROG, `invalid ${what}: ${problem}`, 2);
+  process.stderr.write(`${PROG}: skipping invalid ${what}: ${problem}\n`);
+  return false;
+});
+if (!branches.length) die(PROG, 'no valid branch to suggest', 2);
 
 const host = pick(o.host, 'SIMPLEBB_HOST', DEFAULT_HOST)!;
 const masterPort = value(pick(o.port, 'SIMPLEBB_PORT'), port, DEFAULT_PORT);

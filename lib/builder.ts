@@ -64,6 +64,8 @@ function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 const RECENT_IDS = 1000;
 /** How long an unacknowledged report waits before it is sent again on the same connection. */
 const RESEND_MS = 30_000;
+/** Spooled reports are sent while less than this is waiting in the socket. */
+const SPOOL_BACKLOG = 4 * 1024 * 1024;
 
 export class Builder {
   private conn: MasterConnection | undefined;
@@ -83,6 +85,7 @@ export class Builder {
   private readonly writes = new Set<Promise<void>>();
   private intake: Promise<void> = Promise.resolve();
   private readonly sentAt = new Map<string, number>();
+  private readonly resending = new Set<MasterConnection>();
 
   constructor(private readonly config: BuilderConfig, private readonly log: Logger) {
     this.spool = new Spool(config.spoolDir);
@@ -116,7 +119,7 @@ export class Builder {
       this.remember(m.id);
       if (!this.spool.has(m.id)) {
         await this.finish({ type: 'suggest', id: m.id, project: m.project, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}) }, {
-          exitCode: -1, verdict: 'failure', startedAt: m.startedAt, durationMs: Date.now() - m.startedAt, output: '', outputBytes: 0, outputCut: 0,
+          exitCode: -1, verdict: 'failure', startedAt: m.startedAt, durationMs: Math.max(0, Date.now() - m.startedAt), output: '', outputBytes: 0, outputCut: 0,
           message: `simplebb-clientd stopped during the build${pids.length ? `; killed ${pids.length} leftover process${pids.length === 1 ? '' : 'es'}` : ''}`,
         });
       }
@@ -153,7 +156,7 @@ export class Builder {
     // A report the master did not acknowledge (it could not store it, say) is offered again while we stay connected.
     const resend = setInterval(() => {
       const now = Date.now();
-      for (const r of this.spool.pending().reports) if (now - (this.sentAt.get(r.id) ?? 0) >= RESEND_MS) this.sendReport(conn, r);
+      void this.resendSpool(conn, (id) => now - (this.sentAt.get(id) ?? 0) >= RESEND_MS);
     }, RESEND_MS / 2);
     resend.unref();
     conn.on('close', () => {
@@ -163,14 +166,34 @@ export class Builder {
     });
     // The list may have changed while we were connecting.
     if (this.announced !== this.projects) conn.send({ type: 'projects', projects: this.projects });
-    this.resendSpool(conn);
+    void this.resendSpool(conn);
   }
 
-  private resendSpool(conn: MasterConnection): void {
-    const { reports, bad } = this.spool.pending();
-    for (const f of bad) this.log.error({ event: 'spool-unreadable', file: f }, 'spooled report could not be read; left in place');
-    for (const r of reports) this.sendReport(conn, r);
-    if (reports.length) this.log.info({ event: 'resent', count: reports.length }, 'resent unacknowledged reports');
+  /**
+   * Sends spooled reports oldest first, one at a time as the socket drains: a spool of hundreds of MiB must not
+   * pile up in our own send buffer (the connection would be cut as a slow peer and the spool never shrink).
+   */
+  private async resendSpool(conn: MasterConnection, due: (id: string) => boolean = () => true): Promise<void> {
+    if (this.resending.has(conn)) return;
+    this.resending.add(conn);
+    let sent = 0;
+    try {
+      for (const id of this.spool.ids()) {
+        if (!conn.isOpen) return;
+        if (!due(id) || !this.spool.has(id)) continue;
+        const r = this.spool.read(id);
+        if (!r) {
+          this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
+          continue;
+        }
+        this.sendReport(conn, r);
+        sent++;
+        while (conn.isOpen && conn.backlog > SPOOL_BACKLOG) await new Promise<void>((res) => setTimeout(res, 20));
+      }
+    } finally {
+      this.resending.delete(conn);
+      if (sent) this.log.info({ event: 'resent', count: sent }, 'resent unacknowledged reports');
+    }
   }
 
   private sendReport(conn: MasterConnection, r: SpooledReport): void {
@@ -189,7 +212,7 @@ export class Builder {
         return;
       case 'ack':
         this.sentAt.delete(m.id);
-        void this.spool.remove(m.id);
+        this.spool.remove(m.id).catch((err: Error) => this.log.error({ event: 'spool-failed', id: m.id, error: err.message }, 'could not remove an acknowledged report'));
         return;
       case 'error':
         this.log.warn({ event: 'master-error', message: m.message }, `master says: ${m.message}`);
@@ -248,7 +271,16 @@ export class Builder {
       return;
     }
     const workDir = join(this.config.workDir, order.project);
-    await mkdir(workDir, { recursive: true });
+    try {
+      await mkdir(workDir, { recursive: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      await this.finish(order, {
+        exitCode: -1, verdict: 'failure', message: `cannot create the work dir ${workDir}: ${e.code ?? e.message}`,
+        durationMs: 0, output: '', outputBytes: 0, outputCut: 0,
+      });
+      return;
+    }
     const env = scriptEnv({
       SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),

@@ -8,7 +8,8 @@ export type { Logger };
  * SIGHUP reopens the file, so logrotate can move it away (or copytruncate it).
  */
 export function createLogger(name: string, file?: string, level = 'info'): Logger {
-  const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true });
+  // Reports carry build output: the log is as private as the database (0600, before the umask).
+  const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true, mode: 0o600 });
   const log = pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   process.on('SIGHUP', () => {
     if (file) dest.reopen();

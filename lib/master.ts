@@ -40,6 +40,8 @@ export interface RelayOptions {
   suggestBurst: number;
 }
 
+/** Invalid lines logged per connection; the rest are answered but not logged. */
+export const MAX_LOGGED_INVALID = 10;
 /** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
 export const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
 /** Live output (UTF-16 code units) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
@@ -79,9 +81,9 @@ interface InFlight extends Build {
   skipped: Map<string, number>;
 }
 
-/** Ids sortable by time and unique across restarts: base-36 milliseconds and 6 random hex digits. */
+/** Ids sortable by time and unique across restarts: base-36 milliseconds and 12 random hex digits. */
 export function newSuggestionId(now: number): string {
-  return `${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+  return `${now.toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
 export class Relay {
@@ -92,7 +94,9 @@ export class Relay {
   private flushScheduled = false;
   private stopping = false;
   private readonly throttle = new FailureThrottle();
-  private readonly seenPending = new Set<string>();
+  /** Builders that disconnected this turn, and when: written together with one fsync. */
+  private readonly seenPending = new Map<string, number>();
+  private readonly invalidCounts = new WeakMap<Peer, number>();
 
   constructor(
     private readonly store: Store,
@@ -130,8 +134,14 @@ export class Relay {
 
   /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
   invalid(peer: Peer, problem: string, fatal: boolean, ref?: string): void {
-    this.log.warn({ event: 'invalid', address: peer.remote, problem }, 'invalid line');
-    if (fatal) peer.close(problem, problem);
+    const state = this.peers.get(peer);
+    const count = (this.invalidCounts.get(peer) ?? 0) + 1;
+    this.invalidCounts.set(peer, count);
+    // Logged for the first few lines of a connection only: junk must not turn into an unbounded log.
+    if (count <= MAX_LOGGED_INVALID) this.log.warn({ event: 'invalid', address: peer.remote, problem }, 'invalid line');
+    else if (count === MAX_LOGGED_INVALID + 1) this.log.warn({ event: 'invalid', address: peer.remote, problem: 'more invalid lines from this connection are not logged' }, 'invalid line');
+    // Before its hello a peer has no business sending anything else: one error line, then closed.
+    if (fatal || state?.role === 'pending') peer.close(problem, problem);
     else peer.send({ type: 'error', message: problem, ...(ref !== undefined ? { ref } : {}) });
   }
 
@@ -173,7 +183,7 @@ export class Relay {
     if (this.builders.get(state.name) !== state) return; // replaced by a newer connection of the same builder
     this.builders.delete(state.name);
     const at = this.now();
-    this.seenSoon(state.name);
+    this.seenSoon(state.name, at);
     this.log.info({ event: 'disconnected', builder: state.name, address: peer.remote, reason, holds: state.holds.size }, 'builder disconnected');
     if (this.stopping) return;
     for (const [id, b] of state.holds) {
@@ -187,23 +197,24 @@ export class Relay {
 
   /** Records when every connected builder was last seen, so replay after a master crash starts from about the right time. */
   tick(): void {
-    this.recordSeen(this.builders.keys());
+    const at = this.now();
+    this.recordSeen([...this.builders.keys()].map((n) => [n, at]));
   }
 
   /** Disconnects come in bursts (a network blip drops thousands): their times are written together, once per turn of the event loop. */
-  private seenSoon(name: string): void {
-    this.seenPending.add(name);
+  private seenSoon(name: string, at: number): void {
+    this.seenPending.set(name, at);
     if (this.seenPending.size > 1) return;
     setImmediate(() => {
-      const names = [...this.seenPending];
+      const entries = [...this.seenPending];
       this.seenPending.clear();
-      this.recordSeen(names);
+      this.recordSeen(entries);
     });
   }
 
-  private recordSeen(names: Iterable<string>): void {
+  private recordSeen(entries: Array<[string, number]>): void {
     try {
-      this.store.buildersSeen(names, this.now());
+      this.store.buildersSeen(entries);
     } catch (err) {
       this.log.error({ event: 'store-failed', error: (err as Error).message }, 'could not record builders as seen');
     }
@@ -213,7 +224,8 @@ export class Relay {
   stop(): void {
     this.stopping = true;
     this.flush();
-    this.recordSeen([...this.builders.keys(), ...this.seenPending]);
+    const at = this.now();
+    this.recordSeen([...[...this.builders.keys()].map((n): [string, number] => [n, at]), ...this.seenPending]);
     this.seenPending.clear();
   }
 
@@ -255,13 +267,19 @@ export class Relay {
       event: 'connected', builder: msg.name, address: peer.remote, projects: [...builder.projects],
       uname: msg.uname, node: msg.node, jobs: msg.jobs ?? 1,
     }, 'builder connected');
-    this.replay(builder, new Set(msg.running ?? []));
+    const known = new Set(msg.running ?? []);
+    // Orders the old connection held that the builder no longer knows (they died with the link, or with a clientd
+    // that restarted before we noticed): sent again, so they are built rather than held forever.
+    for (const [id, b] of builder.holds) {
+      if (!known.has(id)) peer.send({ type: 'suggest', id, ...b, replayed: true });
+    }
+    this.replay(builder, known);
   }
 
   /** Sends a returning builder the suggestions it missed while away, newest per project and branch. */
   private replay(builder: BuilderState, known: Set<string>): void {
     const now = this.now();
-    const since = this.store.lastSeen(builder.name);
+    const since = this.seenPending.get(builder.name) ?? this.store.lastSeen(builder.name);
     if (since === undefined || now - since > this.options.replayWindowMs) return;
     const newest = new Map<string, { id: string } & Build>();
     for (const s of this.store.missedSince(builder.name, since, now)) {
@@ -282,7 +300,8 @@ export class Relay {
       return;
     }
     const now = this.now();
-    const id = newSuggestionId(now);
+    let id = newSuggestionId(now);
+    while (this.inFlight.has(id)) id = newSuggestionId(now);
     const build: Build = { project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}) };
     const order: FromMaster = { type: 'suggest', id, ...build };
     const names: string[] = [];

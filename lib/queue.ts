@@ -51,7 +51,8 @@ export class BuildQueue {
       const [order] = this.queued.splice(i, 1);
       const key = keyOf(order!);
       this.runningKeys.set(key, order!.id);
-      void this.run(order!).finally(() => {
+      // run() reports its own failures; a rejection here must still free the slot and not crash the daemon.
+      void this.run(order!).catch(() => undefined).finally(() => {
         this.runningKeys.delete(key);
         this.pump();
       });

@@ -57,21 +57,20 @@ export class Spool {
     return this.files.has(id);
   }
 
+  /** Ids of spooled reports, oldest first. */
   ids(): string[] {
-    return [...this.files.keys()];
+    return [...this.files.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([id]) => id);
   }
 
-  /** Every unacknowledged report, oldest first; unreadable files are skipped and named in `bad`. */
-  pending(): { reports: SpooledReport[]; bad: string[] } {
-    const reports: SpooledReport[] = [];
-    const bad: string[] = [];
-    for (const name of [...this.files.values()].sort()) {
-      try {
-        reports.push(JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as SpooledReport);
-      } catch {
-        bad.push(name);
-      }
+  /** One spooled report, or undefined if it cannot be read. */
+  read(id: string): SpooledReport | undefined {
+    const name = this.files.get(id);
+    if (!name) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as SpooledReport;
+    } catch {
+      return undefined;
     }
-    return { reports, bad };
   }
+
 }

@@ -146,8 +146,8 @@ export class Store {
   }
 
   /** Records when builders were last seen, all in one transaction (one fsync however many). */
-  buildersSeen(names: Iterable<string>, at: number): void {
-    this.db.transaction(() => { for (const n of names) this.stmts.seen.run(n, at); })();
+  buildersSeen(entries: Iterable<[name: string, at: number]>): void {
+    this.db.transaction(() => { for (const [n, at] of entries) this.stmts.seen.run(n, at); })();
   }
 
   /** When this builder was last connected, if ever. */

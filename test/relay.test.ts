@@ -200,6 +200,31 @@ describe('Relay', () => {
     expect(s.closedWith).toBeUndefined();
   });
 
+  it('sends a reconnecting builder the orders its old connection held that it no longer knows', () => {
+    const t = setup();
+    const a = t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'dev' });
+    const [lost, known] = s.of('accepted').map((m) => m.id);
+    // The old link is dead but not yet noticed; the builder is back, still running `known` but not `lost`.
+    const a2 = t.builder('a', ['foo'], [known!]);
+    expect(a.closedWith).toContain('replaced');
+    expect(a2.of('suggest')).toEqual([{ type: 'suggest', id: lost, project: 'foo', branch: 'main', replayed: true }]);
+  });
+
+  it('closes a connection whose first line is invalid, and logs only the first few invalid lines of any connection', () => {
+    const t = setup();
+    const p = new FakePeer('x:1');
+    t.relay.connected(p);
+    t.relay.invalid(p, 'line is not valid JSON', false);
+    expect(p.closedWith).toBe('line is not valid JSON');
+    const s = t.suggester();
+    for (let i = 0; i < 50; i++) t.relay.invalid(s, 'junk', false);
+    expect(s.of('error')).toHaveLength(50);
+    expect(t.lines.filter((l) => l.event === 'invalid' && l.address === 's:1')).toHaveLength(11);
+  });
+
   it('answers a builder message from a suggester with an error and keeps the connection', () => {
     const t = setup();
     const s = t.suggester();

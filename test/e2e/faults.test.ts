@@ -1,5 +1,5 @@
 // Nothing lost, nothing stuck: real processes killed, stopped and restarted mid-build.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, node, startBuilder, startMaster, stop, tempDir, waitFor, type Builder, type Master } from '../helpers.js';
@@ -118,6 +118,42 @@ describe('builder dies', () => {
     await waitFor('real report', () => reportsOf(m, id).some((r) => r.verdict === 'success'), 10_000);
     expect(reportsOf(m, id).map((r) => r.verdict)).toEqual(['lost', 'success']);
   });
+});
+
+describe('builder trouble', () => {
+  it('a work dir that cannot be created fails that build, not the builder', async () => {
+    const m = await startMaster();
+    const b = await startBuilder(m.port, { scripts: { foo: 'echo foo', bar: 'echo bar' } });
+    mkdirSync(join(b.dir, 'work'), { recursive: true });
+    writeFileSync(join(b.dir, 'work', 'foo'), 'a file where the work dir should be');
+    const r = await node('suggest', ['-p', String(m.port), 'foo', 'main', '--wait', '--timeout', '15']).exited;
+    expect(r.code).toBe(1);
+    const rep = await waitFor('report', () => m.reports()[0]);
+    expect(rep).toMatchObject({ verdict: 'failure', exitCode: -1, message: expect.stringMatching(/^cannot create the work dir .*foo: EEXIST$/) });
+    expect(b.child.exitCode).toBeNull();
+    expect((await node('suggest', ['-p', String(m.port), 'bar', 'main', '--wait', '--timeout', '15']).exited).code).toBe(0);
+  });
+
+  it('a spool far larger than the socket buffers is delivered without the builder cutting its own link', async () => {
+    const m = await startMaster();
+    const bdir = tempDir();
+    const spool = join(bdir, 'spool');
+    mkdirSync(spool, { recursive: true });
+    const uname = { type: 'Linux', release: 'x', version: 'x', machine: 'x', hostname: 'x' };
+    const output = 'y'.repeat(1024 * 1024);
+    // 60 reports of 1 MiB output each: 60 MiB, over the 32 MiB a peer may leave unread.
+    for (let i = 0; i < 60; i++) {
+      const id = `old-${i}`;
+      writeFileSync(join(spool, `${String(Date.now() + i).padStart(15, '0')}-000000-${id}.json`), JSON.stringify({
+        id, project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v20',
+        output, outputBytes: output.length, outputCut: 0,
+      }));
+    }
+    const b = await startBuilder(m.port, { dir: bdir, scripts: { foo: 'true' } });
+    await waitFor('spool drained', () => spooled(b).length === 0, 60_000, 100);
+    expect(b.log().filter((l) => l.event === 'disconnected')).toEqual([]);
+    expect(m.log().filter((l) => l.event === 'unknown-report')).toHaveLength(60); // this master never made them
+  }, 90_000);
 });
 
 describe('replay', () => {

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, DIST, ROOT, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
+import { cleanup, DIST, ROOT, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -81,6 +81,16 @@ describe('hooks/post-receive', () => {
     git(work, 'commit', '-q', '-am', 'two');
     expect(push(work, 'master').status).toBe(0);
     await waitFor('suggestion', () => m.log().find((l) => l.event === 'suggestion'));
+  });
+
+  it('skips a pushed branch git accepts but simplebb refuses, and still suggests the others', async () => {
+    const m = await startMaster();
+    const A = 'a'.repeat(40);
+    const r = await suggest(m.port, ['foo'], { input: `${'0'.repeat(40)} ${A} refs/heads/main\n${'0'.repeat(40)} ${A} refs/heads/-x\n` });
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe('simplebb-suggest: skipping invalid branch "-x": branch name must not start with "-"');
+    await waitFor('suggestion for main', () => m.log().find((l) => l.event === 'suggestion' && l.branch === 'main'));
+    expect(m.log().filter((l) => l.event === 'suggestion')).toHaveLength(1);
   });
 
   it('never fails or hangs the push when the master is down', async () => {
