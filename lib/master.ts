@@ -475,4 +475,3 @@ export class Relay {
   }
 }
 
-export type { Pending, BuilderState, SuggesterState };
