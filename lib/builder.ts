@@ -183,7 +183,9 @@ export class Builder {
         if (!due(id) || !this.spool.has(id)) continue;
         const r = this.spool.read(id);
         if (!r) {
-          this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
+          // Logged once per connection attempt, not on every pass of the resend timer.
+          if (!this.sentAt.has(id)) this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
+          this.sentAt.set(id, Date.now());
           continue;
         }
         this.sendReport(conn, r);

@@ -270,9 +270,13 @@ export class Relay {
     const known = new Set(msg.running ?? []);
     // Orders the old connection held that the builder no longer knows (they died with the link, or with a clientd
     // that restarted before we noticed): sent again, so they are built rather than held forever.
+    const resent: string[] = [];
     for (const [id, b] of builder.holds) {
-      if (!known.has(id)) peer.send({ type: 'suggest', id, ...b, replayed: true });
+      if (known.has(id)) continue;
+      peer.send({ type: 'suggest', id, ...b, replayed: true });
+      resent.push(id);
     }
+    if (resent.length) this.log.info({ event: 'replay', builder: builder.name, ids: resent, held: true }, 're-sent orders the old connection held');
     this.replay(builder, known);
   }
 

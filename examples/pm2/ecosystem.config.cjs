@@ -19,8 +19,8 @@
 //
 // Stopping: pm2 sends SIGINT (not SIGTERM) and SIGKILL after kill_timeout ms. Both daemons treat SIGINT exactly
 // like SIGTERM. kill_timeout must exceed the daemon's own shutdown deadline:
-//   masterd: exits within 5 s (hard deadline 4.9 s)                 -> 10 s
-//   clientd: shutdown-grace + kill-grace + 5 s (30 + 10 + 5 = 45 s)  -> 60 s
+//   masterd: exits within 5 s (hard deadline 4.9 s)                      -> 10 s
+//   clientd: shutdown-grace + 2 x kill-grace + 6 s (30 + 20 + 6 = 56 s)  -> 70 s
 // If you raise SIMPLEBB_SHUTDOWN_GRACE or SIMPLEBB_KILL_GRACE below, kill_timeout follows.
 //
 // pm2's own logs (~/.pm2/logs/<name>-out.log / -error.log) then only hold start-up errors: the JSON logs go to
@@ -78,7 +78,7 @@ module.exports = {
       autorestart: true,
       exp_backoff_restart_delay: 1000,
       stop_exit_codes: [2],
-      kill_timeout: (SHUTDOWN_GRACE + KILL_GRACE + 5 + 15) * 1000, // 60 s
+      kill_timeout: (SHUTDOWN_GRACE + 2 * KILL_GRACE + 6 + 14) * 1000, // 70 s: clientd's own deadline plus a margin
       // pm2 normally signals the whole process tree (treekill), which would send SIGINT straight to the build
       // processes and kill them at once. With treekill off only clientd gets the signal; it gives running builds
       // their grace period and then ends their process groups itself. (If pm2 ever has to SIGKILL clientd, the
