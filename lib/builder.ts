@@ -183,7 +183,7 @@ export class Builder {
         if (!due(id) || !this.spool.has(id)) continue;
         const r = this.spool.read(id);
         if (!r) {
-          // Logged once per connection attempt, not on every pass of the resend timer.
+          // Logged once per clientd run, not on every pass of the resend timer; tried again every RESEND_MS.
           if (!this.sentAt.has(id)) this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
           this.sentAt.set(id, Date.now());
           continue;
