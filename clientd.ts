@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // simplebb-clientd: a builder that runs the buildscript named after each suggested project and reports back.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseAddress } from './lib/address.js';
+import { readNamedFile } from './lib/args.js';
 import { readToken } from './lib/auth.js';
 import { Builder } from './lib/builder.js';
-import { die, flag, integer, onCrash, onShutdown, opt, program, seconds, SIMPLEBB_HOME } from './lib/cli.js';
+import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/cli.js';
 import { createLogger } from './lib/log.js';
 
 /** The host name made into a valid builder name. */
@@ -15,14 +15,12 @@ function defaultName(): string {
   return n || 'builder';
 }
 
-const cmd = program('simplebb-clientd', 'Connect to a simplebb master and run buildscripts for the suggestions it relays.')
+const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run buildscripts for the suggestions it relays.')
   .addOption(opt('--master <host[:port]>', 'the master to connect to', 'SIMPLEBB_MASTER', '127.0.0.1:7900'))
   .addOption(opt('--name <name>', 'this builder\'s name (default: the host name)', 'SIMPLEBB_NAME'))
   .addOption(opt('--scripts <dir>', 'the buildscripts dir', 'SIMPLEBB_SCRIPTS', join(SIMPLEBB_HOME, 'buildscripts')))
   .addOption(opt('--work <dir>', 'builds run in <dir>/<project>', 'SIMPLEBB_WORK', join(SIMPLEBB_HOME, 'work')))
   .addOption(opt('--spool <dir>', 'reports wait here until the master acknowledges them', 'SIMPLEBB_SPOOL', join(SIMPLEBB_HOME, 'spool')))
-  .addOption(opt('--log <file>', 'write the JSON log here (default: stdout)', 'SIMPLEBB_LOG'))
-  .addOption(opt('--log-level <level>', 'least severe level logged', 'SIMPLEBB_LOG_LEVEL', 'info').choices(['debug', 'info', 'warn', 'error']))
   .addOption(opt('-j, --jobs <n>', 'builds to run at once', 'SIMPLEBB_JOBS', '1', integer('--jobs', 1, 1024)))
   .addOption(opt('--timeout <sec>', 'kill a build after this long (0 for never)', 'SIMPLEBB_TIMEOUT', '3600', seconds('--timeout', true)))
   .addOption(opt('--kill-grace <sec>', 'after SIGTERM, wait this long before SIGKILL', 'SIMPLEBB_KILL_GRACE', '10', seconds('--kill-grace', true)))
@@ -56,7 +54,7 @@ try {
   const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => log.warn({ event: 'config' }, m));
   let ca: Buffer | undefined;
   if (o.tlsCa) {
-    try { ca = readFileSync(o.tlsCa); } catch (err) { throw new Error(`cannot read ${o.tlsCa}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+    ca = readNamedFile(o.tlsCa);
   }
   const builder = new Builder({
     master, name, scriptsDir: o.scripts, workDir: o.work, spoolDir: o.spool, jobs: o.jobs, timeoutMs: o.timeout,

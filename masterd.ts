@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { readNamedFile } from './lib/args.js';
 import { readToken } from './lib/auth.js';
-import { die, flag, integer, onCrash, onShutdown, opt, port, program, seconds, SIMPLEBB_HOME } from './lib/cli.js';
+import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/cli.js';
 import { createLogger } from './lib/log.js';
 import { startMaster } from './lib/masterServer.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 
-const cmd = program('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
+const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
   .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))
   .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
-  .addOption(opt('--log <file>', 'write the JSON log here (default: stdout)', 'SIMPLEBB_LOG'))
-  .addOption(opt('--log-level <level>', 'least severe level logged', 'SIMPLEBB_LOG_LEVEL', 'info').choices(['debug', 'info', 'warn', 'error']))
   .addOption(opt('--data <dir>', 'directory of the report database', 'SIMPLEBB_DATA', join(SIMPLEBB_HOME, 'master')))
   .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10', seconds('--heartbeat')))
   .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600', seconds('--replay-window', true)))
@@ -57,10 +55,7 @@ try {
   if (builderToken !== undefined && builderToken === suggestToken) throw new Error('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   if (o.tlsCert && o.tlsKey) {
-    const read = (f: string): Buffer => {
-      try { return readFileSync(f); } catch (err) { throw new Error(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
-    };
-    tls = { cert: read(o.tlsCert), key: read(o.tlsKey) };
+    tls = { cert: readNamedFile(o.tlsCert), key: readNamedFile(o.tlsKey) };
   }
   if (!isLoopback(o.host) && (builderToken === undefined || suggestToken === undefined)) {
     if (!o.insecure) {

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // simplebb-suggest: asks the master to have every builder build PROJECT at BRANCH (or at the branches a git push updated).
 // It runs on every git push, so it parses flags with node:util instead of commander and loads nothing it does not need.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { die, port, seconds } from './lib/args.js';
+import { die, port, readNamedFile, seconds } from './lib/args.js';
 import { readToken } from './lib/auth.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/names.js';
@@ -130,7 +129,7 @@ let ca: Buffer | undefined;
 try {
   token = readToken(pick(o['token-file'], 'SIMPLEBB_SUGGEST_TOKEN_FILE'), 'SIMPLEBB_SUGGEST_TOKEN');
   if (tlsCa) {
-    try { ca = readFileSync(tlsCa); } catch (err) { throw new Error(`cannot read ${tlsCa}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
+    ca = readNamedFile(tlsCa);
   }
 } catch (err) {
   die(PROG, (err as Error).message, 2);

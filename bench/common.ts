@@ -1,9 +1,10 @@
 // Shared pieces of the benchmarks: starting our programs, reading memory, statistics, tables and result files.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readLog } from '../lib/log.js';
 
 /** dist/ (the benchmarks run compiled, as users do). */
 export const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,10 +46,10 @@ export function nodeScript(file: string, args: string[], opts: { env?: NodeJS.Pr
   return start(process.execPath, [file, ...args], opts);
 }
 
-export function logLines(file: string): Array<Record<string, unknown>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+export { readLog };
+
+/** clientd refuses root; the benchmarks' builds are trivial scripts in temp dirs. */
+export const ROOT_OK = process.getuid?.() === 0 ? ['--allow-root'] : [];
 
 export interface BenchMaster { proc: ChildProcess; port: number; dir: string; log: string }
 
@@ -56,7 +57,7 @@ export interface BenchMaster { proc: ChildProcess; port: number; dir: string; lo
 export async function startMaster(args: string[] = [], env: NodeJS.ProcessEnv = {}, dir = tempDir()): Promise<BenchMaster> {
   const log = join(dir, 'server.log');
   const proc = nodeScript(join(DIST, 'masterd.js'), ['--port', '0', '--data', join(dir, 'data'), '--log', log, '--suggest-rate', '1000000', '--suggest-burst', '1000000', '--max-conns-per-address', '1000000', ...args], { env });
-  const port = await until('master to listen', () => logLines(log).find((l) => l.event === 'listening')?.port as number | undefined);
+  const port = await until('master to listen', () => readLog(log).find((l) => l.event === 'listening')?.port as number | undefined);
   return { proc, port, dir, log };
 }
 

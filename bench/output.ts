@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIST, logLines, nodeScript, rss, startMaster, stop, table, tempDir, until } from './common.js';
+import { DIST, readLog, nodeScript, rss, startMaster, stop, table, tempDir, until, ROOT_OK } from './common.js';
 import { timeProcess } from './roundtrip.js';
 
 const MB = 1_000_000;
@@ -24,12 +24,12 @@ export async function output(quick: boolean): Promise<unknown> {
   for (const follow of [false, true]) {
     const m = await startMaster();
     const b = nodeScript(join(DIST, 'clientd.js'), ['--master', `127.0.0.1:${m.port}`, '--name', 'loud', '--scripts', scripts, '--work', join(dir, 'work'),
-      '--spool', join(dir, `spool-${follow}`), '--log', join(dir, `b-${follow}.log`), ...(process.getuid?.() === 0 ? ['--allow-root'] : [])]);
-    await until('builder', () => logLines(m.log).some((l) => l.event === 'connected'));
+      '--spool', join(dir, `spool-${follow}`), '--log', join(dir, `b-${follow}.log`), ...ROOT_OK]);
+    await until('builder', () => readLog(m.log).some((l) => l.event === 'connected'));
     const args = [join(DIST, 'suggest.js'), '-p', String(m.port), 'loud', 'main', follow ? '--follow' : '--wait', '--timeout', '300'];
     // --follow prints 200 MB: send it to /dev/null through our own pipe handling (timeProcess ignores stdout).
     await timeProcess(args);
-    const report = await until('report', () => logLines(m.log).find((l) => l.event === 'report'));
+    const report = await until('report', () => readLog(m.log).find((l) => l.event === 'report'));
     rows.push({
       mode: follow ? 'with a --follow suggester' : 'no one following',
       buildMs: report.durationMs as number, mbPerSec: (size / MB) / ((report.durationMs as number) / 1000),

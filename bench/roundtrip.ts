@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIST, logLines, median, nodeScript, rss, sleep, startMaster, stop, table, tempDir, until } from './common.js';
+import { DIST, readLog, median, nodeScript, rss, sleep, startMaster, stop, table, tempDir, until, ROOT_OK } from './common.js';
 
 /** Wall time of one process from spawn to exit, in ms; rejects on a non-zero exit. */
 export function timeProcess(args: string[], expectCode = 0): Promise<number> {
@@ -34,9 +34,9 @@ export async function roundtrip(quick: boolean): Promise<unknown> {
     chmodSync(join(scripts, 'foo'), 0o755);
     const builders = Array.from({ length: n }, (_, i) => nodeScript(join(DIST, 'clientd.js'), [
       '--master', `127.0.0.1:${m.port}`, '--name', `rt-${i}`, '--scripts', scripts, '--work', join(dir, `work-${i}`),
-      '--spool', join(dir, `spool-${i}`), '--log', join(dir, `b${i}.log`), ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      '--spool', join(dir, `spool-${i}`), '--log', join(dir, `b${i}.log`), ...ROOT_OK,
     ]));
-    await until(`${n} builders connected`, () => logLines(m.log).filter((l) => l.event === 'connected').length >= n, 120_000, 100);
+    await until(`${n} builders connected`, () => readLog(m.log).filter((l) => l.event === 'connected').length >= n, 120_000, 100);
     await sleep(500);
     const masterRss = rss(m.proc.pid!);
     const clientRss = median(builders.map((b) => rss(b.pid!)));

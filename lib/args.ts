@@ -1,4 +1,5 @@
 // Parsing of command-line values and the one-line exit, with no dependencies (simplebb-suggest must start fast).
+import { readFileSync } from 'node:fs';
 
 /** Parses seconds (fractions allowed) into milliseconds; `allowZero` lets 0 mean "none". */
 export function seconds(name: string, allowZero = false) {
@@ -31,4 +32,13 @@ export function port(text: string): number {
 export function die(prog: string, message: string, code = 1): never {
   process.stderr.write(`${prog}: ${message}\n`);
   process.exit(code);
+}
+
+/** Reads a file named on the command line; throws an Error whose message names the file and the reason. */
+export function readNamedFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }

@@ -11,7 +11,7 @@ export { die, integer, port, seconds } from './args.js';
 export const SIMPLEBB_HOME = join(homedir(), '.simplebb');
 
 /** A program with --help, --version, one-line errors and exit code 2 on bad flags. */
-export function program(name: string, description: string): Command {
+function program(name: string, description: string): Command {
   return new Command(name)
     .description(description)
     .version(VERSION, '-V, --version')
@@ -21,6 +21,13 @@ export function program(name: string, description: string): Command {
     .exitOverride((err) => {
       process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2);
     });
+}
+
+/** A daemon: a program with the two logging options both daemons share. */
+export function daemon(name: string, description: string): Command {
+  return program(name, description)
+    .addOption(opt('--log <file>', 'write the JSON log here (default: stdout)', 'SIMPLEBB_LOG'))
+    .addOption(opt('--log-level <level>', 'least severe level logged', 'SIMPLEBB_LOG_LEVEL', 'info').choices(['debug', 'info', 'warn', 'error']));
 }
 
 /**

@@ -1,9 +1,10 @@
 // `npm run demo`: a master and a builder on free loopback ports with the example buildscripts in a temp dir; two suggestions; the results.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readLog } from './log.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(dist, '..');
@@ -14,11 +15,6 @@ function start(prog: string, args: string[]): ChildProcess {
   const c = spawn(process.execPath, [join(dist, `${prog}.js`), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(c);
   return c;
-}
-
-function logLines(file: string): Array<Record<string, unknown>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 async function until<T>(what: string, f: () => T | undefined, ms = 15_000): Promise<T> {
@@ -44,19 +40,19 @@ async function main(): Promise<number> {
   cpSync(join(root, 'examples', 'buildscripts'), scripts, { recursive: true });
   const serverLog = join(dir, 'server.log');
   start('masterd', ['--port', '0', '--data', join(dir, 'master'), '--log', serverLog]);
-  const port = await until('the master to listen', () => logLines(serverLog).find((l) => l.event === 'listening')?.port as number | undefined);
+  const port = await until('the master to listen', () => readLog(serverLog).find((l) => l.event === 'listening')?.port as number | undefined);
   console.log(`master listening on 127.0.0.1:${port}, files in ${dir}`);
   const builderLog = join(dir, 'builder.log');
   start('clientd', ['--master', `127.0.0.1:${port}`, '--name', 'demo-builder', '--scripts', scripts, '--work', join(dir, 'work'), '--spool', join(dir, 'spool'), '--log', builderLog,
     // clientd refuses to run builds as root; the demo's builds are the two example scripts in a temp dir.
     ...(process.getuid?.() === 0 ? ['--allow-root'] : [])]);
-  await until('the builder to connect', () => (logLines(serverLog).some((l) => l.event === 'connected') ? true : undefined));
+  await until('the builder to connect', () => (readLog(serverLog).some((l) => l.event === 'connected') ? true : undefined));
   console.log('builder demo-builder connected with scripts: foo, bar');
   const foo = await run(['-p', String(port), 'foo', 'master', '--follow']);
   const bar = await run(['-p', String(port), 'bar', 'dev', '--wait']);
-  await until('both reports', () => (logLines(serverLog).filter((l) => l.event === 'report').length >= 2 ? true : undefined));
+  await until('both reports', () => (readLog(serverLog).filter((l) => l.event === 'report').length >= 2 ? true : undefined));
   console.log('\nserver.log, one JSON line per report:');
-  for (const r of logLines(serverLog).filter((l) => l.event === 'report')) {
+  for (const r of readLog(serverLog).filter((l) => l.event === 'report')) {
     const { uname, ...rest } = r;
     console.log(JSON.stringify({ ...rest, uname: `${(uname as { type: string }).type} ${(uname as { release: string }).release}` }));
   }

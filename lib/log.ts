@@ -1,4 +1,5 @@
 // Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line.
+import { existsSync, readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -16,4 +17,10 @@ export function createLogger(name: string, file?: string, level = 'info'): Logge
     log.info({ event: 'reopened' }, 'log reopened on SIGHUP');
   });
   return log;
+}
+
+/** The events in a log file written by createLogger, one object per line (none if the file does not exist yet). */
+export function readLog(file: string): Array<Record<string, unknown>> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }

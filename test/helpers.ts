@@ -1,9 +1,10 @@
 // Test harness: starts the real programs as separate processes on ephemeral loopback ports with temp dirs, every wait bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { readLog } from '../lib/log.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DIST = join(ROOT, 'dist');
@@ -37,10 +38,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Parsed JSON lines of a log file (missing file: none). */
-export function readLog(file: string): Array<Record<string, unknown>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+export { readLog };
 
 /** Writes an executable script. */
 export function script(dir: string, name: string, body: string): string {

@@ -47,7 +47,18 @@ function setup(dir = tempDir()) {
     uname, node: 'v20', outputBytes: 2, outputCut: 0, outputChunks: 1,
   });
   const reports = () => lines.filter((l) => l.event === 'report');
-  return { relay, store, lines, reports, builder, suggester, report, dir };
+  /** Makes one suggestion and returns the id the master gave it. */
+  const suggest = (s: FakePeer, branch = 'main', extra: { follow?: boolean } = {}): string => {
+    t0.relay.message(s, { type: 'suggest', project: 'foo', branch, ...extra });
+    return s.of('accepted').at(-1)!.id;
+  };
+  /** A builder's report with its one chunk of output, as a real builder sends it. */
+  const deliver = (b: FakePeer, id: string, fields: Partial<Report> = {}): void => {
+    t0.relay.message(b, { type: 'report-output', id, data: 'ok' });
+    t0.relay.message(b, { ...report(id), ...fields });
+  };
+  const t0 = { relay, store, lines, reports, builder, suggester, report, suggest, deliver, dir };
+  return t0;
 }
 
 describe('Relay', () => {
@@ -68,17 +79,14 @@ describe('Relay', () => {
     const t = setup();
     const a = t.builder('a');
     const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
-    const id = s.of('accepted')[0]!.id;
-    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
-    t.relay.message(a, t.report(id));
+    const id = t.suggest(s);
+    t.deliver(a, id);
     expect(a.of('ack')).toEqual([]); // not before the commit
     await tick();
     expect(a.of('ack')).toEqual([{ type: 'ack', id }]);
     expect(t.store.report('a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
     expect(s.of('report')).toHaveLength(1);
-    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
-    t.relay.message(a, t.report(id));
+    t.deliver(a, id);
     await tick();
     expect(a.of('ack')).toHaveLength(2);
     expect(t.reports()).toHaveLength(1);
@@ -98,14 +106,12 @@ describe('Relay', () => {
     const t = setup();
     const a = t.builder('a');
     const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
-    const id = s.of('accepted')[0]!.id;
+    const id = t.suggest(s);
     t.relay.closed(a, 'heartbeat');
     await tick();
     expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'lost', exitCode: -1 })]);
     const a2 = t.builder('a', ['foo'], [id]);
-    t.relay.message(a2, { type: 'report-output', id, data: 'ok' });
-    t.relay.message(a2, t.report(id));
+    t.deliver(a2, id);
     await tick();
     expect(a2.of('ack')).toEqual([{ type: 'ack', id }]);
     expect(t.store.report('a', id)?.verdict).toBe('success');
@@ -142,8 +148,7 @@ describe('Relay', () => {
     const t = setup();
     const a = t.builder('a', ['foo']);
     const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
-    const id = s.of('accepted')[0]!.id;
+    const id = t.suggest(s);
     t.relay.message(a, { type: 'skipped', id });
     expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'no-script' })]);
     await tick();
@@ -157,8 +162,7 @@ describe('Relay', () => {
     const t = setup();
     const a = t.builder('a');
     const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
-    const id = s.of('accepted')[0]!.id;
+    const id = t.suggest(s);
     t.relay.message(a, { type: 'report-output', id, data: 'ok' });
     t.relay.message(a, { ...t.report(id), branch: 'other' });
     t.relay.message(a, { type: 'report-output', id: 'zz-fake', data: 'ok' });
@@ -186,8 +190,7 @@ describe('Relay', () => {
     const t = setup();
     const a = t.builder('a');
     const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main', follow: true });
-    const id = s.of('accepted')[0]!.id;
+    const id = t.suggest(s, 'main', { follow: true });
     t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'one\n' });
     s.backlog = 64 * 1024 * 1024;
     t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'two\n' });
