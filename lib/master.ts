@@ -22,6 +22,8 @@ export interface Peer {
   cork?(): void;
   uncork?(): void;
   send(message: FromMaster): boolean;
+  /** Sends a message already encoded by encode(): the fan-out encodes an order once for all builders. */
+  sendLine(line: string): boolean;
   /** Sends an error line (when given) and closes. */
   close(reason: string, error?: string): void;
 }
@@ -79,6 +81,11 @@ interface InFlight extends Build {
   forwarded: Map<string, number>;
   /** Live output characters skipped per builder because the follower was reading too slowly. */
   skipped: Map<string, number>;
+}
+
+/** One message as the line a Peer's sendLine() takes. */
+export function encode(message: FromMaster): string {
+  return JSON.stringify(message) + '\n';
 }
 
 /** Ids sortable by time and unique across restarts: base-36 milliseconds and 12 random hex digits. */
@@ -307,12 +314,12 @@ export class Relay {
     let id = newSuggestionId(now);
     while (this.inFlight.has(id)) id = newSuggestionId(now);
     const build: Build = { project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}) };
-    const order: FromMaster = { type: 'suggest', id, ...build };
+    const order = encode({ type: 'suggest', id, ...build });
     const names: string[] = [];
     for (const b of this.builders.values()) {
       if (b.ignoreUnknown && !b.projects.has(msg.project)) continue;
       b.holds.set(id, build);
-      b.peer.send(order);
+      b.peer.sendLine(order);
       names.push(b.name);
     }
     // Recorded after the fan-out, so builders do not wait for the fsync; only replay to absent builders depends on it.

@@ -35,6 +35,7 @@ class SocketPeer implements Peer {
   cork(): void { this.conn.socket.cork(); }
   uncork(): void { this.conn.socket.uncork(); }
   send(message: FromMasterT): boolean { return this.conn.send(message); }
+  sendLine(line: string): boolean { return this.conn.sendLine(line); }
   close(reason: string, error?: string): void {
     this.conn.close(reason, error !== undefined ? { type: 'error', message: error } : undefined);
   }

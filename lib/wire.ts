@@ -158,13 +158,18 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
 
   /** Writes one message; returns false when the socket's buffer is full (wait for 'drain' before writing more). */
   send(message: Out): boolean {
+    return this.sendLine(JSON.stringify(message) + '\n');
+  }
+
+  /** Writes a message already encoded as one JSON line (with its newline): one encoding for many peers. */
+  sendLine(line: string): boolean {
     if (!this.isOpen) return false;
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {
       this.destroy(`peer left more than ${MAX_UNREAD_BYTES} bytes unread`);
       return false;
     }
     this.lastSent = Date.now();
-    return this.socket.write(JSON.stringify(message) + '\n');
+    return this.socket.write(line);
   }
 
   /** Sends an error line and closes politely; destroys after a bounded wait. */

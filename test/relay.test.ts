@@ -16,6 +16,7 @@ class FakePeer implements Peer {
   backlog = 0;
   constructor(readonly remote: string) {}
   send(m: FromMaster): boolean { this.sent.push(m); return true; }
+  sendLine(line: string): boolean { return this.send(JSON.parse(line) as FromMaster); }
   close(reason: string, error?: string): void { this.closedWith = error ?? reason; }
   of<T extends FromMaster['type']>(type: T): Array<Extract<FromMaster, { type: T }>> {
     return this.sent.filter((m): m is Extract<FromMaster, { type: T }> => m.type === type);
