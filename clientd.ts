@@ -2,12 +2,12 @@
 // simplebb-clientd: a builder that runs the buildscript named after each suggested project and reports back.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { parseAddress } from './lib/address.js';
-import { readNamedFile } from './lib/args.js';
-import { readToken } from './lib/auth.js';
-import { Builder } from './lib/builder.js';
-import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/cli.js';
-import { createLogger } from './lib/log.js';
+import { parseAddress } from './lib/wire/address.js';
+import { readNamedFile } from './lib/common/args.js';
+import { readToken } from './lib/protocol/auth.js';
+import { Builder } from './lib/builder/builder.js';
+import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
+import { createLogger } from './lib/common/log.js';
 
 /** The host name made into a valid builder name. */
 function defaultName(): string {

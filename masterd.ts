@@ -2,12 +2,12 @@
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { readNamedFile } from './lib/args.js';
-import { readToken } from './lib/auth.js';
-import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/cli.js';
-import { createLogger } from './lib/log.js';
-import { startMaster } from './lib/masterServer.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
+import { readNamedFile } from './lib/common/args.js';
+import { readToken } from './lib/protocol/auth.js';
+import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
+import { createLogger } from './lib/common/log.js';
+import { startMaster } from './lib/masterd/daemon.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
 const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
   .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))

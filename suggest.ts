@@ -2,12 +2,12 @@
 // simplebb-suggest: asks the master to have every builder build PROJECT at BRANCH (or at the branches a git push updated).
 // It runs on every git push, so it parses flags with node:util instead of commander and loads nothing it does not need.
 import { parseArgs } from 'node:util';
-import { die, port, readNamedFile, seconds } from './lib/args.js';
-import { readToken } from './lib/auth.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/limits.js';
-import { branchProblem, projectProblem, revisionProblem } from './lib/names.js';
-import { parsePostReceive } from './lib/postreceive.js';
-import { runSuggest } from './lib/suggester.js';
+import { die, port, readNamedFile, seconds } from './lib/common/args.js';
+import { readToken } from './lib/protocol/auth.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
+import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
+import { parsePostReceive } from './lib/suggest/postreceive.js';
+import { runSuggest } from './lib/suggest/suggester.js';
 
 const PROG = 'simplebb-suggest';
 const HELP = `Usage: simplebb-suggest [options] <project> [branch...]
@@ -64,7 +64,7 @@ if (o.help) {
   process.exit(0);
 }
 if (o.version) {
-  process.stdout.write(`${(await import('./lib/version.js')).VERSION}\n`);
+  process.stdout.write(`${(await import('./lib/common/version.js')).VERSION}\n`);
   process.exit(0);
 }
 

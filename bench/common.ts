@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readLog } from '../lib/log.js';
+import { readLog } from '../lib/common/log.js';
 
 /** dist/ (the benchmarks run compiled, as users do). */
 export const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');

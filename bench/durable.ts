@@ -1,6 +1,6 @@
 // Scenario 4: reports per second stored and acknowledged by the master from 100 builders, at each durability level and against a server that stores nothing.
 import { join } from 'node:path';
-import { Store } from '../lib/store.js';
+import { Store } from '../lib/store/sqlite.js';
 import { DIST, nodeScript, startMaster, stop, table, tempDir } from './common.js';
 import { ask, startSwarm } from './ipc.js';
 

@@ -2,8 +2,8 @@
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { validateFromMaster, validateToMaster } from '../../lib/protocol.js';
-import { parseLine } from '../../lib/wire.js';
+import { validateFromMaster, validateToMaster } from '../../lib/protocol/messages.js';
+import { parseLine } from '../../lib/wire/connection.js';
 import { cleanup, fakeMaster, startBuilder, startMaster, suggest, waitFor } from '../helpers.js';
 import { junkLine, VALID_FROM_MASTER, VALID_TO_MASTER } from '../junk.js';
 

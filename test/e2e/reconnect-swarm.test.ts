@@ -1,8 +1,8 @@
 // 200 builders reconnect after a master restart spread over time, not in one burst.
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectToMaster, type MasterConnection } from '../../lib/client.js';
-import { localUname } from '../../lib/builder.js';
-import { Reconnector } from '../../lib/reconnect.js';
+import { connectToMaster, type MasterConnection } from '../../lib/wire/dial.js';
+import { localUname } from '../../lib/builder/builder.js';
+import { Reconnector } from '../../lib/wire/reconnect.js';
 import { cleanup, sleep, startMaster, tempDir, waitFor } from '../helpers.js';
 
 const reconnectors: Reconnector[] = [];

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { proof } from '../../lib/auth.js';
+import { proof } from '../../lib/protocol/auth.js';
 import { cleanup, node, rawClient, ROOT_OK, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);

@@ -1,0 +1,71 @@
+// The buildscripts dir: which projects this builder can build, where each script is, and watching for changes.
+import { watch } from 'chokidar';
+import { constants, promises as fs } from 'node:fs';
+import { join, sep } from 'node:path';
+import { projectProblem } from '../protocol/names.js';
+
+export type ScriptLookup = { ok: true; path: string } | { ok: false; problem: string };
+
+/** Finds the script for `project`: a valid name that resolves (after symlinks) to a regular executable file inside `dir`. */
+export async function resolveScript(dir: string, project: string): Promise<ScriptLookup> {
+  const nameProblem = projectProblem(project);
+  if (nameProblem) return { ok: false, problem: nameProblem };
+  let root: string;
+  let real: string;
+  try {
+    root = await fs.realpath(dir);
+    real = await fs.realpath(join(root, project));
+  } catch {
+    return { ok: false, problem: `no build script named ${project}` };
+  }
+  if (!real.startsWith(root + sep)) return { ok: false, problem: `build script ${project} resolves outside the buildscripts dir` };
+  try {
+    const st = await fs.stat(real);
+    if (!st.isFile()) return { ok: false, problem: `build script ${project} is not a regular file` };
+    await fs.access(real, constants.X_OK);
+  } catch {
+    return { ok: false, problem: `build script ${project} is not executable` };
+  }
+  return { ok: true, path: real };
+}
+
+/** The projects in `dir`: every valid name that resolves to a regular executable file inside it, sorted. */
+export async function listProjects(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(names.map(async (n) => ((await resolveScript(dir, n)).ok ? n : null)));
+  return found.filter((n): n is string => n !== null).sort();
+}
+
+/** Calls `onChange` with the new project list whenever scripts are added, removed or changed (debounced). */
+export function watchProjects(dir: string, onChange: (projects: string[]) => void, debounceMs = 100): { close(): Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let last = '';
+  const rescan = (): void => {
+    timer = undefined;
+    void listProjects(dir).then((projects) => {
+      const key = projects.join('\0');
+      if (key !== last) {
+        last = key;
+        onChange(projects);
+      }
+    });
+  };
+  void listProjects(dir).then((p) => { last = p.join('\0'); });
+  const watcher = watch(dir, { depth: 0, ignoreInitial: true, followSymlinks: false });
+  watcher.on('all', () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(rescan, debounceMs);
+  });
+  watcher.on('error', () => { /* a vanished dir shows up as an empty list on the next rescan */ });
+  return {
+    close: async () => {
+      if (timer) clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}

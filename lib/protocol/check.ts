@@ -1,0 +1,75 @@
+// What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with protocol.ts.
+import { MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS } from './limits.js';
+import { branchProblem, projectProblem, revisionProblem } from './names.js';
+import type { FromMaster } from './messages.js';
+import type { Validator } from '../wire/connection.js';
+
+/** A field check: null when fine, else what is wrong. */
+type Check = (v: unknown) => string | null;
+
+const str = (max: number, rule?: RegExp, ruleText?: string): Check => (v) => {
+  if (typeof v !== 'string') return 'expected a string';
+  if (v.length > max) return `longer than ${max} characters`;
+  if (rule && !rule.test(v)) return ruleText ?? 'invalid';
+  return null;
+};
+const named = (max: number, problem: (s: string) => string | null): Check => (v) => str(max)(v) ?? problem(v as string);
+const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'expected a number');
+const int = (min = -Infinity): Check => (v) => (num(v) ?? (Number.isSafeInteger(v) ? ((v as number) >= min ? null : `must be at least ${min}`) : 'expected an integer'));
+const oneOf = (...values: string[]): Check => (v) => (typeof v === 'string' && values.includes(v) ? null : `expected one of ${values.join(', ')}`);
+const opt = (c: Check): Check => (v) => (v === undefined ? null : c(v));
+const obj = (fields: Record<string, Check>): Check => (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object';
+  for (const [k, c] of Object.entries(fields)) {
+    const p = c((v as Record<string, unknown>)[k]);
+    if (p) return `${k}: ${p}`;
+  }
+  return null;
+};
+const arr = (max: number, item: Check): Check => (v) => {
+  if (!Array.isArray(v)) return 'expected an array';
+  if (v.length > max) return `more than ${max} items`;
+  for (let i = 0; i < v.length; i++) {
+    const p = item(v[i]);
+    if (p) return `${i}: ${p}`;
+  }
+  return null;
+};
+
+const id = str(64, /^[0-9a-z-]{1,64}$/, 'id must be 1 to 64 characters of [0-9a-z-]');
+const builder = str(128, /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'invalid builder name');
+const project = named(128, projectProblem);
+const branch = named(1024, branchProblem);
+const revision = named(64, revisionProblem);
+const shortText = str(4096);
+const chunk = str(MAX_CHUNK_CHARS);
+const uname = obj({ type: shortText, release: shortText, version: shortText, machine: shortText, hostname: shortText });
+const reportFields = {
+  id, project, branch, revision: opt(revision), exitCode: int(), signal: opt(str(32)),
+  verdict: oneOf('success', 'failure', 'no-script', 'timeout', 'lost', 'superseded'), message: opt(shortText),
+  startedAt: opt(num), durationMs: (v: unknown) => num(v) ?? ((v as number) >= 0 ? null : 'must be at least 0'),
+  uname, node: shortText, outputBytes: int(0), outputCut: int(0),
+};
+
+const SHAPES: Record<FromMaster['type'], Check> = {
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128) }),
+  welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
+  error: obj({ message: shortText, ref: opt(str(64)) }),
+  accepted: obj({ ref: opt(str(64)), id, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
+  suggest: obj({ id, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
+  ack: obj({ id }),
+  started: obj({ id, builder, startedAt: num }),
+  output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: chunk }),
+  report: obj({ ...reportFields, builder }),
+  ping: obj({ t: opt(num) }),
+  pong: obj({ t: opt(num) }),
+};
+
+/** Validates a message from the master as protocol.ts's FromMaster does. */
+export const checkFromMaster: Validator<FromMaster> = (value) => {
+  const shape = Object.hasOwn(SHAPES, value.type) ? SHAPES[value.type as FromMaster['type']] : undefined;
+  if (!shape) return { ok: false, problem: `unknown message type ${JSON.stringify(value.type.slice(0, 40))}` };
+  const problem = shape(value);
+  if (problem) return { ok: false, problem: `invalid ${value.type} message: ${problem}` };
+  return { ok: true, message: value as unknown as FromMaster };
+};

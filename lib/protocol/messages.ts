@@ -1,0 +1,206 @@
+// The wire protocol: message schemas, their types, limits and the protocol version (docs/PROTOCOL.md).
+import { z } from 'zod';
+import type { Validator } from '../wire/connection.js';
+import { branchProblem, projectProblem, revisionProblem } from './names.js';
+
+import {
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
+} from './limits.js';
+
+export * from './limits.js';
+
+const project = z.string().max(128).superRefine((v, ctx) => {
+  const p = projectProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+const branch = z.string().max(1024).superRefine((v, ctx) => {
+  const p = branchProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+const revision = z.string().max(64).superRefine((v, ctx) => {
+  const p = revisionProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+/** A suggestion id, chosen by the master. */
+const id = z.string().regex(/^[0-9a-z-]{1,64}$/, 'id must be 1 to 64 characters of [0-9a-z-]');
+/** A builder's name: host-name-like. */
+const builderName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'builder name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const shortText = z.string().max(4096);
+const chunk = z.string().max(MAX_CHUNK_CHARS);
+
+export const Uname = z.object({
+  type: shortText,
+  release: shortText,
+  version: shortText,
+  machine: shortText,
+  hostname: shortText,
+});
+export type Uname = z.infer<typeof Uname>;
+
+export const Verdict = z.enum(['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded']);
+export type Verdict = z.infer<typeof Verdict>;
+export const Stream = z.enum(['stdout', 'stderr']);
+export type Stream = z.infer<typeof Stream>;
+
+const ping = z.object({ type: z.literal('ping'), t: z.number().optional() });
+const pong = z.object({ type: z.literal('pong'), t: z.number().optional() });
+
+// ---- messages that the master receives ----
+
+export const Hello = z.object({
+  type: z.literal('hello'),
+  protocol: z.number().int(),
+  role: z.enum(['builder', 'suggester']),
+  name: builderName.optional(),
+  uname: Uname.optional(),
+  node: shortText.optional(),
+  projects: z.array(project).max(MAX_PROJECTS).optional(),
+  ignoreUnknown: z.boolean().optional(),
+  jobs: z.number().int().min(1).max(1024).optional(),
+  /** Names of builds the builder is still running (after a reconnect), so the master does not replay them. */
+  running: z.array(id).max(1024).optional(),
+  auth: z.string().max(128).optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+
+/** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
+export const Skipped = z.object({ type: z.literal('skipped'), id });
+
+export const SuggestRequest = z.object({
+  type: z.literal('suggest'),
+  ref: z.string().max(64).optional(),
+  project,
+  branch,
+  revision: revision.optional(),
+  follow: z.boolean().optional(),
+});
+export type SuggestRequest = z.infer<typeof SuggestRequest>;
+
+export const Started = z.object({ type: z.literal('started'), id, startedAt: z.number() });
+export type Started = z.infer<typeof Started>;
+
+export const Output = z.object({ type: z.literal('output'), id, stream: Stream, data: chunk });
+export type Output = z.infer<typeof Output>;
+
+export const ReportOutput = z.object({ type: z.literal('report-output'), id, data: chunk });
+export type ReportOutput = z.infer<typeof ReportOutput>;
+
+/** What a build's report says, without its output. */
+export const ReportFields = z.object({
+  id,
+  project,
+  branch,
+  revision: revision.optional(),
+  exitCode: z.number().int(),
+  signal: z.string().max(32).optional(),
+  verdict: Verdict,
+  message: shortText.optional(),
+  startedAt: z.number().optional(),
+  durationMs: z.number().min(0),
+  uname: Uname,
+  node: shortText,
+  outputBytes: z.number().int().min(0),
+  outputCut: z.number().int().min(0),
+});
+export type ReportFields = z.infer<typeof ReportFields>;
+
+export const Report = ReportFields.extend({
+  type: z.literal('report'),
+  /** How many report-output messages came just before this one, carrying the kept output. */
+  outputChunks: z.number().int().min(0).max(MAX_REPORT_CHUNKS),
+});
+export type Report = z.infer<typeof Report>;
+
+export const ToMaster = z.discriminatedUnion('type', [
+  Hello, ProjectsUpdate, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
+]);
+export type ToMaster = z.infer<typeof ToMaster>;
+
+// ---- messages that the master sends ----
+
+export const Greeting = z.object({
+  type: z.literal('greeting'),
+  protocol: z.number().int(),
+  server: shortText,
+  nonce: z.string().max(128),
+});
+export type Greeting = z.infer<typeof Greeting>;
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number().int(),
+  heartbeatMs: z.number().int().min(0),
+});
+
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  message: shortText,
+  ref: z.string().max(64).optional(),
+});
+export type ErrorMessage = z.infer<typeof ErrorMessage>;
+
+export const Accepted = z.object({
+  type: z.literal('accepted'),
+  ref: z.string().max(64).optional(),
+  id,
+  project,
+  branch,
+  revision: revision.optional(),
+  /** How many builders the suggestion went to. */
+  count: z.number().int().min(0),
+  /** Their names (the first MAX_LISTED_BUILDERS of them). */
+  builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
+});
+export type Accepted = z.infer<typeof Accepted>;
+
+export const BuildOrder = z.object({
+  type: z.literal('suggest'),
+  id,
+  project,
+  branch,
+  revision: revision.optional(),
+  replayed: z.boolean().optional(),
+});
+export type BuildOrder = z.infer<typeof BuildOrder>;
+
+export const Ack = z.object({ type: z.literal('ack'), id });
+
+export const BuildStarted = z.object({ type: z.literal('started'), id, builder: builderName, startedAt: z.number() });
+export const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: chunk });
+/** A report as a waiting suggester sees it: the fields without the output. */
+export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName });
+export type BuildReport = z.infer<typeof BuildReport>;
+
+export const FromMaster = z.discriminatedUnion('type', [
+  Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Ack, BuildStarted, BuildOutput, BuildReport, ping, pong,
+]);
+export type FromMaster = z.infer<typeof FromMaster>;
+
+/** Adapts a zod schema to the wire's validator: the message, or one line naming what is wrong. */
+export function zodValidator<T>(schema: z.ZodType<T>): Validator<T> {
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (result.success) return { ok: true, message: result.data };
+    const unknownType = result.error.issues.some((i) => i.code === 'invalid_union' && i.path.length === 1 && i.path[0] === 'type');
+    if (unknownType) return { ok: false, problem: `unknown message type ${JSON.stringify(value.type.slice(0, 40))}` };
+    return { ok: false, problem: `invalid ${value.type.slice(0, 40)} message: ${describeIssues(result.error)}` };
+  };
+}
+
+export const validateToMaster: Validator<ToMaster> = zodValidator(ToMaster);
+export const validateFromMaster: Validator<FromMaster> = zodValidator(FromMaster);
+
+/** One line naming what is wrong with a message, from a zod error. */
+export function describeIssues(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (!first) return 'invalid message';
+  const where = first.path.length ? `${first.path.join('.')}: ` : '';
+  return `${where}${first.message}`;
+}
+
+/** Checks a message's own protocol version against ours and names both when they differ. */
+export function versionProblem(theirs: number): string | null {
+  return theirs === PROTOCOL_VERSION ? null : `protocol version ${theirs} is not supported; this master speaks version ${PROTOCOL_VERSION}`;
+}

@@ -1,0 +1,148 @@
+// simplebb-suggest's work: send suggestions, and with --wait follow them to each builder's verdict and an exit code.
+import { formatAddress, type Address } from '../wire/address.js';
+import { ClientError, connectToMaster } from '../wire/dial.js';
+import type { BuildReport, FromMaster, Verdict } from '../protocol/messages.js';
+
+export interface SuggestJob {
+  master: Address;
+  project: string;
+  branches: Array<{ branch: string; revision?: string }>;
+  wait: boolean;
+  follow: boolean;
+  json: boolean;
+  /** Bound on the whole wait; 0 for none. */
+  waitTimeoutMs: number;
+  connectTimeoutMs: number;
+  heartbeatMs: number;
+  token?: string;
+  tls?: { ca?: Buffer };
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/** Exit codes of simplebb-suggest. */
+export const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
+
+const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost']);
+
+/** What a set of reports means for the exit code: 3 when nobody ran the script, 1 when any run failed, else 0. */
+export function exitCodeFor(verdicts: Verdict[]): number {
+  const ran = verdicts.filter((v) => RAN.has(v));
+  if (ran.length === 0) return EXIT.nobody;
+  return ran.every((v) => v === 'success') ? EXIT.ok : EXIT.failed;
+}
+
+interface Tracked {
+  id: string;
+  branch: string;
+  revision?: string;
+  builders: string[];
+  count: number;
+  reports: Map<string, BuildReport>;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** Runs one simplebb-suggest invocation and resolves to its exit code; never throws. */
+export async function runSuggest(job: SuggestJob): Promise<number> {
+  let conn;
+  try {
+    conn = await connectToMaster(job.master, { role: 'suggester' }, {
+      timeoutMs: job.connectTimeoutMs, heartbeatMs: job.heartbeatMs,
+      ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
+    });
+  } catch (err) {
+    job.err(`simplebb-suggest: ${err instanceof ClientError ? err.message : String(err)}`);
+    return EXIT.error;
+  }
+  const emit = (obj: Record<string, unknown>, text: string): void => job.out(job.json ? JSON.stringify(obj) : text);
+  const byRef = new Map<string, { branch: string; revision?: string }>();
+  const tracked = new Map<string, Tracked>();
+  const partial = new Map<string, string>();
+
+  return new Promise<number>((resolve) => {
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (code: number): void => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      for (const [key, rest] of partial) if (rest) job.out(`${key.split('\0')[0]}| ${rest}`);
+      // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
+      conn.destroy('done');
+      resolve(code);
+    };
+    const settleIfDone = (): void => {
+      if (tracked.size < job.branches.length) return;
+      if (!job.wait) return finish(EXIT.ok);
+      const all = [...tracked.values()];
+      if (!all.every((t) => t.reports.size >= t.count)) return;
+      const verdicts = all.flatMap((t) => [...t.reports.values()].map((r) => r.verdict));
+      const code = exitCodeFor(verdicts);
+      if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: code }));
+      else if (code === EXIT.nobody) job.out(`no builder could build ${job.project}`);
+      finish(code);
+    };
+    conn.on('close', (reason) => {
+      if (done) return;
+      job.err(`simplebb-suggest: lost the connection to master at ${formatAddress(job.master)}: ${reason}`);
+      finish(EXIT.error);
+    });
+    conn.on('invalid', (problem, fatal) => {
+      job.err(`simplebb-suggest: master sent an invalid line: ${problem}`);
+      if (fatal) finish(EXIT.error);
+    });
+    conn.on('message', (m: FromMaster) => {
+      switch (m.type) {
+        case 'error':
+          job.err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${byRef.get(m.ref)?.branch ?? ''}` : ''}: ${m.message}`);
+          return finish(EXIT.error);
+        case 'accepted': {
+          const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, count: m.count, reports: new Map() };
+          tracked.set(m.id, t);
+          const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
+          emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
+            `suggested ${m.project} ${m.branch}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
+          return settleIfDone();
+        }
+        case 'started':
+          if (job.follow) emit({ type: 'started', id: m.id, builder: m.builder }, `${m.builder}| build ${m.id} started`);
+          return;
+        case 'output': {
+          if (!job.follow) return;
+          if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: m.data }));
+          const key = `${m.builder}\0${m.id}\0${m.stream}`;
+          const lines = ((partial.get(key) ?? '') + m.data).split('\n');
+          partial.set(key, lines.pop() ?? '');
+          for (const line of lines) job.out(`${m.builder}| ${line}`);
+          return;
+        }
+        case 'report': {
+          const t = tracked.get(m.id);
+          if (!t) return;
+          t.reports.set(m.builder, m);
+          const exit = m.signal ? `signal ${m.signal}` : `exit ${m.exitCode}`;
+          emit({ type: 'report', id: m.id, builder: m.builder, project: m.project, branch: m.branch, verdict: m.verdict, exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs, message: m.message },
+            `${m.builder}  ${m.project} ${m.branch}  ${m.verdict}  ${exit}  ${seconds(m.durationMs)}${m.message && m.verdict !== 'success' && m.verdict !== 'failure' ? `  (${m.message})` : ''}`);
+          return settleIfDone();
+        }
+        default:
+          return;
+      }
+    });
+    job.branches.forEach((b, i) => {
+      byRef.set(String(i), b);
+      conn.send({ type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow });
+    });
+    if (job.wait && job.waitTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        const missing = [...tracked.values()].flatMap((t) => t.builders.filter((b) => !t.reports.has(b)).map((b) => `${b} (${t.branch})`));
+        job.err(`simplebb-suggest: timed out after ${job.waitTimeoutMs / 1000} s waiting for ${missing.join(', ') || 'the master'}`);
+        if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: EXIT.timeout, timedOut: missing }));
+        finish(EXIT.timeout);
+      }, job.waitTimeoutMs);
+    }
+  });
+}

@@ -1,0 +1,241 @@
+// A peer connection speaking guarded NDJSON: validated messages in, JSON lines out, heartbeats, and bounded buffers.
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { LineFramer } from './framing.js';
+import { MAX_LINE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
+
+/** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
+export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
+
+/** Checks a decoded JSON object that has a string `type`: the typed message, or one line naming what is wrong. */
+export type Validator<T> = (value: Record<string, unknown> & { type: string }) => { ok: true; message: T } | { ok: false; problem: string };
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string; fatal?: boolean; ref?: string };
+
+/** Message types whose `protocol` field is checked before the schema, so a newer peer hears about the version, not a field. */
+const VERSIONED = new Set(['hello', 'greeting']);
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes and validates one line; never throws. */
+export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'this side'): ParseResult<T> {
+  let text: string;
+  try {
+    text = decoder.decode(line);
+  } catch {
+    return { ok: false, problem: 'line is not valid UTF-8' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problem: `line is not valid JSON (${(err as Error).message.split('\n')[0]})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problem: 'message must be a JSON object' };
+  }
+  const { type, ref: rawRef, protocol } = value as { type?: unknown; ref?: unknown; protocol?: unknown };
+  const ref = typeof rawRef === 'string' && rawRef.length <= 64 ? { ref: rawRef } : {};
+  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string', ...ref };
+  if (VERSIONED.has(type) && protocol !== PROTOCOL_VERSION) {
+    const theirs = typeof protocol === 'number' ? `protocol version ${protocol} is not supported` : `${type} has no numeric protocol version`;
+    return { ok: false, fatal: true, problem: `${theirs}; ${speaker} speaks version ${PROTOCOL_VERSION}` };
+  }
+  const result = validate(value as Record<string, unknown> & { type: string });
+  return result.ok ? result : { ...result, ...ref };
+}
+
+/** One timer per tick length for all connections, instead of one per connection (10,000 builders, 10,000 timers). */
+class HeartbeatTimers {
+  private readonly groups = new Map<number, { timer: NodeJS.Timeout; members: Set<{ beat(): void }> }>();
+
+  add(tickMs: number, c: { beat(): void }): void {
+    let g = this.groups.get(tickMs);
+    if (!g) {
+      const members = new Set<{ beat(): void }>();
+      const timer = setInterval(() => { for (const m of members) m.beat(); }, tickMs);
+      timer.unref();
+      g = { timer, members };
+      this.groups.set(tickMs, g);
+    }
+    g.members.add(c);
+  }
+
+  remove(tickMs: number, c: { beat(): void }): void {
+    const g = this.groups.get(tickMs);
+    if (!g) return;
+    g.members.delete(c);
+    if (g.members.size === 0) {
+      clearInterval(g.timer);
+      this.groups.delete(tickMs);
+    }
+  }
+}
+
+const beats = new HeartbeatTimers();
+
+export interface ConnectionOptions {
+  /** Idle time after which we ping; a peer silent for three of these is dead. 0 turns heartbeats off. */
+  heartbeatMs: number;
+  maxLineBytes?: number;
+  /** Who we are, in a protocol version mismatch message ("this master"). */
+  speaker?: string;
+}
+
+export interface ConnectionEvents<T> {
+  message: [T];
+  /** A bad line: what is wrong, whether the connection can no longer be used (the owner should close it), and the line's `ref` if it had one. */
+  invalid: [string, boolean, string | undefined];
+  close: [string];
+}
+
+/** One socket, framed and validated; emits 'message', 'invalid' (one line's problem) and 'close' (why, once). */
+export class Connection<In, Out extends { type: string }> extends EventEmitter<ConnectionEvents<In>> {
+  readonly remote: string;
+  private readonly framer: LineFramer;
+  private lastHeard = Date.now();
+  private lastSent = Date.now();
+  private tickMs = 0;
+  private closed = false;
+  private closing = false;
+  private closeReason = '';
+  /** Messages parsed while delivery is held (between a handshake and its owner attaching handlers). */
+  private held: In[] | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly validate: Validator<In>,
+    private options: ConnectionOptions,
+  ) {
+    super();
+    this.remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
+    this.framer = new LineFramer(options.maxLineBytes ?? MAX_LINE_BYTES);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.finish(err.code ? `${err.code}: ${err.message}` : err.message));
+    socket.on('close', () => this.finish(this.closeReason || 'connection closed by peer'));
+    socket.on('end', () => {
+      if (!this.closeReason) this.closeReason = 'connection closed by peer';
+      socket.end();
+    });
+    this.setHeartbeat(options.heartbeatMs);
+  }
+
+  /** Bytes written but not yet taken by the peer. */
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.closing && !this.socket.destroyed && !this.socket.writableEnded;
+  }
+
+  /** Queues incoming messages instead of emitting them, until release(). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Emits the messages queued since hold(), in order, then resumes normal delivery. */
+  release(): void {
+    const queued = this.held;
+    this.held = undefined;
+    for (const m of queued ?? []) {
+      if (this.closing || this.closed) return;
+      this.emit('message', m);
+    }
+  }
+
+  /** Sets our own ping interval; each side pings on its own schedule and declares the peer dead after three of its own intervals. */
+  setHeartbeat(ms: number): void {
+    this.options = { ...this.options, heartbeatMs: ms };
+    this.stopTimer();
+    if (ms > 0 && !this.closed) {
+      this.tickMs = Math.max(50, Math.min(1000, Math.floor(ms / 4)));
+      beats.add(this.tickMs, this);
+    }
+  }
+
+  /** Writes one message; returns false when the socket's buffer is full (wait for 'drain' before writing more). */
+  send(message: Out): boolean {
+    return this.sendLine(JSON.stringify(message) + '\n');
+  }
+
+  /** Writes a message already encoded as one JSON line (with its newline): one encoding for many peers. */
+  sendLine(line: string): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.writableLength > MAX_UNREAD_BYTES) {
+      this.destroy(`peer left more than ${MAX_UNREAD_BYTES} bytes unread`);
+      return false;
+    }
+    this.lastSent = Date.now();
+    return this.socket.write(line);
+  }
+
+  /** Sends an error line and closes politely; destroys after a bounded wait. */
+  close(reason: string, errorLine?: Out): void {
+    if (this.closed || this.closing) return;
+    this.closeReason = reason;
+    if (errorLine) this.send(errorLine);
+    this.closing = true;
+    this.held = undefined;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.stopTimer();
+  }
+
+  /** Drops the connection at once. */
+  destroy(reason: string): void {
+    if (!this.closeReason) this.closeReason = reason;
+    this.socket.destroy();
+    this.finish(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastHeard = Date.now();
+    for (const ev of this.framer.push(chunk)) {
+      if (this.closed || this.closing) return;
+      if (ev.kind === 'overflow') {
+        this.socket.pause();
+        this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true, undefined);
+        return;
+      }
+      const parsed = parseLine(ev.line, this.validate, this.options.speaker);
+      if (!parsed.ok) {
+        this.emit('invalid', parsed.problem, parsed.fatal ?? false, parsed.ref);
+        continue;
+      }
+      const msg = parsed.message as { type?: unknown; t?: unknown };
+      if (msg.type === 'ping') {
+        this.send({ type: 'pong', t: typeof msg.t === 'number' ? msg.t : undefined } as unknown as Out);
+        continue;
+      }
+      if (msg.type === 'pong') continue;
+      if (this.held) this.held.push(parsed.message);
+      else this.emit('message', parsed.message);
+    }
+  }
+
+  /** Called by the shared heartbeat timer. */
+  beat(): void {
+    const now = Date.now();
+    const ms = this.options.heartbeatMs;
+    if (now - this.lastHeard > 3 * ms) {
+      this.destroy(`no word from peer for ${Math.round((now - this.lastHeard) / 1000)} s (heartbeat)`);
+      return;
+    }
+    if (now - this.lastSent >= ms) this.send({ type: 'ping', t: now } as unknown as Out);
+  }
+
+  private stopTimer(): void {
+    if (this.tickMs) beats.remove(this.tickMs, this);
+    this.tickMs = 0;
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimer();
+    this.emit('close', reason);
+  }
+}

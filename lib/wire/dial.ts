@@ -1,0 +1,107 @@
+// The client side of a connection to the master: connect, read the greeting, say hello, wait for the welcome, all bounded in time.
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { proof } from '../protocol/auth.js';
+import { formatAddress, type Address } from './address.js';
+import { checkFromMaster } from '../protocol/check.js';
+import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import type { FromMaster as FromMasterT, Hello, ToMaster } from '../protocol/messages.js';
+import { Connection } from './connection.js';
+
+export type MasterConnection = Connection<FromMasterT, ToMaster>;
+
+const ERRNO_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+/** TLS verification failures in words. */
+const TLS_TEXT: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not signed by a trusted CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate not signed by a trusted CA',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain has an untrusted self-signed certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate is self-signed and not trusted',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is not for this host name',
+  EPROTO: 'TLS handshake failed (is the master serving TLS?)',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed (is the master serving TLS?)',
+};
+
+export interface ClientOptions {
+  timeoutMs: number;
+  heartbeatMs: number;
+  /** The role's shared secret, proven with an HMAC of the master's nonce. */
+  token?: string;
+  /** Speak TLS; `ca` replaces the system CAs when given. */
+  tls?: { ca?: Buffer };
+}
+
+/** An error whose message is one line fit for a user. */
+export class ClientError extends Error {}
+
+/** Opens a connection and completes the handshake; rejects with a ClientError naming the master and what went wrong. */
+export async function connectToMaster(
+  address: Address,
+  hello: Omit<Hello, 'type' | 'protocol' | 'auth'>,
+  options: ClientOptions,
+): Promise<MasterConnection> {
+  const where = formatAddress(address);
+  // Loaded only when used: most connections are plain TCP on a LAN, and every millisecond counts in the git hook.
+  const tlsConnect = options.tls ? (await import('node:tls')).connect : undefined;
+  return new Promise((resolve, reject) => {
+    const socket: Socket = options.tls && tlsConnect
+      ? tlsConnect({
+        host: address.host, port: address.port, ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+        ...(isIP(address.host) ? {} : { servername: address.host }), minVersion: 'TLSv1.2',
+      })
+      : netConnect({ host: address.host, port: address.port });
+    // Registered before the Connection's own handler, so the error is named before the close is seen.
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      const tlsWhy = TLS_TEXT[code] ?? (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') ? `TLS error ${code}` : undefined);
+      fail(tlsWhy ? `TLS: ${tlsWhy}` : ERRNO_TEXT[code] ?? err.message);
+    });
+    const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, checkFromMaster, { heartbeatMs: 0, speaker: 'this client' });
+    let settled = false;
+    function fail(why: string): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.destroy(why);
+      reject(new ClientError(`cannot reach master at ${where}: ${why}`));
+    }
+    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000} s${options.tls ? '' : ' (if the master serves TLS, use --tls)'}`), options.timeoutMs);
+    conn.on('invalid', (problem) => fail(problem.startsWith('protocol version') ? `master's ${problem}` : `master sent an invalid line (${problem})`));
+    conn.on('close', (reason) => fail(reason === 'connection closed by peer' ? 'master closed the connection' : reason));
+    const onMessage = (m: FromMasterT): void => {
+      if (m.type === 'greeting') {
+        const auth = options.token !== undefined ? { auth: proof(options.token, m.nonce, hello.role) } : {};
+        conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...hello, ...auth });
+      } else if (m.type === 'welcome') {
+        settled = true;
+        clearTimeout(timer);
+        // Lines that came in the same read as the welcome (replayed suggestions) wait for the caller's handlers:
+        // the caller attaches them as soon as the promise resolves, before the next turn of the event loop.
+        conn.hold();
+        setImmediate(() => conn.release());
+        conn.off('message', onMessage);
+        conn.removeAllListeners('invalid');
+        conn.removeAllListeners('close');
+        conn.setHeartbeat(options.heartbeatMs > 0 ? options.heartbeatMs : m.heartbeatMs);
+        resolve(conn);
+      } else if (m.type === 'error') {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        conn.destroy(m.message);
+        reject(new ClientError(`master at ${where} refused: ${m.message}`));
+      }
+    };
+    conn.on('message', onMessage);
+  });
+}

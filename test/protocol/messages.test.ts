@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, validateFromMaster, validateToMaster, versionProblem } from '../../lib/protocol/messages.js';
+import { parseLine } from '../../lib/wire/connection.js';
+
+const parse = (v: unknown) => parseLine(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), validateToMaster);
+const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
+const report = {
+  type: 'report', id: 'abc-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 5,
+  uname, node: 'v20.19.0', outputBytes: 3, outputCut: 0, outputChunks: 1,
+};
+
+describe('messages to the master', () => {
+  it.each([
+    { type: 'hello', protocol: PROTOCOL_VERSION, role: 'suggester' },
+    { type: 'hello', protocol: 1, role: 'builder', name: 'b1', uname, node: 'v20', projects: ['foo', 'bar'], jobs: 2 },
+    { type: 'suggest', project: 'foo', branch: 'feature/x', revision: 'abcdef12', ref: '0', follow: true },
+    { type: 'started', id: 'abc-1', startedAt: 1 },
+    { type: 'output', id: 'abc-1', stream: 'stderr', data: 'x\n' },
+    { type: 'report-output', id: 'abc-1', data: 'out' },
+    report,
+    { type: 'projects', projects: [] },
+    { type: 'ping', t: 1 },
+  ])('accepts %j', (m) => expect(parse(m)).toMatchObject({ ok: true, message: m }));
+
+  it.each([
+    ['not json', 'not valid JSON'],
+    ['null', 'must be a JSON object'],
+    ['[1,2]', 'must be a JSON object'],
+    ['"str"', 'must be a JSON object'],
+    [{ no: 'type' }, 'no "type"'],
+    [{ type: 'launch-missiles' }, 'unknown message type "launch-missiles"'],
+    [{ type: 'suggest', project: '../etc', branch: 'main' }, 'project: project name must not contain ".."'],
+    [{ type: 'suggest', project: 'foo', branch: '-x' }, 'branch: branch name must not start with "-"'],
+    [{ type: 'suggest', project: 'foo', branch: 'main', revision: 'xyz' }, 'revision: revision must be 4 to 64 hexadecimal digits'],
+    [{ type: 'suggest', project: 'foo' }, 'invalid suggest message: branch'],
+    [{ type: 'hello', protocol: 1, role: 'admin' }, 'invalid hello message: role'],
+    [{ ...report, verdict: 'great' }, 'verdict'],
+    [{ ...report, outputChunks: 1000 }, 'outputChunks'],
+    [{ type: 'output', id: 'abc-1', stream: 'stdout', data: 'x'.repeat(200_000) }, 'data'],
+    [{ type: 'started', id: '../../x', startedAt: 1 }, 'id'],
+  ])('refuses %j naming the problem', (m, problem) => {
+    const r = parse(m);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problem).toContain(problem);
+  });
+
+  it('refuses invalid UTF-8', () => {
+    const r = parseLine(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), validateToMaster);
+    expect(r).toEqual({ ok: false, problem: 'line is not valid UTF-8' });
+  });
+
+  it('survives deeply nested JSON', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(parse(deep).ok).toBe(false);
+    const r = parse(`{"type":"ping","x":${deep}}`);
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('messages from the master', () => {
+  it('validates what clients receive', () => {
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), validateFromMaster).ok).toBe(true);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', project: '../x', branch: 'm' })), validateFromMaster).ok).toBe(false);
+  });
+});
+
+describe('protocol version', () => {
+  it('is checked before the schema, so a newer hello or greeting hears about the version', () => {
+    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'observer', extra: [1] })), validateToMaster, 'this master');
+    expect(r).toEqual({ ok: false, fatal: true, problem: 'protocol version 2 is not supported; this master speaks version 1' });
+    const g = parseLine(Buffer.from(JSON.stringify({ type: 'greeting', protocol: 3 })), validateFromMaster, 'this client');
+    expect(g).toMatchObject({ ok: false, fatal: true, problem: 'protocol version 3 is not supported; this client speaks version 1' });
+  });
+
+  it('carries the ref of a refused line so a suggester can match it', () => {
+    expect(parse({ type: 'suggest', ref: '7', project: '..', branch: 'main' })).toMatchObject({ ok: false, ref: '7' });
+  });
+
+  it('names both versions when they differ', () => {
+    expect(versionProblem(PROTOCOL_VERSION)).toBeNull();
+    expect(versionProblem(99)).toBe(`protocol version 99 is not supported; this master speaks version ${PROTOCOL_VERSION}`);
+  });
+});
