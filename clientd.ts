@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
 import { readNamedFile } from './lib/common/args.js';
-import { readToken } from './lib/protocol/auth.js';
+import { readToken } from './lib/common/token.js';
 import { Builder } from './lib/builder/builder.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger } from './lib/common/log.js';
+import { builderNameProblem } from './lib/protocol/names.js';
 
 /** The host name made into a valid builder name. */
 function defaultName(): string {
@@ -20,7 +21,8 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .addOption(opt('--name <name>', 'this builder\'s name (default: the host name)', 'SIMPLEBB_NAME'))
   .addOption(opt('--scripts <dir>', 'the buildscripts dir', 'SIMPLEBB_SCRIPTS', join(SIMPLEBB_HOME, 'buildscripts')))
   .addOption(opt('--work <dir>', 'builds run in <dir>/<project>', 'SIMPLEBB_WORK', join(SIMPLEBB_HOME, 'work')))
-  .addOption(opt('--spool <dir>', 'reports wait here until the master acknowledges them', 'SIMPLEBB_SPOOL', join(SIMPLEBB_HOME, 'spool')))
+  .addOption(opt('--state <dir>', 'this builder\'s inbox, spool and identity, locked while it runs (default: ~/.simplebb/state/NAME)', 'SIMPLEBB_STATE'))
+  .addOption(opt('--spool <dir>', 'the old name of --state', 'SIMPLEBB_SPOOL').hideHelp())
   .addOption(opt('-j, --jobs <n>', 'builds to run at once', 'SIMPLEBB_JOBS', '1', integer('--jobs', 1, 1024)))
   .addOption(opt('--timeout <sec>', 'kill a build after this long (0 for never)', 'SIMPLEBB_TIMEOUT', '3600', seconds('--timeout', true)))
   .addOption(opt('--kill-grace <sec>', 'after SIGTERM, wait this long before SIGKILL', 'SIMPLEBB_KILL_GRACE', '10', seconds('--kill-grace', true)))
@@ -36,7 +38,7 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .parse();
 
 const o = cmd.opts<{
-  master: string; name?: string; scripts: string; work: string; spool: string; log?: string; logLevel: string;
+  master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string;
   jobs: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
   ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean;
 }>();
@@ -48,7 +50,8 @@ try {
   }
   const master = parseAddress(o.master);
   const name = o.name ?? defaultName();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw new Error(`--name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit, got "${name}"`);
+  const nameProblem = builderNameProblem(name);
+  if (nameProblem) throw new Error(`--name: ${nameProblem}, got "${name}"`);
   const log = createLogger(PROG, o.log, o.logLevel);
   onCrash(PROG, log);
   const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => log.warn({ event: 'config' }, m));
@@ -57,7 +60,7 @@ try {
     ca = readNamedFile(o.tlsCa);
   }
   const builder = new Builder({
-    master, name, scriptsDir: o.scripts, workDir: o.work, spoolDir: o.spool, jobs: o.jobs, timeoutMs: o.timeout,
+    master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, timeoutMs: o.timeout,
     killGraceMs: o.killGrace, shutdownGraceMs: o.shutdownGrace, heartbeatMs: o.heartbeat,
     backoffBaseMs: o.reconnectBase, backoffCapMs: o.reconnectMax, ignoreUnknown: Boolean(o.ignoreUnknown), connectTimeoutMs: 10_000,
     ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { readNamedFile } from './lib/common/args.js';
-import { readToken } from './lib/protocol/auth.js';
+import { readToken } from './lib/common/token.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger } from './lib/common/log.js';
 import { startMaster } from './lib/masterd/daemon.js';
@@ -74,7 +74,7 @@ try {
 
 try {
   const starting = startMaster({
-    host: o.host, port: o.port, dataDir: o.data, heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
+    host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
     ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
     ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
   }, log);

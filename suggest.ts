@@ -3,7 +3,7 @@
 // It runs on every git push, so it parses flags with node:util instead of commander and loads nothing it does not need.
 import { parseArgs } from 'node:util';
 import { die, port, readNamedFile, seconds } from './lib/common/args.js';
-import { readToken } from './lib/protocol/auth.js';
+import { readToken } from './lib/common/token.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';

@@ -12,12 +12,12 @@ const server = createServer((s) => {
     while ((i = buf.indexOf('\n')) >= 0) {
       const m = JSON.parse(buf.slice(0, i)) as { type: string; id?: string };
       buf = buf.slice(i + 1);
-      if (m.type === 'hello') out += '{"type":"welcome","protocol":1,"heartbeatMs":10000}\n';
+      if (m.type === 'hello') out += '{"type":"welcome","protocol":2,"heartbeatMs":10000}\n';
       else if (m.type === 'report') out += JSON.stringify({ type: 'ack', id: m.id }) + '\n';
     }
     if (out) s.write(out);
   });
-  s.write('{"type":"greeting","protocol":1,"server":"ackfloor","nonce":"n"}\n');
+  s.write('{"type":"greeting","protocol":2,"server":"ackfloor","nonce":"n","store":"00000000000000000000000000000000"}\n');
 });
 server.listen(0, '127.0.0.1', () => {
   const a = server.address();

@@ -1,6 +1,7 @@
 // Scenario 4: reports per second stored and acknowledged by the master from 100 builders, at each durability level and against a server that stores nothing.
 import { join } from 'node:path';
-import { Store } from '../lib/store/sqlite.js';
+import { SqliteStore } from '../lib/store/sqlite.js';
+import { noWrites } from '../lib/store/store.js';
 import { DIST, nodeScript, startMaster, stop, table, tempDir } from './common.js';
 import { ask, startSwarm } from './ipc.js';
 
@@ -8,15 +9,15 @@ const BUILDERS = 100;
 const WINDOW = 8;
 
 /** Seeds suggestions so every report is for a real suggestion, as the master requires. */
-function seed(dir: string, idsPerBuilder: number): void {
-  const store = new Store(join(dir, 'data'));
+async function seed(dir: string, idsPerBuilder: number): Promise<void> {
+  const store = new SqliteStore(join(dir, 'data'));
   const now = Date.now();
   const list = [];
   for (let b = 0; b < BUILDERS; b++) {
     for (let k = 0; k < idsPerBuilder; k++) list.push({ id: `r${b}-${k}`, project: 'foo', branch: 'main', from: 'bench', createdAt: now });
   }
-  store.addSuggestions(list);
-  store.close();
+  await store.commit({ ...noWrites(), suggestions: list });
+  await store.close();
 }
 
 async function run(port: number, durationMs: number, idsPerBuilder: number): Promise<{ perSec: number; acks: number; elapsedMs: number }> {
@@ -37,7 +38,7 @@ export async function durable(quick: boolean): Promise<unknown> {
   const rows: Array<{ mode: string; perSec: number; acks: number }> = [];
   for (const sync of ['FULL', 'NORMAL', 'OFF'] as const) {
     const dir = tempDir();
-    seed(dir, idsPerBuilder);
+    await seed(dir, idsPerBuilder);
     const m = await startMaster([], { SIMPLEBB_BENCH_SYNC: sync }, dir);
     const r = await run(m.port, durationMs, idsPerBuilder);
     await stop(m.proc);

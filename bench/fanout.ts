@@ -29,7 +29,7 @@ async function measureOurs(n: number, rounds: number, warmup: number): Promise<{
     sock.setNoDelay(true);
     const got = lines(sock);
     await until('greeting', () => got()[0]);
-    sock.write(JSON.stringify({ type: 'hello', protocol: 1, role: 'suggester' }) + '\n');
+    sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester' }) + '\n');
     await until('welcome', () => got().some((l) => l.type === 'welcome'));
     const all: number[] = [];
     let payload = '';

@@ -24,7 +24,7 @@ export async function output(quick: boolean): Promise<unknown> {
   for (const follow of [false, true]) {
     const m = await startMaster();
     const b = nodeScript(join(DIST, 'clientd.js'), ['--master', `127.0.0.1:${m.port}`, '--name', 'loud', '--scripts', scripts, '--work', join(dir, 'work'),
-      '--spool', join(dir, `spool-${follow}`), '--log', join(dir, `b-${follow}.log`), ...ROOT_OK]);
+      '--state', join(dir, `state-${follow}`), '--log', join(dir, `b-${follow}.log`), ...ROOT_OK]);
     await until('builder', () => readLog(m.log).some((l) => l.event === 'connected'));
     const args = [join(DIST, 'suggest.js'), '-p', String(m.port), 'loud', 'main', follow ? '--follow' : '--wait', '--timeout', '300'];
     // --follow prints 200 MB: send it to /dev/null through our own pipe handling (timeProcess ignores stdout).

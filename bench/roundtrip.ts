@@ -34,7 +34,7 @@ export async function roundtrip(quick: boolean): Promise<unknown> {
     chmodSync(join(scripts, 'foo'), 0o755);
     const builders = Array.from({ length: n }, (_, i) => nodeScript(join(DIST, 'clientd.js'), [
       '--master', `127.0.0.1:${m.port}`, '--name', `rt-${i}`, '--scripts', scripts, '--work', join(dir, `work-${i}`),
-      '--spool', join(dir, `spool-${i}`), '--log', join(dir, `b${i}.log`), ...ROOT_OK,
+      '--state', join(dir, `state-${i}`), '--log', join(dir, `b${i}.log`), ...ROOT_OK,
     ]));
     await until(`${n} builders connected`, () => readLog(m.log).filter((l) => l.event === 'connected').length >= n, 120_000, 100);
     await sleep(500);

@@ -1,4 +1,5 @@
 // Simulated builders in one process, speaking the real protocol (or raw TCP for the floor), driven over IPC by the benchmark.
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import os from 'node:os';
 
@@ -43,7 +44,7 @@ function open(host: string, port: number, name: string, raw: boolean): Promise<S
       const m = JSON.parse(l) as { type: string; id?: string; t?: number };
       switch (m.type) {
         case 'greeting':
-          sock.write(JSON.stringify({ type: 'hello', protocol: 1, role: 'builder', name, uname, node: process.version, projects: ['foo'] }) + '\n');
+          sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'builder', name, instance: randomBytes(8).toString('hex'), uname, node: process.version, projects: ['foo'] }) + '\n');
           return;
         case 'welcome':
           sim.welcomed = true;

@@ -119,7 +119,7 @@ export async function startBuilder(port: number, opts: { name?: string; dir?: st
   const logFile = join(dir, 'builder.log');
   const before = readLog(logFile).filter((l) => l.event === 'connected').length;
   const p = node('clientd', ['--master', `127.0.0.1:${port}`, '--name', name, '--scripts', scripts, '--work', join(dir, 'work'),
-    '--spool', join(dir, 'spool'), '--log', logFile, '--reconnect-base', '0.2', '--reconnect-max', '1', ...ROOT_OK, ...(opts.args ?? [])], { env: opts.env });
+    '--state', join(dir, 'state'), '--log', logFile, '--reconnect-base', '0.2', '--reconnect-max', '1', ...ROOT_OK, ...(opts.args ?? [])], { env: opts.env });
   if (opts.wait !== false) {
     await waitFor(`builder ${name} to connect`, () => readLog(logFile).filter((l) => l.event === 'connected').length > before
       || (p.child.exitCode !== null && (() => { throw new Error(`clientd exited: ${p.stderr()}`); })()), 15_000);
@@ -190,6 +190,9 @@ export function rawClient(port: number) {
   return { sock, lines, send, closed: () => closed };
 }
 
+/** The record id a fakeMaster() greets with. */
+export const FAKE_STORE = 'fa'.repeat(16);
+
 /** A hand-written master: completes the handshake, acknowledges reports, records what the builder sends, and lets a test send anything. */
 export async function fakeMaster() {
   const received: Array<Record<string, unknown>> = [];
@@ -204,17 +207,20 @@ export async function fakeMaster() {
       for (const l of lines.filter(Boolean)) {
         const m = JSON.parse(l) as Record<string, unknown>;
         received.push(m);
-        if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 1, heartbeatMs: 10_000 }) + '\n');
+        if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 2, heartbeatMs: 10_000 }) + '\n' + JSON.stringify({ type: 'synced', seq: 0 }) + '\n');
         if (m.type === 'report') s.write(JSON.stringify({ type: 'ack', id: m.id }) + '\n');
       }
     });
     s.on('error', () => undefined);
-    s.write(JSON.stringify({ type: 'greeting', protocol: 1, server: 'fake', nonce: 'n' }) + '\n');
+    s.write(JSON.stringify({ type: 'greeting', protocol: 2, server: 'fake', nonce: 'n', store: FAKE_STORE }) + '\n');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
+  let seq = 0;
   return {
     port, received,
+    /** Sends a build order with the next place in the fake log. */
+    order: (o: { id: string; project: string; branch: string; revision?: string }) => client!.write(JSON.stringify({ type: 'suggest', seq: ++seq, ...o }) + '\n'),
     reports: () => received.filter((m) => m.type === 'report'),
     connected: () => client !== undefined,
     send: (m: unknown) => client!.write(Buffer.isBuffer(m) ? Buffer.concat([m, Buffer.from('\n')]) : (typeof m === 'string' ? m : JSON.stringify(m)) + '\n'),

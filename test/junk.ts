@@ -4,16 +4,18 @@ import fc from 'fast-check';
 const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
 export const VALID_TO_MASTER: unknown[] = [
   { type: 'suggest', ref: '1', project: 'foo', branch: 'main', revision: 'abcdef12' },
-  { type: 'hello', protocol: 1, role: 'builder', name: 'b', uname, node: 'v20', projects: ['foo'] },
+  { type: 'hello', protocol: 2, role: 'builder', name: 'b', instance: 'ab'.repeat(8), uname, node: 'v20', projects: ['foo'], cursor: { store: 'cd'.repeat(8), seq: 3 } },
+  { type: 'received', seq: 4 },
   { type: 'report', id: 'a-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v20', outputBytes: 0, outputCut: 0, outputChunks: 0 },
   { type: 'output', id: 'a-1', stream: 'stdout', data: 'hi\n' },
   { type: 'projects', projects: ['a', 'b'] },
 ];
 export const VALID_FROM_MASTER: unknown[] = [
-  { type: 'suggest', id: 'a-1', project: 'foo', branch: 'main' },
+  { type: 'suggest', id: 'a-1', seq: 1, project: 'foo', branch: 'main' },
+  { type: 'synced', seq: 1 },
   { type: 'ack', id: 'a-1' },
   { type: 'error', message: 'x' },
-  { type: 'accepted', id: 'a-1', project: 'foo', branch: 'main', count: 0, builders: [] },
+  { type: 'accepted', id: 'a-1', seq: 1, project: 'foo', branch: 'main', count: 0, builders: [] },
 ];
 
 const mutate = (base: string) => fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((edits) => {

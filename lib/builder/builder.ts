@@ -1,26 +1,28 @@
-// A builder's life: connect and reconnect to the master, take suggestions, run builds, spool and deliver every report.
-import { mkdir } from 'node:fs/promises';
+// A builder's life: its state dir, its link to the master, the intake of orders into its inbox, its queue, its builds, its reports.
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { formatAddress, type Address } from '../wire/address.js';
-import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
-import { connectToMaster, type MasterConnection } from '../wire/dial.js';
-import { branchProblem, projectProblem } from '../protocol/names.js';
-import { MAX_CHUNK_CHARS } from '../protocol/limits.js';
 import type { BuildOrder, FromMaster, Uname } from '../protocol/messages.js';
+import { branchProblem, projectProblem } from '../protocol/names.js';
+import { formatAddress, type Address } from '../wire/address.js';
+import type { HelloFields } from '../wire/dial.js';
+import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
+import { Executor, notRun, type Finished, type Outcome } from './execute.js';
+import { Inbox } from './inbox.js';
+import { Link } from './link.js';
+import { Outbox } from './outbox.js';
 import { BuildQueue } from './queue.js';
-import { Reconnector } from '../wire/reconnect.js';
-import { Run } from '../exec/run.js';
-import { RunningMarkers, survivors } from './leftovers.js';
-import { Spool, type SpooledReport } from './spool.js';
+import { legacyMarkers, takeStock } from './recovery.js';
+import { Spool } from './spool.js';
+import { openState, type StateDir } from './state.js';
 
 export interface BuilderConfig {
   master: Address;
   name: string;
   scriptsDir: string;
   workDir: string;
-  spoolDir: string;
+  /** Inbox, spool and identity: this builder's alone, locked while clientd runs. */
+  stateDir: string;
   jobs: number;
   timeoutMs: number;
   killGraceMs: number;
@@ -40,182 +42,100 @@ export function localUname(): Uname {
   return { type: os.type(), release: os.release(), version: os.version(), machine: os.machine(), hostname: os.hostname() };
 }
 
-/** Splits text into pieces of at most `max` UTF-16 units without cutting a surrogate pair. */
-export function splitText(text: string, max = MAX_CHUNK_CHARS): string[] {
-  const parts: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    let end = Math.min(text.length, i + max);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    parts.push(text.slice(i, end));
-    i = end;
-  }
-  return parts;
-}
-
-/** Environment variables that carry secrets of simplebb's own and never reach a build script. */
-function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^SIMPLEBB_.*TOKEN/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-const RECENT_IDS = 1000;
-/** How long an unacknowledged report waits before it is sent again on the same connection. */
-const RESEND_MS = 30_000;
-/** Spooled reports are sent while less than this is waiting in the socket. */
-const SPOOL_BACKLOG = 4 * 1024 * 1024;
-
 export class Builder {
-  private conn: MasterConnection | undefined;
-  private readonly spool: Spool;
-  private readonly markers: RunningMarkers;
+  private state!: StateDir;
+  private inbox!: Inbox;
+  private spool!: Spool;
+  private link!: Link;
+  private outbox!: Outbox;
+  private executor!: Executor;
   private readonly queue: BuildQueue;
-  private readonly runs = new Map<string, Run>();
-  private readonly recent: string[] = [];
-  private readonly link: Reconnector;
-  private announced: string[] = [];
   private projects: string[] = [];
+  private announced: string[] = [];
   private watcher: { close(): Promise<void> } | undefined;
   private stopping = false;
   private readonly uname = localUname();
-  private readonly waitingDrain = new Set<Run>();
-  /** Spool writes still under way; the daemon does not exit before they are done. */
-  private readonly writes = new Set<Promise<void>>();
+  /** Orders (and `synced`) that arrived this turn, written to the inbox together. */
+  private arrivals: { store: string; orders: BuildOrder[]; synced?: number } | undefined;
   private intake: Promise<void> = Promise.resolve();
-  private readonly sentAt = new Map<string, number>();
-  private readonly resending = new Set<MasterConnection>();
+  /** Builds under way and reports being spooled: stop() waits for them. */
+  private readonly work = new Set<Promise<void>>();
 
   constructor(private readonly config: BuilderConfig, private readonly log: Logger) {
-    this.spool = new Spool(config.spoolDir);
-    this.markers = new RunningMarkers(config.spoolDir);
-    this.link = new Reconnector(() => this.open(), (c) => this.up(c), (why, retryInMs) => {
-      this.log.warn({ event: 'disconnected', reason: why, retryInMs }, `not connected to master: ${why}`);
-    }, { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs });
-    this.queue = new BuildQueue(config.jobs, (o) => this.build(o), (old, by) => this.supersede(old, by));
+    this.queue = new BuildQueue(config.jobs, (o) => this.track(this.build(o)), (old, by) => this.supersede(old, by));
   }
 
   async start(): Promise<void> {
-    await this.endLeftovers();
-    await mkdir(this.config.scriptsDir, { recursive: true });
+    this.state = await openState(this.config.stateDir, this.config.name);
+    const opened = Inbox.open(this.state.dir);
+    this.inbox = opened.inbox;
+    if (opened.skipped) this.log.warn({ event: 'inbox-lines-skipped', count: opened.skipped }, 'unreadable lines in the inbox journal were skipped');
+    const foreign: string[] = [];
+    this.spool = new Spool(join(this.state.dir, 'spool'), this.config.name, foreign, this.state.dir);
+    if (foreign.length) this.log.error({ event: 'spool-foreign', ids: foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
+    this.link = new Link(this.config, (store) => this.hello(store), this.log);
+    this.outbox = new Outbox(this.spool, this.inbox, this.link, this.log);
+    this.executor = new Executor(this.config, this.inbox, this.link, this.log);
+    this.link.on('message', (m, store) => this.onMessage(m, store));
+    this.link.on('up', () => {
+      // The list may have changed while we were connecting.
+      if (this.announced !== this.projects) this.link.send({ type: 'projects', projects: this.projects });
+    });
+
+    await this.recover();
     this.projects = await listProjects(this.config.scriptsDir);
     this.watcher = watchProjects(this.config.scriptsDir, (projects) => {
       this.projects = projects;
       this.log.info({ event: 'projects', projects }, 'buildscripts changed');
-      this.conn?.send({ type: 'projects', projects });
+      this.link.send({ type: 'projects', projects });
     });
-    this.log.info({ event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects, spooled: this.spool.ids().length }, 'simplebb-clientd starting');
+    const left = takeStock(this.inbox, this.spool);
+    this.log.info({
+      event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects,
+      spooled: this.spool.size, queued: left.toBuild.length, instance: this.state.instance,
+    }, 'simplebb-clientd starting');
+    this.intake = (async () => { for (const o of left.toBuild) await this.take(o); })();
+    this.outbox.start();
     this.link.start();
   }
 
-  /** Ends the process groups of builds a previous clientd left running when it died, and reports them as failed. */
-  private async endLeftovers(): Promise<void> {
-    for (const m of this.markers.left()) {
-      const pids = survivors(m.pid, m.id);
-      if (pids.length) {
-        try { process.kill(-m.pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
-      this.remember(m.id);
-      if (!this.spool.has(m.id)) {
-        await this.finish({ type: 'suggest', id: m.id, project: m.project, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}) }, {
-          exitCode: -1, verdict: 'failure', startedAt: m.startedAt, durationMs: Math.max(0, Date.now() - m.startedAt), output: '', outputBytes: 0, outputCut: 0,
-          message: `simplebb-clientd stopped during the build${pids.length ? `; killed ${pids.length} leftover process${pids.length === 1 ? '' : 'es'}` : ''}`,
-        });
-      }
-      await this.markers.remove(m.id);
+  /** Reports builds a dead clientd began and never finished as lost: their exit status was never seen. */
+  private async recover(): Promise<void> {
+    const left = takeStock(this.inbox, this.spool);
+    const legacy = await legacyMarkers(this.state.dir, this.spool);
+    if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid }, 'malformed running-build markers were removed');
+    for (const { order, killed } of [...left.unknown, ...legacy.ended]) {
+      const also = killed ? `; killed ${killed} leftover process${killed === 1 ? '' : 'es'}` : '';
+      this.log.warn({ event: 'lost', id: order.id, project: order.project, killed }, 'a build of the previous clientd was left unfinished');
+      await this.finish(order, notRun('lost', `simplebb-clientd stopped while this build ran, so its exit status is unknown${also}`));
     }
   }
 
-  /** Opens one connection to the master and says hello with what this builder knows now. */
-  private open(): Promise<MasterConnection> {
+  /** What this builder says in its hello to the master whose record is `store`. */
+  private hello(store: string): HelloFields {
     this.announced = this.projects;
-    return connectToMaster(this.config.master, {
-      role: 'builder', name: this.config.name, uname: this.uname, node: process.version,
+    const seq = this.inbox.cursor(store);
+    return {
+      role: 'builder', name: this.config.name, instance: this.state.instance, uname: this.uname, node: process.version,
       projects: this.announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
-      running: this.knownIds(),
-    }, {
-      timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
-      ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(this.config.tls ? { tls: this.config.tls } : {}),
-    });
-  }
-
-  private up(conn: MasterConnection): void {
-    this.conn = conn;
-    this.log.info({ event: 'connected', master: formatAddress(this.config.master) }, 'connected to master');
-    conn.on('message', (m) => this.onMessage(m));
-    conn.on('invalid', (problem, fatal) => {
-      this.log.warn({ event: 'invalid', problem }, 'invalid line from master');
-      if (fatal) conn.destroy(problem);
-    });
-    const resumeAll = (): void => {
-      for (const r of this.waitingDrain) r.resume();
-      this.waitingDrain.clear();
+      ...(seq !== undefined ? { cursor: { store, seq } } : {}),
     };
-    conn.socket.on('drain', resumeAll);
-    // A report the master did not acknowledge (it could not store it, say) is offered again while we stay connected.
-    const resend = setInterval(() => {
-      const now = Date.now();
-      void this.resendSpool(conn, (id) => now - (this.sentAt.get(id) ?? 0) >= RESEND_MS);
-    }, RESEND_MS / 2);
-    resend.unref();
-    conn.on('close', () => {
-      clearInterval(resend);
-      if (this.conn === conn) this.conn = undefined;
-      resumeAll();
-    });
-    // The list may have changed while we were connecting.
-    if (this.announced !== this.projects) conn.send({ type: 'projects', projects: this.projects });
-    void this.resendSpool(conn);
   }
 
-  /**
-   * Sends spooled reports oldest first, one at a time as the socket drains: a spool of hundreds of MiB must not
-   * pile up in our own send buffer (the connection would be cut as a slow peer and the spool never shrink).
-   */
-  private async resendSpool(conn: MasterConnection, due: (id: string) => boolean = () => true): Promise<void> {
-    if (this.resending.has(conn)) return;
-    this.resending.add(conn);
-    let sent = 0;
-    try {
-      for (const id of this.spool.ids()) {
-        if (!conn.isOpen) return;
-        if (!due(id) || !this.spool.has(id)) continue;
-        const r = this.spool.read(id);
-        if (!r) {
-          // Logged once per clientd run, not on every pass of the resend timer; tried again every RESEND_MS.
-          if (!this.sentAt.has(id)) this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
-          this.sentAt.set(id, Date.now());
-          continue;
-        }
-        this.sendReport(conn, r);
-        sent++;
-        while (conn.isOpen && conn.backlog > SPOOL_BACKLOG) await new Promise<void>((res) => setTimeout(res, 20));
-      }
-    } finally {
-      this.resending.delete(conn);
-      if (sent) this.log.info({ event: 'resent', count: sent }, 'resent unacknowledged reports');
-    }
-  }
-
-  private sendReport(conn: MasterConnection, r: SpooledReport): void {
-    this.sentAt.set(r.id, Date.now());
-    const { output, ...fields } = r;
-    const parts = output ? splitText(output) : [];
-    for (const data of parts) conn.send({ type: 'report-output', id: r.id, data });
-    conn.send({ type: 'report', ...fields, outputChunks: parts.length });
-  }
-
-  private onMessage(m: FromMaster): void {
+  private onMessage(m: FromMaster, store: string): void {
     switch (m.type) {
       case 'suggest':
-        // One at a time, in arrival order, so that coalescing keeps the newest.
-        this.intake = this.intake.then(() => this.onSuggest(m));
+      case 'synced': {
+        if (this.stopping) return;
+        if (this.arrivals && this.arrivals.store !== store) this.takeArrivals();
+        if (!this.arrivals) {
+          this.arrivals = { store, orders: [] };
+          setImmediate(() => this.takeArrivals());
+        }
+        if (m.type === 'suggest') this.arrivals.orders.push(m);
+        else this.arrivals.synced = Math.max(this.arrivals.synced ?? 0, m.seq);
         return;
-      case 'ack':
-        this.sentAt.delete(m.id);
-        this.spool.remove(m.id).catch((err: Error) => this.log.error({ event: 'spool-failed', id: m.id, error: err.message }, 'could not remove an acknowledged report'));
-        return;
+      }
       case 'error':
         this.log.warn({ event: 'master-error', message: m.message }, `master says: ${m.message}`);
         return;
@@ -224,155 +144,109 @@ export class Builder {
     }
   }
 
-  /** Ids this builder has seen lately: queued, running, spooled or recently done. */
-  private knownIds(): string[] {
-    return [...new Set([...this.queue.ids(), ...this.spool.ids(), ...this.recent])].slice(-1024);
-  }
-
-  private remember(id: string): void {
-    this.recent.push(id);
-    if (this.recent.length > RECENT_IDS) this.recent.shift();
-  }
-
-  private async onSuggest(order: BuildOrder): Promise<void> {
-    if (this.stopping) return;
-    if (this.recent.includes(order.id) || this.spool.has(order.id) || this.queue.ids().includes(order.id)) return;
-    this.remember(order.id);
-    const nameProblem = projectProblem(order.project) ?? branchProblem(order.branch);
-    const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : await resolveScript(this.config.scriptsDir, order.project);
-    if (!lookup.ok) {
-      if (this.config.ignoreUnknown) {
-        this.log.info({ event: 'ignored', id: order.id, project: order.project, problem: lookup.problem }, 'suggestion ignored');
-        this.conn?.send({ type: 'skipped', id: order.id });
+  /**
+   * Writes what arrived to the inbox (one fsync), tells the master how far it is received, then takes each new
+   * order in arrival order (so coalescing keeps the newest). Batches follow one another.
+   */
+  private takeArrivals(): void {
+    const a = this.arrivals;
+    if (!a) return;
+    this.arrivals = undefined;
+    this.intake = this.intake.then(async () => {
+      let fresh: BuildOrder[];
+      try {
+        fresh = await this.inbox.receive(a.orders, a.store, a.synced);
+      } catch (err) {
+        // Not on disk, so not confirmed: the master offers them again when we reconnect.
+        this.log.error({ event: 'inbox-failed', error: (err as Error).message }, 'could not write received orders to the inbox; reconnecting');
+        this.link.close('inbox write failed');
         return;
       }
+      const upTo = Math.max(a.synced ?? 0, ...a.orders.map((o) => o.seq));
+      if (this.link.record === a.store) this.link.send({ type: 'received', seq: upTo });
+      for (const o of fresh) await this.take(o);
+    });
+  }
+
+  /** An order on disk: checked, then queued (in the order taken), skipped or reported as not buildable. */
+  private async take(order: BuildOrder): Promise<void> {
+    const nameProblem = projectProblem(order.project) ?? branchProblem(order.branch);
+    const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : await resolveScript(this.config.scriptsDir, order.project);
+    if (lookup.ok) {
+      this.log.info({ event: 'queued', id: order.id, project: order.project, branch: order.branch, replayed: order.replayed ?? false }, 'build queued');
+      this.queue.push(order);
+    } else if (this.config.ignoreUnknown) {
+      this.log.info({ event: 'ignored', id: order.id, project: order.project, problem: lookup.problem }, 'suggestion ignored');
+      this.track(this.outbox.skip(order.id));
+    } else {
       this.log.warn({ event: 'no-script', id: order.id, project: order.project, problem: lookup.problem }, lookup.problem);
-      await this.finish(order, { exitCode: -1, verdict: 'no-script', message: lookup.problem, durationMs: 0, output: '', outputBytes: 0, outputCut: 0 });
-      return;
+      this.track(this.finish(order, notRun('no-script', lookup.problem)));
     }
-    this.log.info({ event: 'queued', id: order.id, project: order.project, branch: order.branch, replayed: order.replayed ?? false }, 'build queued');
-    this.queue.push(order);
   }
 
   private supersede(old: BuildOrder, by: BuildOrder): void {
     this.log.info({ event: 'superseded', id: old.id, by: by.id }, 'queued build superseded');
-    void this.finish(old, {
-      exitCode: -1, verdict: 'superseded', message: `superseded by ${by.id} for the same project and branch`,
-      durationMs: 0, output: '', outputBytes: 0, outputCut: 0,
-    });
+    this.track(this.finish(old, notRun('superseded', `superseded by ${by.id} for the same project and branch`)));
   }
 
   private async build(order: BuildOrder): Promise<void> {
-    const lookup = await resolveScript(this.config.scriptsDir, order.project);
-    if (!lookup.ok && this.config.ignoreUnknown) {
-      this.conn?.send({ type: 'skipped', id: order.id });
-      return;
-    }
-    if (!lookup.ok) {
-      await this.finish(order, { exitCode: -1, verdict: 'no-script', message: lookup.problem, durationMs: 0, output: '', outputBytes: 0, outputCut: 0 });
-      return;
-    }
-    const workDir = join(this.config.workDir, order.project);
+    let outcome: Outcome;
     try {
-      await mkdir(workDir, { recursive: true });
+      outcome = await this.executor.execute(order);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      await this.finish(order, {
-        exitCode: -1, verdict: 'failure', message: `cannot create the work dir ${workDir}: ${e.code ?? e.message}`,
-        durationMs: 0, output: '', outputBytes: 0, outputCut: 0,
-      });
-      return;
+      // The inbox could not note the start: the build did not begin, and is not begun after a restart either.
+      this.log.error({ event: 'inbox-failed', id: order.id, error: (err as Error).message }, 'could not note the build\'s start; not started');
+      outcome = notRun('failure', `simplebb-clientd could not write to its state dir: ${(err as Error).message}`);
     }
-    const env = scriptEnv({
-      SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id,
-      ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),
-    });
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const run: Run = new Run(
-      { script: lookup.path, branch: order.branch, workDir, env, timeoutMs: this.config.timeoutMs, killGraceMs: this.config.killGraceMs },
-      (stream, chunk) => {
-        const ok = this.sendOutput(order.id, stream, decoders[stream].decode(chunk, { stream: true }));
-        if (!ok) this.waitingDrain.add(run);
-        return ok;
-      },
-    );
-    this.runs.set(order.id, run);
-    if (run.pid !== undefined) {
-      try {
-        this.markers.add(order, run.pid, run.startedAt);
-      } catch (err) {
-        this.log.warn({ event: 'marker-failed', id: order.id, error: (err as Error).message }, 'could not write the running marker');
-      }
-    }
-    this.log.info({ event: 'started', id: order.id, project: order.project, branch: order.branch, revision: order.revision }, 'build started');
-    this.conn?.send({ type: 'started', id: order.id, startedAt: run.startedAt });
-    const result = await run.result;
-    this.waitingDrain.delete(run);
-    for (const stream of ['stdout', 'stderr'] as const) this.sendOutput(order.id, stream, decoders[stream].decode());
-    // Spooled before the marker goes, so a crash in between cannot lose the report.
-    await this.finish(order, result);
-    await this.markers.remove(order.id).catch(() => undefined);
-    this.runs.delete(order.id);
+    if (outcome.kind === 'skip') await this.outbox.skip(order.id);
+    else await this.finish(order, outcome);
   }
 
-  /** Sends live output if connected (with no link it is dropped; the report keeps it); false when the socket wants a pause. */
-  private sendOutput(id: string, stream: 'stdout' | 'stderr', text: string): boolean {
-    const conn = this.conn;
-    if (!conn || !text) return true;
-    let ok = true;
-    for (const data of splitText(text)) ok = conn.send({ type: 'output', id, stream, data }) && ok;
-    return ok;
-  }
-
-  /** Spools the report, then sends it if connected; the spool copy stays until the master acknowledges it. */
-  private async finish(order: BuildOrder, result: Omit<SpooledReport, 'id' | 'project' | 'branch' | 'revision' | 'uname' | 'node'>): Promise<void> {
-    const report: SpooledReport = {
+  /** Spools the report and sends it; it stays in the spool until the master acknowledges it. */
+  private async finish(order: BuildOrder, outcome: Finished): Promise<void> {
+    const r = outcome.result;
+    await this.outbox.report({
       id: order.id, project: order.project, branch: order.branch, ...(order.revision ? { revision: order.revision } : {}),
-      ...result, uname: this.uname, node: process.version,
-    };
-    const write = this.spool.write(report);
-    this.writes.add(write);
-    try {
-      await write;
-    } catch (err) {
-      this.log.error({ event: 'spool-failed', id: order.id, error: (err as Error).message }, 'could not spool report; sending it anyway');
-    } finally {
-      this.writes.delete(write);
-    }
-    this.log.info({ event: 'finished', id: order.id, project: order.project, branch: order.branch, verdict: report.verdict, exitCode: report.exitCode, durationMs: report.durationMs }, 'build finished');
-    if (this.conn) this.sendReport(this.conn, report);
+      ...r, uname: this.uname, node: process.version,
+    });
+    this.log.info({ event: 'finished', id: order.id, project: order.project, branch: order.branch, verdict: r.verdict, exitCode: r.exitCode, durationMs: r.durationMs }, 'build finished');
   }
 
-  /** Takes no new suggestions, lets running builds finish within the grace period, kills the rest, and waits until every report is spooled. */
+  /** Keeps `p` until it settles, so stop() can wait for it; its failure is logged, never thrown at the daemon. */
+  private track(p: Promise<void>): Promise<void> {
+    const t = p.catch((err: Error) => this.log.error({ event: 'internal-error', error: err.message }, 'unexpected error')).finally(() => this.work.delete(t));
+    this.work.add(t);
+    return t;
+  }
+
+  /**
+   * Takes no new orders; running builds get the grace period, then are killed; waits until every report is
+   * spooled (and, for a moment, acknowledged). Queued orders stay in the inbox and are built after a restart.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.link.stop();
-    const dropped = this.queue.close();
-    if (dropped.length) this.log.info({ event: 'dropped', ids: dropped.map((o) => o.id) }, 'queued builds dropped at shutdown');
+    this.link?.stop();
+    const queued = this.queue.close();
+    if (queued.length) this.log.info({ event: 'kept', ids: queued.map((o) => o.id) }, 'queued builds stay in the inbox for the next start');
     await this.watcher?.close();
-    const running = [...this.runs.values()];
-    if (running.length) {
-      this.log.info({ event: 'draining', running: running.length, graceMs: this.config.shutdownGraceMs }, 'waiting for running builds');
-      const all = Promise.all(running.map((r) => r.result));
-      const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), this.config.shutdownGraceMs).unref());
-      if ((await Promise.race([all, timer])) === 'late') {
-        for (const r of running) r.abort('builder shutting down: build killed after the shutdown grace period');
+    if (this.executor?.size) {
+      this.log.info({ event: 'draining', running: this.executor.size, graceMs: this.config.shutdownGraceMs }, 'waiting for running builds');
+      const late = new Promise<'late'>((r) => setTimeout(() => r('late'), this.config.shutdownGraceMs).unref());
+      if ((await Promise.race([this.executor.drained(), late])) === 'late') {
+        this.executor.abortAll('builder shutting down: build killed after the shutdown grace period');
       }
-      await all;
+      await this.executor.drained();
     }
-    // Let the build() continuations spool their reports.
-    for (let i = 0; i < 300 && (this.runs.size > 0 || this.writes.size > 0); i++) {
-      await Promise.all([...this.writes]);
-      await new Promise((r) => setTimeout(r, 10));
+    await this.intake;
+    while (this.work.size) await Promise.all([...this.work]);
+    if (this.outbox) {
+      await this.outbox.settled(2000);
+      this.outbox.stop();
     }
-    await this.waitForAcks(2000);
-    this.conn?.close('shutting down');
-    this.log.info({ event: 'stopped', spooled: this.spool.ids().length }, 'simplebb-clientd stopped');
-  }
-
-  private async waitForAcks(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (this.conn && this.spool.ids().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    this.link?.close('shutting down');
+    this.inbox?.close();
+    this.state?.release();
+    this.log.info({ event: 'stopped', spooled: this.spool?.size ?? 0 }, 'simplebb-clientd stopped');
   }
 }

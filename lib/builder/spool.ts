@@ -1,10 +1,11 @@
 // The builder's on-disk spool: every finished report is written here before it is sent, and removed once the master acknowledges it.
-import { mkdirSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, promises as fs, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportFields } from '../protocol/messages.js';
 
-/** A finished build's report with its kept output, as spooled and sent. */
+/** A finished build's report with its kept output, as spooled and sent; `builder` is whose it is (older spools lack it). */
 export interface SpooledReport extends ReportFields {
+  builder?: string;
   output: string;
 }
 
@@ -14,11 +15,20 @@ export class Spool {
   private readonly files = new Map<string, string>();
   private seq = 0;
 
-  constructor(private readonly dir: string) {
+  /**
+   * Opens the spool in `dir` for `builder`; reports spooled by another builder are moved to DIR/foreign and named in
+   * `foreign`. Reports that simplebb 0.1 spooled in `legacyDir` are moved in first.
+   */
+  constructor(private readonly dir: string, private readonly builder: string, readonly foreign: string[] = [], legacyDir?: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (legacyDir) for (const f of readdirSync(legacyDir)) if (NAME.test(f)) renameSync(join(legacyDir, f), join(dir, f));
     for (const f of readdirSync(dir)) {
       const m = NAME.exec(f);
       if (m) this.files.set(m[3]!, f);
+    }
+    for (const id of [...this.files.keys()]) {
+      const r = this.read(id);
+      if (r?.builder !== undefined && r.builder !== builder) this.setAside(id);
     }
   }
 
@@ -28,7 +38,7 @@ export class Spool {
     const tmp = join(this.dir, `.${name}.tmp`);
     const fh = await fs.open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(JSON.stringify(report));
+      await fh.writeFile(JSON.stringify({ ...report, builder: this.builder }));
       await fh.sync();
     } finally {
       await fh.close();
@@ -57,6 +67,10 @@ export class Spool {
     return this.files.has(id);
   }
 
+  get size(): number {
+    return this.files.size;
+  }
+
   /** Ids of spooled reports, oldest first. */
   ids(): string[] {
     return [...this.files.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([id]) => id);
@@ -73,4 +87,12 @@ export class Spool {
     }
   }
 
+  private setAside(id: string): void {
+    const name = this.files.get(id)!;
+    const to = join(this.dir, 'foreign');
+    mkdirSync(to, { recursive: true, mode: 0o700 });
+    renameSync(join(this.dir, name), join(to, name));
+    this.files.delete(id);
+    this.foreign.push(id);
+  }
 }

@@ -1,8 +1,11 @@
-// What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with protocol.ts.
+// What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with messages.ts.
 import { MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS } from './limits.js';
-import { branchProblem, projectProblem, revisionProblem } from './names.js';
 import type { FromMaster } from './messages.js';
-import type { Validator } from '../wire/connection.js';
+import {
+  BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
+  branchProblem, projectProblem, revisionProblem,
+} from './names.js';
+import type { Validator } from './validator.js';
 
 /** A field check: null when fine, else what is wrong. */
 type Check = (v: unknown) => string | null;
@@ -36,8 +39,11 @@ const arr = (max: number, item: Check): Check => (v) => {
   return null;
 };
 
-const id = str(64, /^[0-9a-z-]{1,64}$/, 'id must be 1 to 64 characters of [0-9a-z-]');
-const builder = str(128, /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'invalid builder name');
+const id = str(64, ID_RULE, ID_RULE_TEXT);
+const builder = str(128, BUILDER_RULE, BUILDER_RULE_TEXT);
+const tokenId = str(64, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT);
+const seq = int(1);
+const seq0 = int(0);
 const project = named(128, projectProblem);
 const branch = named(1024, branchProblem);
 const revision = named(64, revisionProblem);
@@ -46,21 +52,23 @@ const chunk = str(MAX_CHUNK_CHARS);
 const uname = obj({ type: shortText, release: shortText, version: shortText, machine: shortText, hostname: shortText });
 const reportFields = {
   id, project, branch, revision: opt(revision), exitCode: int(), signal: opt(str(32)),
-  verdict: oneOf('success', 'failure', 'no-script', 'timeout', 'lost', 'superseded'), message: opt(shortText),
+  verdict: oneOf(...VERDICTS), message: opt(shortText),
   startedAt: opt(num), durationMs: (v: unknown) => num(v) ?? ((v as number) >= 0 ? null : 'must be at least 0'),
   uname, node: shortText, outputBytes: int(0), outputCut: int(0),
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128) }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
-  error: obj({ message: shortText, ref: opt(str(64)) }),
-  accepted: obj({ ref: opt(str(64)), id, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
-  suggest: obj({ id, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
+  error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
+  accepted: obj({ ref: opt(str(64)), id, seq, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
+  suggest: obj({ id, seq, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
+  synced: obj({ seq: seq0 }),
   ack: obj({ id }),
   started: obj({ id, builder, startedAt: num }),
   output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: chunk }),
   report: obj({ ...reportFields, builder }),
+  away: obj({ id, builder, reason: shortText, windowMs: int(0) }),
   ping: obj({ t: opt(num) }),
   pong: obj({ t: opt(num) }),
 };

@@ -1,6 +1,6 @@
 // The protocol's numbers: version, default address and limits. No dependencies, so the command-line client loads fast.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const DEFAULT_PORT = 7900;
 export const DEFAULT_HOST = '127.0.0.1';
 /** The longest line anyone may send, in bytes, newline excluded. */

@@ -1,30 +1,28 @@
-// The wire protocol: message schemas, their types, limits and the protocol version (docs/PROTOCOL.md).
+// The wire protocol's messages as zod schemas, and their types (docs/PROTOCOL.md). Only the master loads this at run time.
 import { z } from 'zod';
-import type { Validator } from '../wire/connection.js';
-import { branchProblem, projectProblem, revisionProblem } from './names.js';
-
 import {
   MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
 } from './limits.js';
+import {
+  BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
+  branchProblem, projectProblem, revisionProblem,
+} from './names.js';
+import type { Validator } from './validator.js';
 
-export * from './limits.js';
 
-const project = z.string().max(128).superRefine((v, ctx) => {
-  const p = projectProblem(v);
+const named = (max: number, problem: (v: string) => string | null) => z.string().max(max).superRefine((v, ctx) => {
+  const p = problem(v);
   if (p) ctx.addIssue({ code: 'custom', message: p });
 });
-const branch = z.string().max(1024).superRefine((v, ctx) => {
-  const p = branchProblem(v);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
-const revision = z.string().max(64).superRefine((v, ctx) => {
-  const p = revisionProblem(v);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
-/** A suggestion id, chosen by the master. */
-const id = z.string().regex(/^[0-9a-z-]{1,64}$/, 'id must be 1 to 64 characters of [0-9a-z-]');
-/** A builder's name: host-name-like. */
-const builderName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'builder name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+const project = named(128, projectProblem);
+const branch = named(1024, branchProblem);
+const revision = named(64, revisionProblem);
+const id = z.string().regex(ID_RULE, ID_RULE_TEXT);
+const builderName = z.string().regex(BUILDER_RULE, BUILDER_RULE_TEXT);
+/** The random id of a master's record or of a builder's state dir. */
+const tokenId = z.string().regex(TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT);
+/** A suggestion's place in the master's log: never reused, never goes backwards. */
+const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const shortText = z.string().max(4096);
 const chunk = z.string().max(MAX_CHUNK_CHARS);
 
@@ -37,7 +35,7 @@ export const Uname = z.object({
 });
 export type Uname = z.infer<typeof Uname>;
 
-export const Verdict = z.enum(['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded']);
+export const Verdict = z.enum(VERDICTS);
 export type Verdict = z.infer<typeof Verdict>;
 export const Stream = z.enum(['stdout', 'stderr']);
 export type Stream = z.infer<typeof Stream>;
@@ -47,23 +45,31 @@ const pong = z.object({ type: z.literal('pong'), t: z.number().optional() });
 
 // ---- messages that the master receives ----
 
+/** Where a builder's durable inbox stands: everything the record `store` owed it up to `seq` is on its disk. */
+export const Cursor = z.object({ store: tokenId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export type Cursor = z.infer<typeof Cursor>;
+
 export const Hello = z.object({
   type: z.literal('hello'),
   protocol: z.number().int(),
   role: z.enum(['builder', 'suggester']),
   name: builderName.optional(),
+  /** The builder's state dir: the same id after a restart, another id for another clientd using the same name. */
+  instance: tokenId.optional(),
   uname: Uname.optional(),
   node: shortText.optional(),
   projects: z.array(project).max(MAX_PROJECTS).optional(),
   ignoreUnknown: z.boolean().optional(),
   jobs: z.number().int().min(1).max(1024).optional(),
-  /** Names of builds the builder is still running (after a reconnect), so the master does not replay them. */
-  running: z.array(id).max(1024).optional(),
+  cursor: Cursor.optional(),
   auth: z.string().max(128).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
 export const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+
+/** A builder confirming that every order it was sent up to `seq` is written to its disk. */
+export const Received = z.object({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 /** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
 export const Skipped = z.object({ type: z.literal('skipped'), id });
@@ -114,7 +120,7 @@ export const Report = ReportFields.extend({
 export type Report = z.infer<typeof Report>;
 
 export const ToMaster = z.discriminatedUnion('type', [
-  Hello, ProjectsUpdate, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
+  Hello, ProjectsUpdate, Received, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
 ]);
 export type ToMaster = z.infer<typeof ToMaster>;
 
@@ -125,6 +131,8 @@ export const Greeting = z.object({
   protocol: z.number().int(),
   server: shortText,
   nonce: z.string().max(128),
+  /** The id of the master's record: a builder's cursor counts only against the record it came from. */
+  store: tokenId,
 });
 export type Greeting = z.infer<typeof Greeting>;
 
@@ -138,6 +146,8 @@ export const ErrorMessage = z.object({
   type: z.literal('error'),
   message: shortText,
   ref: z.string().max(64).optional(),
+  /** A machine-readable reason where the client acts on it: `name-in-use` (another clientd holds this builder name). */
+  code: z.string().max(32).optional(),
 });
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
@@ -145,6 +155,7 @@ export const Accepted = z.object({
   type: z.literal('accepted'),
   ref: z.string().max(64).optional(),
   id,
+  seq,
   project,
   branch,
   revision: revision.optional(),
@@ -158,12 +169,16 @@ export type Accepted = z.infer<typeof Accepted>;
 export const BuildOrder = z.object({
   type: z.literal('suggest'),
   id,
+  seq,
   project,
   branch,
   revision: revision.optional(),
   replayed: z.boolean().optional(),
 });
 export type BuildOrder = z.infer<typeof BuildOrder>;
+
+/** After a builder's hello: everything owed to it up to `seq` has now been sent (its cursor may move there). */
+export const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 export const Ack = z.object({ type: z.literal('ack'), id });
 
@@ -172,9 +187,11 @@ export const BuildOutput = z.object({ type: z.literal('output'), id, builder: bu
 /** A report as a waiting suggester sees it: the fields without the output. */
 export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName });
 export type BuildReport = z.infer<typeof BuildReport>;
+/** To a waiting suggester: a builder went away with this build open; it is `lost` unless back within `windowMs`. */
+export const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Ack, BuildStarted, BuildOutput, BuildReport, ping, pong,
+  Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

@@ -1,4 +1,4 @@
-// The naming rules for projects, branches and revisions, checked by suggest, master and builder alike.
+// The naming rules, checked by suggest, master and builder alike: projects, branches, revisions, builders, ids, verdicts.
 
 /** A project name: a plain file name inside the buildscripts dir. */
 export const PROJECT_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -43,4 +43,23 @@ export function branchProblem(name: string): string | null {
 export function revisionProblem(rev: string): string | null {
   if (!REVISION_RULE.test(rev)) return 'revision must be 4 to 64 hexadecimal digits';
   return null;
+}
+
+/** A builder's name: host-name-like, also used as a file and state-dir name. */
+export const BUILDER_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const BUILDER_RULE_TEXT = 'builder name must be 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit';
+/** A suggestion id, chosen by the master: sortable by time, unique across restarts. */
+export const ID_RULE = /^[0-9a-z-]{1,64}$/;
+export const ID_RULE_TEXT = 'id must be 1 to 64 characters of [0-9a-z-]';
+/** Random ids of a master's record (its database) and of a builder's state dir. */
+export const TOKEN_ID_RULE = /^[0-9a-f]{16,64}$/;
+export const TOKEN_ID_RULE_TEXT = 'must be 16 to 64 lowercase hexadecimal digits';
+
+/** Every verdict a report can carry. `lost` and `superseded` may come from the master as well as a builder. */
+export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Returns null when `name` is a valid builder name, else the rule it breaks. */
+export function builderNameProblem(name: string): string | null {
+  return BUILDER_RULE.test(name) ? null : BUILDER_RULE_TEXT;
 }

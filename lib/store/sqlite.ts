@@ -1,27 +1,14 @@
-// The master's durable record: suggestions, reports keyed by builder and build id, and when each builder was last seen.
+// The record in SQLite (WAL, full fsync on commit): the default store, one file beside the master, no server to run.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReportFields, Uname, Verdict } from '../protocol/messages.js';
-
-/** A report as the master stores and logs it. */
-export interface StoredReport extends ReportFields {
-  builder: string;
-  output: string;
-  receivedAt: number;
-}
-
-export interface StoredSuggestion {
-  id: string;
-  project: string;
-  branch: string;
-  revision?: string;
-  from: string;
-  createdAt: number;
-}
-
-/** What storing a report did: a new record, a `lost` record replaced by the real one, or a duplicate left alone. */
-export type StoreOutcome = 'new' | 'replaced' | 'duplicate';
+import type { Uname, Verdict } from '../protocol/messages.js';
+import { migrate } from './migrations.js';
+import type {
+  BuilderRecord, DeliveryState, OpenDelivery, OpenState, Owed, ReportKey, Store, StoredReport, StoredSuggestion,
+  StoreOutcome, Writes, Written,
+} from './store.js';
 
 interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
@@ -29,6 +16,8 @@ interface ReportRow {
   started_at: number | null; duration_ms: number; uname: string; node: string;
   output: string; output_bytes: number; output_cut: number; received_at: number;
 }
+
+interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number }
 
 function rowToReport(r: ReportRow): StoredReport {
   return {
@@ -44,125 +33,133 @@ function rowToReport(r: ReportRow): StoredReport {
   };
 }
 
-/** SQLite in WAL mode with full fsync on commit: a stored report survives a crash of the master or of the machine. */
-export class Store {
+function rowToSuggestion(r: SuggestionRow): StoredSuggestion {
+  return {
+    seq: r.seq, id: r.id, project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}),
+    from: r.source, createdAt: r.created_at,
+  };
+}
+
+/** Verdicts the master gives for a builder (`lost`, `superseded`); a real report from that builder replaces them. */
+const PROVISIONAL = new Set(['lost', 'superseded']);
+
+/** SQL for a delivery state's rank (see DELIVERY_RANK): a change never moves a delivery backwards. */
+const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN 'received' THEN 1 WHEN 'started' THEN 2 ELSE 3 END)`;
+
+export class SqliteStore implements Store {
+  readonly id: string;
   private readonly db: Database.Database;
   private readonly stmts;
 
   /** `synchronous` is FULL in production; the benchmarks measure NORMAL and OFF beside it to show what durability costs. */
   constructor(dir: string, synchronous: 'FULL' | 'NORMAL' | 'OFF' = 'FULL') {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.db = new Database(join(dir, 'simplebb.db'));
+    const file = join(dir, 'simplebb.db');
+    this.db = new Database(file);
+    // The record holds build output: readable by the master's user only, whatever the umask or an older file says.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      try { chmodSync(f, 0o600); } catch { /* not there yet */ }
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS suggestions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project TEXT NOT NULL, branch TEXT NOT NULL,
-        revision TEXT, source TEXT NOT NULL, created_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS suggestions_created ON suggestions(created_at);
-      CREATE TABLE IF NOT EXISTS reports (
-        builder TEXT NOT NULL, id TEXT NOT NULL, project TEXT NOT NULL, branch TEXT NOT NULL, revision TEXT,
-        exit_code INTEGER NOT NULL, signal TEXT, verdict TEXT NOT NULL, message TEXT, started_at INTEGER,
-        duration_ms REAL NOT NULL, uname TEXT NOT NULL, node TEXT NOT NULL, output TEXT NOT NULL,
-        output_bytes INTEGER NOT NULL, output_cut INTEGER NOT NULL, received_at INTEGER NOT NULL,
-        logged INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (builder, id));
-      CREATE TABLE IF NOT EXISTS builders (name TEXT PRIMARY KEY, last_seen INTEGER NOT NULL);
-    `);
+    migrate(this.db, () => randomBytes(16).toString('hex'));
+    for (const f of [`${file}-wal`, `${file}-shm`]) {
+      try { chmodSync(f, 0o600); } catch { /* not there yet */ }
+    }
+    this.id = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('store-id') as { value: string }).value;
     this.stmts = {
-      addSuggestion: this.db.prepare(
-        'INSERT OR IGNORE INTO suggestions (id, project, branch, revision, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number], never>(
+        'INSERT INTO suggestions (id, project, branch, revision, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      delivery: this.db.prepare<[number, string, string, number], never>(`INSERT INTO deliveries (seq, builder, state, at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (seq, builder) DO UPDATE SET state = excluded.state, at = excluded.at WHERE ${rank('excluded.state')} > ${rank('deliveries.state')}`),
+      seqOf: this.db.prepare<[string], { seq: number }>('SELECT seq FROM suggestions WHERE id = ?'),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
       upsertReport: this.db.prepare(`INSERT OR REPLACE INTO reports (builder, id, project, branch, revision, exit_code, signal, verdict,
         message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
         VALUES (@builder, @id, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
         @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`),
-      markLogged: this.db.prepare('UPDATE reports SET logged = 1 WHERE builder = ? AND id = ?'),
+      builder: this.db.prepare<[string, string | null, number], never>(`INSERT INTO builders (name, instance, last_seen) VALUES (?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen)`),
+      markLogged: this.db.prepare<[string, string], never>('UPDATE reports SET logged = 1 WHERE builder = ? AND id = ?'),
       unlogged: this.db.prepare<[], ReportRow>('SELECT * FROM reports WHERE logged = 0 ORDER BY received_at'),
-      seen: this.db.prepare('INSERT OR REPLACE INTO builders (name, last_seen) VALUES (?, ?)'),
-      lastSeen: this.db.prepare<[string], { last_seen: number }>('SELECT last_seen FROM builders WHERE name = ?'),
-      missed: this.db.prepare<[number, number, string], { id: string; project: string; branch: string; revision: string | null }>(`
-        SELECT s.id, s.project, s.branch, s.revision FROM suggestions s
-        WHERE s.created_at > ? AND s.created_at <= ?
-          AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id AND r.verdict <> 'lost')
-        ORDER BY s.seq`),
       report: this.db.prepare<[string, string], ReportRow>('SELECT * FROM reports WHERE builder = ? AND id = ?'),
-      count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM reports'),
-      suggestion: this.db.prepare<[string], { project: string; branch: string; revision: string | null }>('SELECT project, branch, revision FROM suggestions WHERE id = ?'),
+      suggestion: this.db.prepare<[string], SuggestionRow>('SELECT * FROM suggestions WHERE id = ?'),
+      owed: this.db.prepare<[number, number, string, string], SuggestionRow>(`
+        SELECT s.* FROM suggestions s
+        WHERE s.seq > ? AND s.created_at >= ?
+          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ? AND d.state IN ('reported', 'skipped'))
+          AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id)
+        ORDER BY s.seq`),
+      head: this.db.prepare<[], { head: number | null }>('SELECT max(seq) AS head FROM suggestions'),
+      open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number }>(`
+        SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
+        WHERE d.state IN ('offered', 'received', 'started') ORDER BY d.seq`),
+      builders: this.db.prepare<[], { name: string; instance: string | null; last_seen: number }>('SELECT * FROM builders'),
     };
   }
 
-  /** Many suggestions in one transaction (one fsync): for imports and the benchmarks' seeding. */
-  addSuggestions(list: StoredSuggestion[]): void {
-    this.db.transaction((l: StoredSuggestion[]) => { for (const s of l) this.addSuggestion(s); })(list);
-  }
-
-  addSuggestion(s: StoredSuggestion): void {
-    this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt);
-  }
-
-  /** Stores a batch of reports in one transaction (one fsync); a real report replaces a `lost` one, anything else already stored is a duplicate. */
-  storeReports(batch: StoredReport[]): StoreOutcome[] {
-    const run = this.db.transaction((reports: StoredReport[]) => reports.map((r): StoreOutcome => {
-      const prior = this.stmts.verdictOf.get(r.builder, r.id);
-      if (prior && (prior.verdict !== 'lost' || r.verdict === 'lost')) return 'duplicate';
-      this.stmts.upsertReport.run({
-        builder: r.builder, id: r.id, project: r.project, branch: r.branch, revision: r.revision ?? null,
-        exitCode: r.exitCode, signal: r.signal ?? null, verdict: r.verdict, message: r.message ?? null,
-        startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
-        output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
+  async commit(w: Writes): Promise<Written> {
+    return this.db.transaction((): Written => {
+      const suggestions = w.suggestions.map((s): StoredSuggestion => {
+        const r = this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt);
+        return { ...s, seq: Number(r.lastInsertRowid) };
       });
-      return prior ? 'replaced' : 'new';
-    }));
-    return run(batch);
+      for (const d of w.deliveries) this.stmts.delivery.run(d.seq, d.builder, d.state, d.at);
+      const reports = w.reports.map((r) => this.storeReport(r));
+      for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen);
+      return { suggestions, reports };
+    })();
   }
 
-  /** Records that these reports' log lines were written. */
-  markLogged(keys: Array<{ builder: string; id: string }>): void {
-    const run = this.db.transaction((ks: Array<{ builder: string; id: string }>) => {
-      for (const k of ks) this.stmts.markLogged.run(k.builder, k.id);
+  private storeReport(r: StoredReport): StoreOutcome {
+    const prior = this.stmts.verdictOf.get(r.builder, r.id);
+    if (prior && (!PROVISIONAL.has(prior.verdict) || PROVISIONAL.has(r.verdict))) return 'duplicate';
+    this.stmts.upsertReport.run({
+      builder: r.builder, id: r.id, project: r.project, branch: r.branch, revision: r.revision ?? null,
+      exitCode: r.exitCode, signal: r.signal ?? null, verdict: r.verdict, message: r.message ?? null,
+      startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
+      output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
     });
-    run(keys);
+    const seq = this.stmts.seqOf.get(r.id)?.seq;
+    if (seq !== undefined) this.stmts.delivery.run(seq, r.builder, 'reported' satisfies DeliveryState, r.receivedAt);
+    return prior ? 'replaced' : 'new';
   }
 
-  /** Reports stored but not yet logged (the master died between the two): logged at start. */
-  unlogged(): StoredReport[] {
-    return this.stmts.unlogged.all().map(rowToReport);
+  async suggestion(id: string): Promise<StoredSuggestion | undefined> {
+    const r = this.stmts.suggestion.get(id);
+    return r ? rowToSuggestion(r) : undefined;
   }
 
-  report(builder: string, id: string): StoredReport | undefined {
+  async owed(builder: string, afterSeq: number, since: number): Promise<Owed> {
+    return this.db.transaction((): Owed => ({
+      suggestions: this.stmts.owed.all(afterSeq, since, builder, builder).map(rowToSuggestion),
+      head: this.stmts.head.get()?.head ?? 0,
+    }))();
+  }
+
+  async openDeliveries(): Promise<OpenDelivery[]> {
+    return this.stmts.open.all().map((r) => ({ suggestion: rowToSuggestion(r), builder: r.builder, state: r.state as OpenState, at: r.at }));
+  }
+
+  async builders(): Promise<BuilderRecord[]> {
+    return this.stmts.builders.all().map((b) => ({ name: b.name, ...(b.instance ? { instance: b.instance } : {}), lastSeen: b.last_seen }));
+  }
+
+  async report(builder: string, id: string): Promise<StoredReport | undefined> {
     const row = this.stmts.report.get(builder, id);
     return row ? rowToReport(row) : undefined;
   }
 
-  /** What a suggestion asked for, if this master made it. */
-  suggestion(id: string): { project: string; branch: string; revision?: string } | undefined {
-    const r = this.stmts.suggestion.get(id);
-    return r ? { project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}) } : undefined;
+  async unlogged(): Promise<StoredReport[]> {
+    return this.stmts.unlogged.all().map(rowToReport);
   }
 
-  reportCount(): number {
-    return this.stmts.count.get()?.n ?? 0;
+  async markLogged(keys: ReportKey[]): Promise<void> {
+    this.db.transaction(() => { for (const k of keys) this.stmts.markLogged.run(k.builder, k.id); })();
   }
 
-  /** Records when builders were last seen, all in one transaction (one fsync however many). */
-  buildersSeen(entries: Iterable<[name: string, at: number]>): void {
-    this.db.transaction(() => { for (const [n, at] of entries) this.stmts.seen.run(n, at); })();
-  }
-
-  /** When this builder was last connected, if ever. */
-  lastSeen(name: string): number | undefined {
-    return this.stmts.lastSeen.get(name)?.last_seen;
-  }
-
-  /** Suggestions made in (since, until] that this builder has not reported, oldest first. */
-  missedSince(builder: string, since: number, until: number): Array<{ id: string; project: string; branch: string; revision?: string }> {
-    return this.stmts.missed.all(since, until, builder).map((r) => ({
-      id: r.id, project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}),
-    }));
-  }
-
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -119,6 +119,13 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           for (const line of lines) job.out(`${m.builder}| ${line}`);
           return;
         }
+        case 'away': {
+          const t = tracked.get(m.id);
+          if (!t) return;
+          emit({ type: 'away', id: m.id, builder: m.builder, reason: m.reason, windowMs: m.windowMs },
+            `${m.builder}  ${job.project} ${t.branch}  away (${m.reason}); waiting up to ${seconds(m.windowMs)} for it to come back`);
+          return;
+        }
         case 'report': {
           const t = tracked.get(m.id);
           if (!t) return;

@@ -1,14 +1,12 @@
 // A peer connection speaking guarded NDJSON: validated messages in, JSON lines out, heartbeats, and bounded buffers.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { LineFramer } from './framing.js';
 import { MAX_LINE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
+import type { Validator } from '../protocol/validator.js';
+import { LineFramer } from './framing.js';
 
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
 export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
-
-/** Checks a decoded JSON object that has a string `type`: the typed message, or one line naming what is wrong. */
-export type Validator<T> = (value: Record<string, unknown> & { type: string }) => { ok: true; message: T } | { ok: false; problem: string };
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string; fatal?: boolean; ref?: string };
 

@@ -4,7 +4,7 @@ import { proof } from '../protocol/auth.js';
 import { formatAddress, type Address } from './address.js';
 import { checkFromMaster } from '../protocol/check.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
-import type { FromMaster as FromMasterT, Hello, ToMaster } from '../protocol/messages.js';
+import type { FromMaster as FromMasterT, Greeting, Hello, ToMaster } from '../protocol/messages.js';
 import { Connection } from './connection.js';
 
 export type MasterConnection = Connection<FromMasterT, ToMaster>;
@@ -41,13 +41,20 @@ export interface ClientOptions {
   tls?: { ca?: Buffer };
 }
 
-/** An error whose message is one line fit for a user. */
-export class ClientError extends Error {}
+/** An error whose message is one line fit for a user; `code` is the master's reason when it gave one (`name-in-use`). */
+export class ClientError extends Error {
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+/** What a client says in its hello, or how to work it out from the master's greeting (a builder's cursor depends on its record). */
+export type HelloFields = Omit<Hello, 'type' | 'protocol' | 'auth'>;
 
 /** Opens a connection and completes the handshake; rejects with a ClientError naming the master and what went wrong. */
 export async function connectToMaster(
   address: Address,
-  hello: Omit<Hello, 'type' | 'protocol' | 'auth'>,
+  hello: HelloFields | ((greeting: Greeting) => HelloFields),
   options: ClientOptions,
 ): Promise<MasterConnection> {
   const where = formatAddress(address);
@@ -80,8 +87,9 @@ export async function connectToMaster(
     conn.on('close', (reason) => fail(reason === 'connection closed by peer' ? 'master closed the connection' : reason));
     const onMessage = (m: FromMasterT): void => {
       if (m.type === 'greeting') {
-        const auth = options.token !== undefined ? { auth: proof(options.token, m.nonce, hello.role) } : {};
-        conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...hello, ...auth });
+        const fields = typeof hello === 'function' ? hello(m) : hello;
+        const auth = options.token !== undefined ? { auth: proof(options.token, m.nonce, fields.role) } : {};
+        conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...fields, ...auth });
       } else if (m.type === 'welcome') {
         settled = true;
         clearTimeout(timer);
@@ -99,7 +107,7 @@ export async function connectToMaster(
         settled = true;
         clearTimeout(timer);
         conn.destroy(m.message);
-        reject(new ClientError(`master at ${where} refused: ${m.message}`));
+        reject(new ClientError(`master at ${where} refused: ${m.message}`, m.code));
       }
     };
     conn.on('message', onMessage);

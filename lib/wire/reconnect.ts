@@ -1,6 +1,6 @@
 // Keeping a link to the master: connect, and after any failure or drop try again after a backoff delay.
 import { Backoff } from '../common/backoff.js';
-import type { MasterConnection } from './dial.js';
+import { ClientError, type MasterConnection } from './dial.js';
 
 export interface ReconnectOptions {
   baseMs: number;
@@ -39,7 +39,8 @@ export class Reconnector {
     try {
       conn = await this.open();
     } catch (err) {
-      this.retry((err as Error).message);
+      // Another clientd holds our name: waiting the longest delay keeps us from knocking at its door every second.
+      this.retry((err as Error).message, err instanceof ClientError && err.code === 'name-in-use');
       return;
     }
     if (this.stopped) {
@@ -54,9 +55,9 @@ export class Reconnector {
     this.onUp(conn);
   }
 
-  private retry(why: string): void {
+  private retry(why: string, slow = false): void {
     if (this.stopped) return;
-    const delay = this.backoff.next();
+    const delay = slow ? this.options.capMs : this.backoff.next();
     this.onDown(why, delay);
     this.timer = setTimeout(() => void this.attempt(), delay);
   }

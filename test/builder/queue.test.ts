@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { BuildOrder } from '../../lib/protocol/messages.js';
 import { BuildQueue } from '../../lib/builder/queue.js';
 
-const order = (id: string, project = 'p', branch = 'main'): BuildOrder => ({ type: 'suggest', id, project, branch });
+let seq = 0;
+const order = (id: string, project = 'p', branch = 'main'): BuildOrder => ({ type: 'suggest', id, seq: ++seq, project, branch });
 
 function harness(jobs: number) {
   const running = new Map<string, () => void>();

@@ -18,9 +18,9 @@ describe('clientd refuses to run anything outside its scripts dir', () => {
     writeFileSync(join(b.scripts, 'plain'), `#!/bin/sh\ntouch ${pwned}\n`, { mode: 0o644 });
     mkdirSync(join(b.scripts, 'adir'));
     const hostile = ['../outside/evil', '..', '.hidden', '-rf', 'a/b', '/bin/sh', `${outside}/evil`];
-    hostile.forEach((project, i) => fm.send({ type: 'suggest', id: `h-${i}`, project, branch: 'main' }));
-    ['linked', 'plain', 'adir'].forEach((project, i) => fm.send({ type: 'suggest', id: `s-${i}`, project, branch: 'main' }));
-    fm.send({ type: 'suggest', id: 'ok-1', project: 'ok', branch: 'main' });
+    hostile.forEach((project, i) => fm.order({ id: `h-${i}`, project, branch: 'main' }));
+    ['linked', 'plain', 'adir'].forEach((project, i) => fm.order({ id: `s-${i}`, project, branch: 'main' }));
+    fm.order({ id: 'ok-1', project: 'ok', branch: 'main' });
     await waitFor('the good build and three refusals', () => fm.received.filter((m) => m.type === 'report').length >= 4);
     const reports = fm.received.filter((m) => m.type === 'report');
     const byId = Object.fromEntries(reports.map((r) => [r.id, r]));

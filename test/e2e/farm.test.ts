@@ -1,6 +1,7 @@
 // The core farm end to end: real masterd, clientd and simplebb-suggest processes on loopback ports with temp dirs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, DIST, node, rawClient, ROOT, script, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
@@ -159,7 +160,7 @@ describe('the master under bad input', () => {
     await startBuilder(m.port, { scripts: { foo: FOO } });
     const c = raw(m.port);
     await waitFor('greeting', () => c.lines()[0]);
-    c.sock.write(JSON.stringify({ type: 'hello', protocol: 1, role: 'suggester' }) + '\n');
+    c.sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester' }) + '\n');
     await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
     c.sock.write('garbage\nnull\n{"type":"nope"}\n\xff\xfe\n{"type":"suggest","project":"../../bin/sh","branch":"main"}\n');
     const errors = await waitFor('five errors', () => {
@@ -192,7 +193,7 @@ describe('the master under bad input', () => {
     await startBuilder(m.port, { scripts: { foo: FOO } });
     const c = raw(m.port);
     await waitFor('greeting', () => c.lines()[0]);
-    const big = Buffer.from(JSON.stringify({ type: 'hello', protocol: 1, role: 'suggester', pad: 'x'.repeat(1024 * 1024 + 10) }));
+    const big = Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester', pad: 'x'.repeat(1024 * 1024 + 10) }));
     await send(c.sock, big);
     await waitFor('connection closed', () => c.closed());
     expect(c.lines().at(-1)).toEqual({ type: 'error', message: 'line longer than 1048576 bytes' });
@@ -209,9 +210,25 @@ describe('the master under bad input', () => {
     expect(a.lines().at(-1)).toEqual({ type: 'error', message: 'expected a hello message first, got suggest' });
     const b = raw(m.port);
     await waitFor('greeting', () => b.lines()[0]);
-    b.sock.write('{"type":"hello","protocol":7,"role":"suggester"}\n');
+    // A peer of protocol version 1 (simplebb 0.1) hears both versions named.
+    b.sock.write('{"type":"hello","protocol":1,"role":"suggester"}\n');
     await waitFor('closed', () => b.closed());
-    expect(b.lines().at(-1)).toEqual({ type: 'error', message: 'protocol version 7 is not supported; this master speaks version 1' });
+    expect(b.lines().at(-1)).toEqual({ type: 'error', message: 'protocol version 1 is not supported; this master speaks version 2' });
+  });
+
+  it('a client of version 2 meeting a master of version 1 says so in one line naming both', async () => {
+    const old = createServer((s) => {
+      s.on('error', () => undefined);
+      s.write('{"type":"greeting","protocol":1,"server":"simplebb-masterd/0.1.0","nonce":"00"}\n');
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    try {
+      const r = await suggest((old.address() as { port: number }).port, ['foo', 'main']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^simplebb-suggest: cannot reach master at 127\.0\.0\.1:\d+: master's protocol version 1 is not supported; this client speaks version 2$/);
+    } finally {
+      old.close();
+    }
   });
 
   it('closes connections that never say hello', async () => {

@@ -24,7 +24,7 @@ describe('fuzzing the master', () => {
     sock.on('close', () => { closed = true; });
     const replies = (): Array<Record<string, unknown>> => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     await waitFor('greeting', () => replies()[0]);
-    sock.write(JSON.stringify({ type: 'hello', protocol: 1, role: 'suggester' }) + '\n');
+    sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester' }) + '\n');
     await waitFor('welcome', () => replies()[1]);
     const waiting = suggest(m.port, ['foo', 'main', '--wait', '--timeout', '30']);
     for (const l of lines) {
@@ -53,7 +53,7 @@ describe('fuzzing the builder', () => {
       await waitFor('connected', () => fm.connected());
       lines.forEach((l, i) => {
         fm.send(l);
-        if (i % 50 === 0) fm.send({ type: 'suggest', id: `ok-${i}`, project: 'foo', branch: `b${i}` });
+        if (i % 50 === 0) fm.order({ id: `ok-${i}`, project: 'foo', branch: `b${i}` });
       });
       const goods = Math.ceil(lines.length / 50);
       await waitFor('valid builds reported', () => fm.reports().length === goods, 20_000);

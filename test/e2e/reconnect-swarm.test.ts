@@ -1,4 +1,5 @@
 // 200 builders reconnect after a master restart spread over time, not in one burst.
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectToMaster, type MasterConnection } from '../../lib/wire/dial.js';
 import { localUname } from '../../lib/builder/builder.js';
@@ -22,8 +23,9 @@ describe('reconnect storm', () => {
     const uname = localUname();
     let up = 0;
     for (let i = 0; i < N; i++) {
+      const instance = randomBytes(8).toString('hex');
       const r = new Reconnector(
-        () => connectToMaster({ host: '127.0.0.1', port: m.port }, { role: 'builder', name: `swarm-${i}`, uname, node: process.version, projects: [] }, { timeoutMs: 5000, heartbeatMs: 10_000 }),
+        () => connectToMaster({ host: '127.0.0.1', port: m.port }, { role: 'builder', name: `swarm-${i}`, instance, uname, node: process.version, projects: [] }, { timeoutMs: 5000, heartbeatMs: 10_000 }),
         (c) => { up++; conns.add(c); c.on('close', () => { up--; conns.delete(c); }); },
         () => undefined,
         { baseMs: 1000, capMs: 60_000 }, // the clientd defaults

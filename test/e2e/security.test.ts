@@ -49,7 +49,7 @@ describe('authentication by role', () => {
     const m = await startMaster({ env: TOKENS });
     const a = raw(m.port);
     const greeting = await waitFor('greeting', () => a.lines()[0]);
-    const hello = { type: 'hello', protocol: 1, role: 'suggester', auth: proof(ST, greeting.nonce as string, 'suggester') };
+    const hello = { type: 'hello', protocol: 2, role: 'suggester', auth: proof(ST, greeting.nonce as string, 'suggester') };
     a.send(hello);
     await waitFor('welcome', () => a.lines().some((l) => l.type === 'welcome'));
     const b = raw(m.port);
@@ -133,7 +133,7 @@ describe('limits', () => {
     await startBuilder(m.port, { scripts: { foo: 'true' }, args: ['--ignore-unknown'] });
     const c = raw(m.port);
     await waitFor('greeting', () => c.lines()[0]);
-    c.send({ type: 'hello', protocol: 1, role: 'suggester' });
+    c.send({ type: 'hello', protocol: 2, role: 'suggester' });
     await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
     for (let i = 0; i < 100; i++) c.send({ type: 'suggest', ref: String(i), project: 'nothing', branch: 'main' });
     await waitFor('100 answers', () => c.lines().filter((l) => l.type === 'accepted' || l.type === 'error').length >= 100);
@@ -169,7 +169,7 @@ describe('limits', () => {
     const m = await startMaster();
     const c = raw(m.port);
     await waitFor('greeting', () => c.lines()[0]);
-    c.send({ type: 'hello', protocol: 1, role: 'builder', name: 'evil', uname: { type: 'x', release: 'x', version: 'x', machine: 'x', hostname: 'x' }, node: 'v0', projects: [] });
+    c.send({ type: 'hello', protocol: 2, role: 'builder', name: 'evil', instance: 'ee'.repeat(8), uname: { type: 'x', release: 'x', version: 'x', machine: 'x', hostname: 'x' }, node: 'v0', projects: [] });
     await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
     for (let i = 0; i < 20 && !c.closed(); i++) c.send({ type: 'report-output', id: 'x-1', data: 'x'.repeat(100_000) });
     await waitFor('closed', () => c.closed());

@@ -1,10 +1,11 @@
-// The relay's decisions, driven without sockets: fake peers, a real store in a temp dir, and a log we can read.
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
+// The relay's decisions, driven without sockets: fake peers, a real SQLite record in a temp dir, and the events it emits.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Relay, type Peer } from '../../lib/master/relay.js';
+import { EventBus, type MasterEvent } from '../../lib/master/events.js';
+import type { Peer } from '../../lib/master/peer.js';
+import { Relay } from '../../lib/master/relay.js';
 import type { FromMaster, Report } from '../../lib/protocol/messages.js';
-import { Store } from '../../lib/store/sqlite.js';
+import { SqliteStore } from '../../lib/store/sqlite.js';
+import type { Owed, Store } from '../../lib/store/store.js';
 import { cleanup, tempDir } from '../helpers.js';
 
 afterEach(cleanup);
@@ -12,186 +13,361 @@ afterEach(cleanup);
 class FakePeer implements Peer {
   sent: FromMaster[] = [];
   closedWith: string | undefined;
+  closedCode: string | undefined;
   readonly address = '127.0.0.1';
   backlog = 0;
   constructor(readonly remote: string) {}
   send(m: FromMaster): boolean { this.sent.push(m); return true; }
   sendLine(line: string): boolean { return this.send(JSON.parse(line) as FromMaster); }
-  close(reason: string, error?: string): void { this.closedWith = error ?? reason; }
+  close(reason: string, error?: string, code?: string): void { this.closedWith = error ?? reason; this.closedCode = code; }
   of<T extends FromMaster['type']>(type: T): Array<Extract<FromMaster, { type: T }>> {
     return this.sent.filter((m): m is Extract<FromMaster, { type: T }> => m.type === type);
   }
 }
 
 const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Lets group commits and the promises after them run. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
+};
+const INSTANCE = 'a1'.repeat(8);
+const OTHER = 'b2'.repeat(8);
 
-function setup(dir = tempDir()) {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
-  const store = new Store(dir);
-  const relay = new Relay(store, pino({ level: 'info' }, sink), { heartbeatMs: 1000, replayWindowMs: 60_000, helloTimeoutMs: 5000, suggestRate: 1000, suggestBurst: 1000 });
-  const builder = (name: string, projects: string[] = ['foo'], running: string[] = []) => {
+interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean }
+
+async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store } = {}) {
+  const dir = opts.dir ?? tempDir();
+  const sqlite = new SqliteStore(dir);
+  const store = opts.store ? opts.store(sqlite) : sqlite;
+  const events = new EventBus();
+  const seen: MasterEvent[] = [];
+  events.on((e) => seen.push(e));
+  let clock = 1_700_000_000_000;
+  const relay = await Relay.open(store, events, {
+    heartbeatMs: 1000, replayWindowMs: opts.windowMs ?? 60_000, helloTimeoutMs: 5000, suggestRate: 1000, suggestBurst: 1000,
+  }, () => clock);
+  const builder = async (name: string, b: BuilderOpts = {}) => {
     const p = new FakePeer(`${name}:1`);
     relay.connected(p);
-    relay.message(p, { type: 'hello', protocol: 1, role: 'builder', name, uname, node: 'v20', projects, running });
+    relay.message(p, {
+      type: 'hello', protocol: 2, role: 'builder', name, instance: b.instance ?? INSTANCE, uname, node: 'v20',
+      projects: b.projects ?? ['foo'], ignoreUnknown: b.ignoreUnknown ?? false,
+      ...(b.cursor !== undefined ? { cursor: { store: store.id, seq: b.cursor } } : {}),
+    });
+    await settle();
     return p;
   };
   const suggester = () => {
     const p = new FakePeer('s:1');
     relay.connected(p);
-    relay.message(p, { type: 'hello', protocol: 1, role: 'suggester' });
+    relay.message(p, { type: 'hello', protocol: 2, role: 'suggester' });
     return p;
   };
-  const report = (id: string, verdict: Report['verdict'] = 'success'): Report => ({
-    type: 'report', id, project: 'foo', branch: 'main', exitCode: verdict === 'success' ? 0 : 1, verdict, durationMs: 1,
+  const report = (id: string, verdict: Report['verdict'] = 'success', branch = 'main'): Report => ({
+    type: 'report', id, project: 'foo', branch, exitCode: verdict === 'success' ? 0 : 1, verdict, durationMs: 1,
     uname, node: 'v20', outputBytes: 2, outputCut: 0, outputChunks: 1,
   });
-  const reports = () => lines.filter((l) => l.event === 'report');
-  /** Makes one suggestion and returns the id the master gave it. */
-  const suggest = (s: FakePeer, branch = 'main', extra: { follow?: boolean } = {}): string => {
-    t0.relay.message(s, { type: 'suggest', project: 'foo', branch, ...extra });
-    return s.of('accepted').at(-1)!.id;
+  /** Makes one suggestion, waits until it is accepted, and returns its id and place. */
+  const suggest = async (s: FakePeer, branch = 'main', extra: { follow?: boolean; project?: string } = {}) => {
+    const before = s.of('accepted').length;
+    relay.message(s, { type: 'suggest', project: extra.project ?? 'foo', branch, ...(extra.follow ? { follow: true } : {}) });
+    await settle();
+    const acc = s.of('accepted')[before];
+    if (!acc) throw new Error('not accepted');
+    return acc;
   };
   /** A builder's report with its one chunk of output, as a real builder sends it. */
-  const deliver = (b: FakePeer, id: string, fields: Partial<Report> = {}): void => {
-    t0.relay.message(b, { type: 'report-output', id, data: 'ok' });
-    t0.relay.message(b, { ...report(id), ...fields });
+  const deliver = async (b: FakePeer, id: string, fields: Partial<Report> = {}) => {
+    relay.message(b, { type: 'report-output', id, data: 'ok' });
+    relay.message(b, { ...report(id), ...fields });
+    await settle();
   };
-  const t0 = { relay, store, lines, reports, builder, suggester, report, suggest, deliver, dir };
-  return t0;
+  const reports = () => seen.filter((e): e is Extract<MasterEvent, { type: 'report' }> => e.type === 'report').map((e) => e.report);
+  const notices = (event: string) => seen.filter((e) => e.type === 'notice' && e.event === event);
+  return {
+    relay, store, sqlite, seen, builder, suggester, report, suggest, deliver, reports, notices, dir,
+    advance: (ms: number) => { clock += ms; },
+  };
 }
 
 describe('Relay', () => {
-  it('greets with a nonce, relays a suggestion to every builder and tells the suggester how many', () => {
-    const t = setup();
-    const a = t.builder('a');
-    const b = t.builder('b', ['bar']);
-    expect(a.sent[0]).toMatchObject({ type: 'greeting', protocol: 1, nonce: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  it('greets with a nonce and the record id, records a suggestion before it offers it, and tells the suggester who got it', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const b = await t.builder('b', { projects: ['bar'] });
+    expect(a.sent[0]).toMatchObject({ type: 'greeting', protocol: 2, nonce: expect.stringMatching(/^[0-9a-f]{32}$/), store: t.store.id });
+    expect(a.of('synced')).toEqual([{ type: 'synced', seq: 0 }]);
     const s = t.suggester();
     t.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main' });
+    expect(a.of('suggest')).toEqual([]); // not before the commit
+    await settle();
     const acc = s.of('accepted')[0]!;
-    expect(acc).toMatchObject({ ref: '0', project: 'foo', branch: 'main', builders: ['a', 'b'] });
-    expect(a.of('suggest')).toEqual([{ type: 'suggest', id: acc.id, project: 'foo', branch: 'main' }]);
+    expect(acc).toMatchObject({ ref: '0', seq: 1, project: 'foo', branch: 'main', builders: ['a', 'b'] });
+    expect(a.of('suggest')).toEqual([{ type: 'suggest', id: acc.id, seq: 1, project: 'foo', branch: 'main' }]);
     expect(b.of('suggest')).toHaveLength(1);
+    expect(await t.store.suggestion(acc.id)).toMatchObject({ seq: 1, project: 'foo' });
+    expect((await t.suggest(s)).seq).toBe(2);
   });
 
-  it('acknowledges a report only after storing it, and stores and logs a resent duplicate once', async () => {
-    const t = setup();
-    const a = t.builder('a');
+  it('keeps the sequence growing across a restart of the master on the same record', async () => {
+    const dir = tempDir();
+    const t = await setup({ dir });
     const s = t.suggester();
-    const id = t.suggest(s);
-    t.deliver(a, id);
-    expect(a.of('ack')).toEqual([]); // not before the commit
-    await tick();
+    await t.suggest(s);
+    await t.suggest(s);
+    await t.sqlite.close();
+    const t2 = await setup({ dir });
+    expect(t2.store.id).toBe(t.store.id);
+    expect((await t2.suggest(t2.suggester())).seq).toBe(3);
+  });
+
+  it('acknowledges a report only after storing it, and stores and tells a resent duplicate once', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const s = t.suggester();
+    const { id } = await t.suggest(s);
+    t.relay.message(a, { type: 'report-output', id, data: 'ok' });
+    t.relay.message(a, t.report(id));
+    expect(a.of('ack')).toEqual([]);
+    await settle();
     expect(a.of('ack')).toEqual([{ type: 'ack', id }]);
-    expect(t.store.report('a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
+    expect(await t.store.report('a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
     expect(s.of('report')).toHaveLength(1);
-    t.deliver(a, id);
-    await tick();
+    await t.deliver(a, id);
     expect(a.of('ack')).toHaveLength(2);
     expect(t.reports()).toHaveLength(1);
-    expect(t.store.reportCount()).toBe(1);
   });
 
   it('refuses a report whose output chunks do not match', async () => {
-    const t = setup();
-    const a = t.builder('a');
+    const t = await setup();
+    const a = await t.builder('a');
     t.relay.message(a, t.report('x-1'));
-    await tick();
+    await settle();
     expect(a.of('error')[0]!.message).toContain('announced 1 output chunks but 0 came before it');
     expect(a.of('ack')).toEqual([]);
   });
 
-  it('marks held builds lost when a builder disconnects, tells the waiter at once, and replaces lost by the real report', async () => {
-    const t = setup();
-    const a = t.builder('a');
+  it('tracks each builder\'s part: offered, received, started, reported', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
     const s = t.suggester();
-    const id = t.suggest(s);
+    const { id, seq } = await t.suggest(s);
+    t.relay.message(a, { type: 'received', seq });
+    t.relay.message(a, { type: 'started', id, startedAt: 5 });
+    await t.deliver(a, id);
+    const states = t.seen.filter((e) => e.type === 'delivery' && e.id === id).map((e) => (e as { state: string }).state);
+    expect(states).toEqual(['offered', 'received', 'started', 'reported']);
+    expect(await t.store.openDeliveries()).toEqual([]);
+  });
+
+  it('a builder that goes away owes its open builds until the window ends; the waiter hears it went away, then lost', async () => {
+    const t = await setup({ windowMs: 10_000 });
+    const a = await t.builder('a');
+    const s = t.suggester();
+    const { id, seq } = await t.suggest(s);
+    t.relay.message(a, { type: 'received', seq });
     t.relay.closed(a, 'heartbeat');
-    await tick();
+    await settle();
+    expect(s.of('away')).toEqual([{ type: 'away', id, builder: 'a', reason: 'heartbeat', windowMs: 10_000 }]);
+    expect(s.of('report')).toEqual([]);
+    t.advance(9_000);
+    t.relay.tick();
+    await settle();
+    expect(t.reports()).toEqual([]);
+    t.advance(2_000);
+    t.relay.tick();
+    t.relay.tick();
+    await settle();
     expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'lost', exitCode: -1 })]);
-    const a2 = t.builder('a', ['foo'], [id]);
-    t.deliver(a2, id);
-    await tick();
+    expect(s.of('report')[0]!.message).toMatch(/did not come back within the replay window \(10 s\) after it went away \(heartbeat\)/);
+    expect(t.reports()).toHaveLength(1);
+  });
+
+  it('a builder back within the window with its cursor is not sent again what it holds, and its report is taken', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const s = t.suggester();
+    const { id, seq } = await t.suggest(s);
+    t.relay.message(a, { type: 'received', seq });
+    t.relay.closed(a, 'gone');
+    const a2 = await t.builder('a', { cursor: seq });
+    expect(a2.of('suggest')).toEqual([]);
+    expect(a2.of('synced')).toEqual([{ type: 'synced', seq }]);
+    await t.deliver(a2, id);
     expect(a2.of('ack')).toEqual([{ type: 'ack', id }]);
-    expect(t.store.report('a', id)?.verdict).toBe('success');
-    expect(t.reports().map((r) => r.verdict)).toEqual(['lost', 'success']);
-    expect(a2.of('suggest')).toEqual([]); // known to the builder: not replayed
+    expect(s.of('report').map((r) => r.verdict)).toEqual(['success']);
   });
 
-  it('replays missed suggestions to a returning builder, newest per project and branch, only for its projects', async () => {
-    const t = setup();
-    const a = t.builder('a', ['foo']);
+  it('offers again an order a builder was sent but never received (its link died first), whatever the time', async () => {
+    const t = await setup({ windowMs: 60_000 });
+    const a = await t.builder('a', { cursor: 0 });
+    const s = t.suggester();
+    const { id } = await t.suggest(s);
+    t.relay.closed(a, 'heartbeat');
+    t.advance(50_000);
+    const a2 = await t.builder('a', { cursor: 0 });
+    expect(a2.of('suggest')).toEqual([expect.objectContaining({ id, replayed: true })]);
+    await t.deliver(a2, id);
+    expect(s.of('report').map((r) => r.verdict)).toEqual(['success']);
+  });
+
+  it('replays what a builder missed while away, newest per project and branch; the older ones are superseded, each with a report', async () => {
+    const t = await setup();
+    const a = await t.builder('a', { projects: ['foo'], cursor: 0 });
     t.relay.closed(a, 'gone');
     const s = t.suggester();
-    for (const [project, branch] of [['foo', 'main'], ['foo', 'main'], ['foo', 'dev'], ['bar', 'main']]) {
-      t.relay.message(s, { type: 'suggest', project: project!, branch: branch! });
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    const ids = s.of('accepted').map((m) => m.id);
-    const back = t.builder('a', ['foo']);
-    expect(back.of('suggest').map((m) => [m.id, m.replayed])).toEqual([[ids[1], true], [ids[2], true]]);
+    const m1 = await t.suggest(s, 'main');
+    const m2 = await t.suggest(s, 'main');
+    const d1 = await t.suggest(s, 'dev');
+    const back = await t.builder('a', { projects: ['foo'], cursor: 0 });
+    expect(back.of('suggest').map((m) => [m.id, m.replayed])).toEqual([[m2.id, true], [d1.id, true]]);
+    expect(back.of('synced')).toEqual([{ type: 'synced', seq: d1.seq }]);
+    expect(t.reports()).toEqual([expect.objectContaining({ id: m1.id, builder: 'a', verdict: 'superseded' })]);
+    expect(t.seen.find((e) => e.type === 'replay')).toMatchObject({ builder: 'a', sent: [m2.id, d1.id], superseded: [m1.id] });
   });
 
-  it('logs reports stored but never logged when it starts again', () => {
-    const dir = tempDir();
-    const store = new Store(dir);
-    store.storeReports([{ builder: 'a', id: 'r-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v20', output: '', outputBytes: 0, outputCut: 0, receivedAt: 1 }]);
-    store.close();
-    const t = setup(dir);
-    expect(t.reports()).toEqual([expect.objectContaining({ id: 'r-1', note: 'recovered' })]);
-    const again = setup(dir);
-    expect(again.reports()).toEqual([]);
-  });
-
-  it('a builder that skips a suggestion releases its waiter without storing anything', async () => {
-    const t = setup();
-    const a = t.builder('a', ['foo']);
+  it('replays to a builder that ignores unknown projects only what it has scripts for', async () => {
+    const t = await setup();
+    const a = await t.builder('a', { projects: ['foo'], cursor: 0, ignoreUnknown: true });
+    t.relay.closed(a, 'gone');
     const s = t.suggester();
-    const id = t.suggest(s);
+    await t.suggest(s, 'main', { project: 'bar' });
+    const foo = await t.suggest(s, 'main');
+    const back = await t.builder('a', { projects: ['foo'], cursor: 0, ignoreUnknown: true });
+    expect(back.of('suggest').map((m) => m.id)).toEqual([foo.id]);
+  });
+
+  it('sends a builder that comes back after the window what was made within it, and nothing older', async () => {
+    const t = await setup({ windowMs: 10_000 });
+    const a = await t.builder('a', { cursor: 0 });
+    t.relay.closed(a, 'gone');
+    const s = t.suggester();
+    await t.suggest(s, 'old');
+    t.advance(20_000);
+    const fresh = await t.suggest(s, 'fresh');
+    const back = await t.builder('a', { cursor: 0 });
+    expect(back.of('suggest').map((m) => m.id)).toEqual([fresh.id]);
+  });
+
+  it('refuses a second clientd under a connected builder\'s name, with a code, and keeps the first', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const impostor = await t.builder('a', { instance: OTHER });
+    expect(impostor.closedCode).toBe('name-in-use');
+    expect(impostor.closedWith).toMatch(/^builder name a is in use by another simplebb-clientd, connected from 127\.0\.0\.1/);
+    expect(a.closedWith).toBeUndefined();
+    const s = t.suggester();
+    await t.suggest(s);
+    expect(a.of('suggest')).toHaveLength(1);
+    expect(impostor.of('suggest')).toHaveLength(0);
+    expect(t.notices('name-in-use')).toHaveLength(1);
+  });
+
+  it('lets the same clientd (same state dir) replace its own old connection', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const again = await t.builder('a');
+    expect(a.closedWith).toContain('replaced');
+    expect(again.closedWith).toBeUndefined();
+  });
+
+  it('a builder back with another state dir: what it had started is lost, what it was only offered is offered again', async () => {
+    const t = await setup();
+    const a = await t.builder('a', { cursor: 0 });
+    const s = t.suggester();
+    const started = await t.suggest(s, 'one');
+    t.relay.message(a, { type: 'received', seq: started.seq });
+    t.relay.message(a, { type: 'started', id: started.id, startedAt: 1 });
+    t.relay.closed(a, 'gone');
+    const offered = await t.suggest(s, 'two');
+    await settle();
+    // Offered while away: not a delivery yet. Made a delivery by a live offer instead:
+    const a2 = await t.builder('a', { instance: OTHER });
+    expect(s.of('report')).toEqual([expect.objectContaining({ id: started.id, verdict: 'lost', message: expect.stringContaining('another state dir') })]);
+    expect(a2.of('suggest').map((m) => m.id)).not.toContain(started.id);
+    expect(a2.of('suggest').map((m) => m.id)).not.toContain(offered.id); // made while away: a new state dir starts from now
+  });
+
+  it('holds live suggestions for a builder still catching up, and sends them after what it missed, in order', async () => {
+    let release: () => void = () => undefined;
+    const t = await setup({
+      store: (sql) => new Proxy(sql, {
+        get(target, prop, recv) {
+          if (prop === 'owed') {
+            return async (...args: [string, number, number]): Promise<Owed> => {
+              const r = await target.owed(...args);
+              await new Promise<void>((res) => { release = res; });
+              return r;
+            };
+          }
+          const v = Reflect.get(target, prop, recv) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      }),
+    });
+    const s = t.suggester();
+    const a = await t.builder('a', { cursor: 0 });
+    release();
+    await settle();
+    t.relay.closed(a, 'gone');
+    const missed = await t.suggest(s, 'missed');
+    const back = await t.builder('a', { cursor: 0 }); // catching up: owed() is held
+    const live = await t.suggest(s, 'live');
+    expect(live.builders).toEqual(['a']);
+    expect(back.of('suggest')).toEqual([]);
+    release();
+    await settle();
+    expect(back.of('suggest').map((m) => m.id)).toEqual([missed.id, live.id]);
+    expect(back.of('synced')).toEqual([{ type: 'synced', seq: live.seq }]);
+  });
+
+  it('a builder that skips a suggestion releases its waiter, is acknowledged, and nothing is stored', async () => {
+    const t = await setup();
+    const a = await t.builder('a', { projects: ['foo'] });
+    const s = t.suggester();
+    const { id } = await t.suggest(s);
     t.relay.message(a, { type: 'skipped', id });
+    await settle();
     expect(s.of('report')).toEqual([expect.objectContaining({ id, builder: 'a', verdict: 'no-script' })]);
-    await tick();
-    expect(t.store.reportCount()).toBe(0);
-    t.relay.closed(a, 'gone');
-    await tick();
-    expect(t.reports()).toEqual([]); // not held any more, so not lost either
+    expect(a.of('ack')).toEqual([{ type: 'ack', id }]);
+    expect(t.reports()).toEqual([]);
+    expect(await t.store.openDeliveries()).toEqual([]);
   });
 
   it('refuses a report whose project or branch does not match the suggestion it names, and one for no suggestion at all', async () => {
-    const t = setup();
-    const a = t.builder('a');
+    const t = await setup();
+    const a = await t.builder('a');
     const s = t.suggester();
-    const id = t.suggest(s);
+    const { id } = await t.suggest(s);
     t.relay.message(a, { type: 'report-output', id, data: 'ok' });
     t.relay.message(a, { ...t.report(id), branch: 'other' });
+    await settle();
     t.relay.message(a, { type: 'report-output', id: 'zz-fake', data: 'ok' });
     t.relay.message(a, t.report('zz-fake'));
-    await tick();
+    await settle();
     expect(a.of('error').map((e) => e.message)).toEqual([
       `report ${id}: does not match that suggestion's project, branch and revision; not stored`,
       'report zz-fake: no such suggestion; not stored',
     ]);
     expect(a.of('ack').map((m) => m.id)).toEqual([id, 'zz-fake']);
-    expect(t.store.reportCount()).toBe(0);
+    expect(t.reports()).toEqual([]);
   });
 
-  it('refuses a builder report with the master-only verdict lost', async () => {
-    const t = setup();
-    const a = t.builder('a');
-    t.relay.message(a, { type: 'report-output', id: 'x-1', data: 'ok' });
-    t.relay.message(a, t.report('x-1', 'lost'));
-    await tick();
-    expect(a.of('error')[0]!.message).toContain('verdict lost');
-    expect(t.store.reportCount()).toBe(0);
-  });
-
-  it('skips live output for a follower that reads too slowly, marks the gap, and keeps it connected', () => {
-    const t = setup();
-    const a = t.builder('a');
+  it('takes a builder\'s own lost verdict (its clientd died during the build) as final', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
     const s = t.suggester();
-    const id = t.suggest(s, 'main', { follow: true });
+    const { id } = await t.suggest(s);
+    await t.deliver(a, id, { verdict: 'lost', exitCode: -1, message: 'exit status unknown' });
+    expect(s.of('report')).toEqual([expect.objectContaining({ verdict: 'lost', message: 'exit status unknown' })]);
+    expect(await t.store.openDeliveries()).toEqual([]);
+  });
+
+  it('skips live output for a follower that reads too slowly, marks the gap, and keeps it connected', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    const s = t.suggester();
+    const { id } = await t.suggest(s, 'main', { follow: true });
     t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'one\n' });
     s.backlog = 64 * 1024 * 1024;
     t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'two\n' });
@@ -204,21 +380,8 @@ describe('Relay', () => {
     expect(s.closedWith).toBeUndefined();
   });
 
-  it('sends a reconnecting builder the orders its old connection held that it no longer knows', () => {
-    const t = setup();
-    const a = t.builder('a');
-    const s = t.suggester();
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
-    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'dev' });
-    const [lost, known] = s.of('accepted').map((m) => m.id);
-    // The old link is dead but not yet noticed; the builder is back, still running `known` but not `lost`.
-    const a2 = t.builder('a', ['foo'], [known!]);
-    expect(a.closedWith).toContain('replaced');
-    expect(a2.of('suggest')).toEqual([{ type: 'suggest', id: lost, project: 'foo', branch: 'main', replayed: true }]);
-  });
-
-  it('closes a connection whose first line is invalid, and logs only the first few invalid lines of any connection', () => {
-    const t = setup();
+  it('closes a connection whose first line is invalid, and tells only the first few invalid lines of any connection', async () => {
+    const t = await setup();
     const p = new FakePeer('x:1');
     t.relay.connected(p);
     t.relay.invalid(p, 'line is not valid JSON', false);
@@ -226,14 +389,22 @@ describe('Relay', () => {
     const s = t.suggester();
     for (let i = 0; i < 50; i++) t.relay.invalid(s, 'junk', false);
     expect(s.of('error')).toHaveLength(50);
-    expect(t.lines.filter((l) => l.event === 'invalid' && l.address === 's:1')).toHaveLength(11);
+    expect(t.notices('invalid').filter((n) => n.type === 'notice' && n.fields.address === 's:1')).toHaveLength(11);
   });
 
-  it('answers a builder message from a suggester with an error and keeps the connection', () => {
-    const t = setup();
+  it('answers a builder message from a suggester with an error and keeps the connection', async () => {
+    const t = await setup();
     const s = t.suggester();
     t.relay.message(s, { type: 'started', id: 'a-1', startedAt: 1 });
     expect(s.of('error')[0]!.message).toBe('a suggester may not send started');
     expect(s.closedWith).toBeUndefined();
+  });
+
+  it('refuses a builder hello without an instance', async () => {
+    const t = await setup();
+    const p = new FakePeer('x:1');
+    t.relay.connected(p);
+    t.relay.message(p, { type: 'hello', protocol: 2, role: 'builder', name: 'a', uname, node: 'v20' });
+    expect(p.closedWith).toBe('a builder hello needs name, instance, uname and node');
   });
 });

@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FailureThrottle, proof, readToken, verifyProof } from '../../lib/protocol/auth.js';
+import { readToken } from '../../lib/common/token.js';
+import { FailureThrottle } from '../../lib/master/throttle.js';
+import { proof, verifyProof } from '../../lib/protocol/auth.js';
 import { TokenBucket } from '../../lib/common/ratelimit.js';
 import { cleanup, tempDir } from '../helpers.js';
 

@@ -6,11 +6,13 @@ import { FromMaster } from '../../lib/protocol/messages.js';
 
 const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h' };
 const VALID: Array<Record<string, unknown>> = [
-  { type: 'greeting', protocol: 1, server: 'simplebb-masterd/0.1.0', nonce: 'ab'.repeat(16) },
-  { type: 'welcome', protocol: 1, heartbeatMs: 10000 },
-  { type: 'error', message: 'x', ref: '1' },
-  { type: 'accepted', ref: '0', id: 'a-1', project: 'foo', branch: 'feature/x', revision: 'abcd', count: 2, builders: ['b1', 'b.2'] },
-  { type: 'suggest', id: 'a-1', project: 'foo', branch: 'main', revision: 'abcdef', replayed: true },
+  { type: 'greeting', protocol: 2, server: 'simplebb-masterd/0.1.0', nonce: 'ab'.repeat(16), store: 'cd'.repeat(16) },
+  { type: 'welcome', protocol: 2, heartbeatMs: 10000 },
+  { type: 'error', message: 'x', ref: '1', code: 'name-in-use' },
+  { type: 'accepted', ref: '0', id: 'a-1', seq: 1, project: 'foo', branch: 'feature/x', revision: 'abcd', count: 2, builders: ['b1', 'b.2'] },
+  { type: 'suggest', id: 'a-1', seq: 9007199254740991, project: 'foo', branch: 'main', revision: 'abcdef', replayed: true },
+  { type: 'synced', seq: 0 },
+  { type: 'away', id: 'a-1', builder: 'b1', reason: 'heartbeat', windowMs: 600000 },
   { type: 'ack', id: 'a-1' },
   { type: 'started', id: 'a-1', builder: 'b1', startedAt: 1.5 },
   { type: 'output', id: 'a-1', builder: 'b1', stream: 'stderr', data: 'x\n' },
@@ -22,13 +24,13 @@ const VALID: Array<Record<string, unknown>> = [
 /** Values that probe each kind of rule: types, lengths, ranges, names, enums. */
 const probe = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom('', '..', '-x', 'a..b', 'ok', 'a/b', 'x'.repeat(129), 'x'.repeat(4097), 'success', 'lost', 'stdout', 'nope', 'ABC', 'abcd', 'zzz', 'a-1', 'A-1'),
-  fc.constantFrom(-1, 0, 1, 1.5, 2 ** 53, -0.5, 7900),
+  fc.constantFrom('', '..', '-x', 'a..b', 'ok', 'a/b', 'x'.repeat(129), 'x'.repeat(4097), 'success', 'lost', 'stdout', 'nope', 'ABC', 'abcd', 'zzz', 'a-1', 'A-1', 'ab'.repeat(8), 'AB'.repeat(8), 'ab'.repeat(33)),
+  fc.constantFrom(-1, 0, 1, 1.5, 2 ** 53, 2 ** 53 - 1, -0.5, 7900),
   fc.constantFrom(undefined, null, true, false, [], {}, ['b1'], ['../x'], Array(4097).fill('b')),
   fc.constant(uname), fc.constant({ ...uname, type: 5 }),
 );
 
-const mutated = fc.tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.oneof(fc.constantFrom('id', 'project', 'branch', 'revision', 'builders', 'count', 'verdict', 'stream', 'data', 'uname', 'exitCode', 'durationMs', 'outputBytes', 'protocol', 'nonce', 'ref', 'replayed', 'startedAt', 'message', 'builder', 'heartbeatMs', 'signal', 't', 'node', 'server', 'outputCut'), fc.string({ maxLength: 8 })), probe), { maxLength: 3 }), fc.boolean())
+const mutated = fc.tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.oneof(fc.constantFrom('id', 'project', 'branch', 'revision', 'builders', 'count', 'verdict', 'stream', 'data', 'uname', 'exitCode', 'durationMs', 'outputBytes', 'protocol', 'nonce', 'ref', 'replayed', 'startedAt', 'message', 'builder', 'heartbeatMs', 'signal', 't', 'node', 'server', 'outputCut', 'seq', 'store', 'code', 'reason', 'windowMs'), fc.string({ maxLength: 8 })), probe), { maxLength: 3 }), fc.boolean())
   .map(([base, edits, dropOne]) => {
     const m: Record<string, unknown> = { ...base };
     for (const [k, v] of edits) {
@@ -53,7 +55,7 @@ describe('checkFromMaster', () => {
   it('refuses unknown types and names the field at fault', () => {
     expect(checkFromMaster({ type: 'hello' })).toEqual({ ok: false, problem: 'unknown message type "hello"' });
     expect(checkFromMaster({ type: 'constructor' })).toEqual({ ok: false, problem: 'unknown message type "constructor"' });
-    const r = checkFromMaster({ type: 'suggest', id: 'a-1', project: '../x', branch: 'main' });
+    const r = checkFromMaster({ type: 'suggest', id: 'a-1', seq: 1, project: '../x', branch: 'main' });
     expect(r).toEqual({ ok: false, problem: 'invalid suggest message: project: project name must not contain ".."' });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, validateFromMaster, validateToMaster, versionProblem } from '../../lib/protocol/messages.js';
+import { PROTOCOL_VERSION } from '../../lib/protocol/limits.js';
+import { validateFromMaster, validateToMaster, versionProblem } from '../../lib/protocol/messages.js';
 import { parseLine } from '../../lib/wire/connection.js';
 
 const parse = (v: unknown) => parseLine(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), validateToMaster);
@@ -12,7 +13,9 @@ const report = {
 describe('messages to the master', () => {
   it.each([
     { type: 'hello', protocol: PROTOCOL_VERSION, role: 'suggester' },
-    { type: 'hello', protocol: 1, role: 'builder', name: 'b1', uname, node: 'v20', projects: ['foo', 'bar'], jobs: 2 },
+    { type: 'hello', protocol: 2, role: 'builder', name: 'b1', instance: 'ab'.repeat(8), uname, node: 'v20', projects: ['foo', 'bar'], jobs: 2, cursor: { store: 'cd'.repeat(8), seq: 7 } },
+    { type: 'received', seq: 12 },
+    { type: 'skipped', id: 'abc-1' },
     { type: 'suggest', project: 'foo', branch: 'feature/x', revision: 'abcdef12', ref: '0', follow: true },
     { type: 'started', id: 'abc-1', startedAt: 1 },
     { type: 'output', id: 'abc-1', stream: 'stderr', data: 'x\n' },
@@ -33,7 +36,10 @@ describe('messages to the master', () => {
     [{ type: 'suggest', project: 'foo', branch: '-x' }, 'branch: branch name must not start with "-"'],
     [{ type: 'suggest', project: 'foo', branch: 'main', revision: 'xyz' }, 'revision: revision must be 4 to 64 hexadecimal digits'],
     [{ type: 'suggest', project: 'foo' }, 'invalid suggest message: branch'],
-    [{ type: 'hello', protocol: 1, role: 'admin' }, 'invalid hello message: role'],
+    [{ type: 'hello', protocol: 2, role: 'admin' }, 'invalid hello message: role'],
+    [{ type: 'hello', protocol: 2, role: 'builder', name: 'b', instance: 'not-hex' }, 'invalid hello message: instance'],
+    [{ type: 'hello', protocol: 2, role: 'builder', name: 'b', cursor: { store: 'ab'.repeat(8), seq: -1 } }, 'invalid hello message: cursor.seq'],
+    [{ type: 'received', seq: 1.5 }, 'invalid received message: seq'],
     [{ ...report, verdict: 'great' }, 'verdict'],
     [{ ...report, outputChunks: 1000 }, 'outputChunks'],
     [{ type: 'output', id: 'abc-1', stream: 'stdout', data: 'x'.repeat(200_000) }, 'data'],
@@ -59,17 +65,18 @@ describe('messages to the master', () => {
 
 describe('messages from the master', () => {
   it('validates what clients receive', () => {
-    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), validateFromMaster).ok).toBe(true);
-    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', project: '../x', branch: 'm' })), validateFromMaster).ok).toBe(false);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'accepted', id: 'a-1', seq: 3, project: 'foo', branch: 'm', count: 1, builders: ['b1'] })), validateFromMaster).ok).toBe(true);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', seq: 3, project: '../x', branch: 'm' })), validateFromMaster).ok).toBe(false);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'suggest', id: 'a-1', seq: 0, project: 'foo', branch: 'm' })), validateFromMaster).ok).toBe(false);
   });
 });
 
 describe('protocol version', () => {
   it('is checked before the schema, so a newer hello or greeting hears about the version', () => {
-    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 2, role: 'observer', extra: [1] })), validateToMaster, 'this master');
-    expect(r).toEqual({ ok: false, fatal: true, problem: 'protocol version 2 is not supported; this master speaks version 1' });
+    const r = parseLine(Buffer.from(JSON.stringify({ type: 'hello', protocol: 1, role: 'observer', extra: [1] })), validateToMaster, 'this master');
+    expect(r).toEqual({ ok: false, fatal: true, problem: 'protocol version 1 is not supported; this master speaks version 2' });
     const g = parseLine(Buffer.from(JSON.stringify({ type: 'greeting', protocol: 3 })), validateFromMaster, 'this client');
-    expect(g).toMatchObject({ ok: false, fatal: true, problem: 'protocol version 3 is not supported; this client speaks version 1' });
+    expect(g).toMatchObject({ ok: false, fatal: true, problem: 'protocol version 3 is not supported; this client speaks version 2' });
   });
 
   it('carries the ref of a refused line so a suggester can match it', () => {

@@ -1,0 +1,109 @@
+// One build on this builder: find its script, make its work dir, note durably that it begins, run it, stream its output.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Run, type BuildResult } from '../exec/run.js';
+import type { BuildOrder } from '../protocol/messages.js';
+import { resolveScript } from './buildscripts.js';
+import { splitText } from './chunks.js';
+import type { Inbox } from './inbox.js';
+import type { Link } from './link.js';
+
+export interface ExecuteConfig {
+  scriptsDir: string;
+  workDir: string;
+  timeoutMs: number;
+  killGraceMs: number;
+  ignoreUnknown: boolean;
+}
+
+/** What became of an order: a result to report, or nothing to report because the builder ignores projects it lacks. */
+export type Outcome = Finished | { kind: 'skip' };
+export interface Finished { kind: 'result'; result: Omit<BuildResult, 'startedAt'> & { startedAt?: number } }
+
+/** A result for an order that never ran. */
+export function notRun(verdict: 'no-script' | 'failure' | 'superseded' | 'lost', message: string, extra: Partial<BuildResult> = {}): Finished {
+  return { kind: 'result', result: { exitCode: -1, verdict, message, durationMs: 0, output: '', outputBytes: 0, outputCut: 0, ...extra } };
+}
+
+/** Environment variables that carry secrets of simplebb's own never reach a build script. */
+function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^SIMPLEBB_.*TOKEN/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export class Executor {
+  private readonly running = new Map<string, Run>();
+  private readonly paused = new Set<Run>();
+
+  constructor(private readonly config: ExecuteConfig, private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
+    link.on('drain', () => {
+      for (const r of this.paused) r.resume();
+      this.paused.clear();
+    });
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Kills every running build (SIGTERM to its group, SIGKILL after the grace period), reported as failed with `why`. */
+  abortAll(why: string): void {
+    for (const r of this.running.values()) r.abort(why);
+  }
+
+  /** Settles when every build running now has ended. */
+  async drained(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.result));
+  }
+
+  async execute(order: BuildOrder): Promise<Outcome> {
+    const lookup = await resolveScript(this.config.scriptsDir, order.project);
+    if (!lookup.ok) return this.config.ignoreUnknown ? { kind: 'skip' } : notRun('no-script', lookup.problem);
+    const workDir = join(this.config.workDir, order.project);
+    try {
+      await mkdir(workDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);
+    }
+    // On disk before the process exists: a clientd that dies from here on never starts this build again.
+    await this.inbox.begin(order.id);
+    const env = scriptEnv({
+      SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id,
+      ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),
+    });
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const run: Run = new Run(
+      { script: lookup.path, branch: order.branch, workDir, env, timeoutMs: this.config.timeoutMs, killGraceMs: this.config.killGraceMs },
+      (stream, chunk) => {
+        const ok = this.output(order.id, stream, decoders[stream].decode(chunk, { stream: true }));
+        if (!ok) this.paused.add(run);
+        return ok;
+      },
+    );
+    this.running.set(order.id, run);
+    if (run.pid !== undefined) {
+      this.inbox.pid(order.id, run.pid).catch((err: Error) => this.log.warn({ event: 'inbox-failed', id: order.id, error: err.message }, 'could not note the build\'s process'));
+    }
+    this.log.info({ event: 'started', id: order.id, project: order.project, branch: order.branch, revision: order.revision }, 'build started');
+    this.link.send({ type: 'started', id: order.id, startedAt: run.startedAt });
+    try {
+      const result = await run.result;
+      for (const stream of ['stdout', 'stderr'] as const) this.output(order.id, stream, decoders[stream].decode());
+      return { kind: 'result', result };
+    } finally {
+      this.paused.delete(run);
+      this.running.delete(order.id);
+    }
+  }
+
+  /** Sends live output if connected (with no link it is dropped; the report keeps it); false when the socket wants a pause. */
+  private output(id: string, stream: 'stdout' | 'stderr', text: string): boolean {
+    if (!this.link.connected || !text) return true;
+    let ok = true;
+    for (const data of splitText(text)) ok = this.link.send({ type: 'output', id, stream, data }) && ok;
+    return ok;
+  }
+}

@@ -1,0 +1,103 @@
+// The builder's link to the master: one connection at a time, said hello to with where its inbox stands, reopened when it drops.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Address } from '../wire/address.js';
+import { formatAddress } from '../wire/address.js';
+import { connectToMaster, type HelloFields, type MasterConnection } from '../wire/dial.js';
+import { Reconnector } from '../wire/reconnect.js';
+import type { FromMaster, ToMaster } from '../protocol/messages.js';
+
+export interface LinkConfig {
+  master: Address;
+  connectTimeoutMs: number;
+  heartbeatMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  token?: string;
+  tls?: { ca?: Buffer };
+}
+
+export interface LinkEvents {
+  /** Connected and welcomed by the master whose record is `store`. */
+  up: [store: string];
+  message: [FromMaster, string];
+  /** The socket can take more after a send returned false. */
+  drain: [];
+  down: [];
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  private conn: MasterConnection | undefined;
+  private store = '';
+  /** Counts connections: work tied to one connection stops when this moves on. */
+  generation = 0;
+  private readonly reconnector: Reconnector;
+
+  /** `hello` is asked for each connection, given the id of the master's record, so the cursor it carries is for that record. */
+  constructor(private readonly config: LinkConfig, private readonly hello: (store: string) => HelloFields, private readonly log: Logger) {
+    super();
+    this.reconnector = new Reconnector(() => this.open(), (c) => this.up(c), (why, retryInMs) => {
+      this.log.warn({ event: 'disconnected', reason: why, retryInMs }, `not connected to master: ${why}`);
+    }, { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs });
+  }
+
+  start(): void {
+    this.reconnector.start();
+  }
+
+  stop(): void {
+    this.reconnector.stop();
+  }
+
+  get connected(): boolean {
+    return this.conn?.isOpen ?? false;
+  }
+
+  /** Bytes waiting in the socket; 0 when not connected. */
+  get backlog(): number {
+    return this.conn?.backlog ?? 0;
+  }
+
+  /** The record of the master connected now ('' when none). */
+  get record(): string {
+    return this.conn ? this.store : '';
+  }
+
+  /** Sends if connected; false when not connected or when the socket wants a pause (wait for 'drain'). */
+  send(message: ToMaster): boolean {
+    return this.conn?.send(message) ?? false;
+  }
+
+  close(reason: string): void {
+    this.conn?.close(reason);
+  }
+
+  private open(): Promise<MasterConnection> {
+    return connectToMaster(this.config.master, (greeting) => {
+      this.store = greeting.store;
+      return this.hello(greeting.store);
+    }, {
+      timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
+      ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(this.config.tls ? { tls: this.config.tls } : {}),
+    });
+  }
+
+  private up(conn: MasterConnection): void {
+    this.conn = conn;
+    this.generation++;
+    const store = this.store;
+    this.log.info({ event: 'connected', master: formatAddress(this.config.master), store }, 'connected to master');
+    conn.on('message', (m) => this.emit('message', m, store));
+    conn.on('invalid', (problem, fatal) => {
+      this.log.warn({ event: 'invalid', problem }, 'invalid line from master');
+      if (fatal) conn.destroy(problem);
+    });
+    conn.socket.on('drain', () => this.emit('drain'));
+    conn.on('close', () => {
+      if (this.conn === conn) this.conn = undefined;
+      this.emit('drain'); // whoever waits for room to write must not wait for ever
+      this.emit('down');
+    });
+    this.emit('up', store);
+  }
+}

@@ -1,0 +1,79 @@
+// After a crash: what the last clientd left behind in the state dir, ended or taken up again, so that no build runs twice.
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { survivors } from '../exec/survivors.js';
+import type { BuildOrder } from '../protocol/messages.js';
+import { ID_RULE } from '../protocol/names.js';
+import type { Inbox } from './inbox.js';
+import type { Spool } from './spool.js';
+
+/** What to do with what an earlier clientd left. */
+export interface Leftovers {
+  /** Received, never begun: to be built now. */
+  toBuild: BuildOrder[];
+  /** Begun, with no report: the outcome is unknown; what was left of them is killed, and each is reported lost. */
+  unknown: Array<{ order: BuildOrder; killed: number }>;
+}
+
+/** Kills what is left of a build (its process group, or the processes carrying its id) and says how many there were. */
+function endRemains(id: string, pid?: number): number {
+  const pids = survivors(id, pid);
+  if (!pids.length) return 0;
+  if (pid !== undefined) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const p of pids) {
+    try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  return pids.length;
+}
+
+/** Sorts the inbox's held orders: begun ones without a report are ended; never-begun ones are built. Spooled and skipped ones wait for their ack. */
+export function takeStock(inbox: Inbox, spool: Spool): Leftovers {
+  const out: Leftovers = { toBuild: [], unknown: [] };
+  for (const h of inbox.pending()) {
+    if (spool.has(h.order.id) || h.skipped) continue;
+    if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(h.order.id, h.pid) });
+    else out.toBuild.push(h.order);
+  }
+  return out;
+}
+
+/**
+ * Running-build markers of simplebb 0.1 (DIR/running/ID.json): each names a build that began and may not have ended.
+ * Ends what is left of each and hands back those with no spooled report; malformed markers are set aside, never acted on.
+ */
+export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended: Array<{ order: BuildOrder; killed: number }>; invalid: string[] }> {
+  const running = join(dir, 'running');
+  const ended: Array<{ order: BuildOrder; killed: number }> = [];
+  const invalid: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(running);
+  } catch {
+    return { ended, invalid };
+  }
+  for (const f of names) {
+    const path = join(running, f);
+    let m: Record<string, unknown> | undefined;
+    try {
+      m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch { /* unreadable */ }
+    const valid = m && typeof m.id === 'string' && ID_RULE.test(m.id) && f === `${m.id}.json` && Number.isSafeInteger(m.pid) && (m.pid as number) > 1
+      && typeof m.project === 'string' && typeof m.branch === 'string';
+    if (valid && m) {
+      const killed = endRemains(m.id as string, m.pid as number);
+      if (!spool.has(m.id as string)) {
+        ended.push({
+          order: { type: 'suggest', id: m.id as string, seq: 1, project: m.project as string, branch: m.branch as string, ...(typeof m.revision === 'string' ? { revision: m.revision } : {}) },
+          killed,
+        });
+      }
+    } else {
+      invalid.push(f);
+    }
+    await fs.rm(path, { force: true });
+  }
+  await fs.rmdir(running).catch(() => undefined);
+  return { ended, invalid };
+}

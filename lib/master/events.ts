@@ -1,0 +1,50 @@
+// What the master tells whoever listens: typed events for the log, waiting suggesters, and later pages, notifications and metrics.
+import type { Stream, Uname } from '../protocol/messages.js';
+import type { DeliveryState, StoredReport, StoredSuggestion } from '../store/store.js';
+
+export type MasterEvent =
+  /** A suggestion is in the record and was offered to these builders (connected ones; others get it when they return). */
+  | { type: 'suggestion'; suggestion: StoredSuggestion; builders: string[] }
+  /** A builder's part in a suggestion moved on (see DeliveryState); `reported` comes with the `report` event instead. */
+  | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
+  | { type: 'started'; id: string; builder: string; startedAt: number }
+  | { type: 'output'; id: string; builder: string; stream: Stream; data: string }
+  /** A report is in the record (new, or replacing a `lost` or `superseded` the master gave). */
+  | { type: 'report'; report: StoredReport; replaced: boolean }
+  | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; replaced?: string }
+  /** A builder's connection closed; `open` deliveries wait for it until the replay window ends. */
+  | { type: 'builder-down'; name: string; address: string; reason: string; open: Array<{ id: string; seq: number }>; windowMs: number }
+  | { type: 'projects'; name: string; projects: string[] }
+  /** What a returning builder was sent, and which of the suggestions it missed were superseded by newer ones. */
+  | { type: 'replay'; builder: string; sent: string[]; superseded: string[]; lost: string[] }
+  /** Something refused or gone wrong that an operator may want to see: bad input, failed authentication, a store error. */
+  | { type: 'notice'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; message: string; fields: Record<string, unknown> };
+
+export type MasterEventType = MasterEvent['type'];
+export type Listener = (event: MasterEvent) => void;
+
+/** Synchronous fan-out of events to listeners; a listener that throws is skipped for that event, never the master's problem. */
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+
+  /** Adds a listener; returns the function that removes it. */
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: MasterEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A subscriber's bug must not stop the master or the other subscribers.
+      }
+    }
+  }
+
+  /** A notice, the master's word for "an operator may want to see this". */
+  notice(level: 'debug' | 'info' | 'warn' | 'error', event: string, message: string, fields: Record<string, unknown> = {}): void {
+    this.emit({ type: 'notice', level, event, message, fields });
+  }
+}

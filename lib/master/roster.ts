@@ -1,0 +1,77 @@
+// Which builders are connected, which are away and since when, and the fan-out of a suggestion to those that take it.
+import type { Uname } from '../protocol/messages.js';
+import type { StoredSuggestion } from '../store/store.js';
+import type { Peer } from './peer.js';
+
+/** A builder's connection after its hello. */
+export interface BuilderSession {
+  role: 'builder';
+  peer: Peer;
+  name: string;
+  /** Its state dir's id: the same clientd after a restart has the same one. */
+  instance: string;
+  uname: Uname;
+  node: string;
+  projects: Set<string>;
+  ignoreUnknown: boolean;
+  jobs: number;
+  /** False until what it missed has been sent; live suggestions wait in `buffer` meanwhile, so it gets them in order. */
+  live: boolean;
+  buffer: StoredSuggestion[];
+  /** report-output chunks received for the report that follows them. */
+  partial?: { id: string; chunks: string[]; chars: number };
+}
+
+interface Away { since: number; reason: string; uname: Uname; node: string }
+
+export class Roster {
+  private readonly sessions = new Map<string, BuilderSession>();
+  private readonly away = new Map<string, Away>();
+
+  get(name: string): BuilderSession | undefined {
+    return this.sessions.get(name);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Makes `s` the connection of its builder (replacing whichever it had) and ends its time away. */
+  add(s: BuilderSession): void {
+    this.sessions.set(s.name, s);
+    this.away.delete(s.name);
+  }
+
+  /** Removes `s` if it is still its builder's connection (not replaced meanwhile); the builder is away from `at`. */
+  remove(s: BuilderSession, at: number, reason: string): boolean {
+    if (this.sessions.get(s.name) !== s) return false;
+    this.sessions.delete(s.name);
+    this.away.set(s.name, { since: at, reason, uname: s.uname, node: s.node });
+    return true;
+  }
+
+  /** Since when, and why, a builder that is not connected has been away (unknown for one not seen since the master started). */
+  awayOf(name: string): Away | undefined {
+    return this.away.get(name);
+  }
+
+  /** Would a suggestion for `project` go to this builder? Every builder gets every project unless it ignores those it lacks. */
+  takes(s: BuilderSession, project: string): boolean {
+    return !s.ignoreUnknown || s.projects.has(project);
+  }
+
+  /**
+   * Offers a suggestion to every connected builder that takes it: sent at once to those that are live, held for
+   * those still catching up. Returns their names.
+   */
+  offer(s: StoredSuggestion, line: string): string[] {
+    const names: string[] = [];
+    for (const b of this.sessions.values()) {
+      if (!this.takes(b, s.project)) continue;
+      if (b.live) b.peer.sendLine(line);
+      else b.buffer.push(s);
+      names.push(b.name);
+    }
+    return names;
+  }
+}

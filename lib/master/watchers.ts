@@ -1,0 +1,124 @@
+// Waiting suggesters: each hears its suggestions' starts, output (if it follows), verdicts, and builders going away, from the events.
+import type { Uname } from '../protocol/messages.js';
+import type { StoredReport, StoredSuggestion } from '../store/store.js';
+import type { EventBus, MasterEvent } from './events.js';
+import type { Peer } from './peer.js';
+
+/** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
+export const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
+/** Live output (UTF-16 code units) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
+export const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
+
+interface Watch {
+  suggestion: StoredSuggestion;
+  waiter: Peer;
+  follow: boolean;
+  /** Builders whose verdict the waiter has not heard yet. */
+  waitingFor: Set<string>;
+  /** Live output characters forwarded per builder. */
+  forwarded: Map<string, number>;
+  /** Live output characters skipped per builder because the follower was reading too slowly. */
+  skipped: Map<string, number>;
+}
+
+export class Watchers {
+  private readonly byId = new Map<string, Watch>();
+  private readonly byWaiter = new Map<Peer, Set<string>>();
+  /** What each builder said of itself, for the verdict of a suggestion it skips (nothing is stored for those). */
+  private readonly builders = new Map<string, { uname: Uname; node: string }>();
+
+  constructor(events: EventBus) {
+    events.on((e) => this.on(e));
+  }
+
+  /** `waiter` hears about `suggestion` until every one of `builders` has a verdict, or it goes. */
+  watch(waiter: Peer, suggestion: StoredSuggestion, builders: string[], follow: boolean): void {
+    if (!builders.length) return;
+    this.byId.set(suggestion.id, { suggestion, waiter, follow, waitingFor: new Set(builders), forwarded: new Map(), skipped: new Map() });
+    let ids = this.byWaiter.get(waiter);
+    if (!ids) this.byWaiter.set(waiter, (ids = new Set()));
+    ids.add(suggestion.id);
+  }
+
+  /** The waiter's connection closed. */
+  drop(waiter: Peer): void {
+    for (const id of this.byWaiter.get(waiter) ?? []) this.byId.delete(id);
+    this.byWaiter.delete(waiter);
+  }
+
+  private on(e: MasterEvent): void {
+    switch (e.type) {
+      case 'builder-up':
+        this.builders.set(e.name, { uname: e.uname, node: e.node });
+        return;
+      case 'started': {
+        const w = this.byId.get(e.id);
+        if (w?.waitingFor.has(e.builder)) w.waiter.send({ type: 'started', id: e.id, builder: e.builder, startedAt: e.startedAt });
+        return;
+      }
+      case 'output':
+        return this.output(e.id, e.builder, e.stream, e.data);
+      case 'report':
+        return this.verdict(e.report);
+      case 'delivery':
+        if (e.state === 'skipped') this.skipped(e.id, e.builder);
+        return;
+      case 'builder-down':
+        for (const o of e.open) {
+          const w = this.byId.get(o.id);
+          if (w?.waitingFor.has(e.name)) w.waiter.send({ type: 'away', id: o.id, builder: e.name, reason: e.reason, windowMs: e.windowMs });
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private output(id: string, builder: string, stream: 'stdout' | 'stderr', data: string): void {
+    const w = this.byId.get(id);
+    if (!w?.follow || !w.waitingFor.has(builder)) return;
+    const sent = w.forwarded.get(builder) ?? 0;
+    if (sent > MAX_FORWARDED_OUTPUT) return;
+    if (w.waiter.backlog > MAX_FOLLOW_BACKLOG) {
+      w.skipped.set(builder, (w.skipped.get(builder) ?? 0) + data.length);
+      return;
+    }
+    const skipped = w.skipped.get(builder);
+    if (skipped) {
+      w.skipped.delete(builder);
+      w.waiter.send({ type: 'output', id, builder, stream, data: `\n[simplebb: ${skipped} characters of live output skipped: the follower was reading too slowly; the report keeps the first and last part]\n` });
+    }
+    w.forwarded.set(builder, sent + data.length);
+    if (sent + data.length > MAX_FORWARDED_OUTPUT) {
+      data = `\n[simplebb: live output past ${MAX_FORWARDED_OUTPUT} characters is not forwarded; the report keeps its first and last part]\n`;
+    }
+    w.waiter.send({ type: 'output', id, builder, stream, data });
+  }
+
+  private verdict(report: StoredReport): void {
+    const w = this.byId.get(report.id);
+    if (!w || !w.waitingFor.delete(report.builder)) return;
+    const { output: _o, receivedAt: _r, ...fields } = report;
+    w.waiter.send({ type: 'report', ...fields });
+    this.doneIfAll(w);
+  }
+
+  private skipped(id: string, builder: string): void {
+    const w = this.byId.get(id);
+    if (!w || !w.waitingFor.delete(builder)) return;
+    const s = w.suggestion;
+    const self = this.builders.get(builder) ?? { uname: { type: '', release: '', version: '', machine: '', hostname: '' }, node: '' };
+    w.waiter.send({
+      type: 'report', id, builder, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
+      exitCode: -1, verdict: 'no-script', message: `${builder} has no build script named ${s.project} and ignores unknown projects`,
+      durationMs: 0, uname: self.uname, node: self.node, outputBytes: 0, outputCut: 0,
+    });
+    this.doneIfAll(w);
+  }
+
+  private doneIfAll(w: Watch): void {
+    if (w.waitingFor.size > 0) return;
+    this.byId.delete(w.suggestion.id);
+    this.byWaiter.get(w.waiter)?.delete(w.suggestion.id);
+  }
+}

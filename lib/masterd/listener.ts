@@ -1,0 +1,114 @@
+// The master's TCP (or TLS) listener: accepts connections within the per-address limit and hands each to the relay as a Peer.
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { EventBus } from '../master/events.js';
+import type { Peer } from '../master/peer.js';
+import type { Relay } from '../master/relay.js';
+import { validateToMaster, type FromMaster, type ToMaster } from '../protocol/messages.js';
+import { Connection } from '../wire/connection.js';
+
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  /** Connections one IP address may hold at once. */
+  maxConnsPerAddress: number;
+  /** Serve TLS with this certificate and key (PEM) instead of plain TCP. */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface Listening {
+  readonly port: number;
+  /** Stops accepting and ends every connection politely; resolves when all are closed or `timeoutMs` has passed (then they are destroyed). */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** Adapts one socket connection to the relay's Peer. */
+class SocketPeer implements Peer {
+  readonly address: string;
+  constructor(readonly conn: Connection<ToMaster, FromMaster>) {
+    this.address = conn.socket.remoteAddress ?? 'unknown';
+  }
+  get remote(): string { return this.conn.remote; }
+  get backlog(): number { return this.conn.backlog; }
+  cork(): void { this.conn.socket.cork(); }
+  uncork(): void { this.conn.socket.uncork(); }
+  send(message: FromMaster): boolean { return this.conn.send(message); }
+  sendLine(line: string): boolean { return this.conn.sendLine(line); }
+  close(reason: string, error?: string, code?: string): void {
+    this.conn.close(reason, error !== undefined ? { type: 'error', message: error, ...(code ? { code } : {}) } : undefined);
+  }
+}
+
+export async function listen(config: ListenerConfig, relay: Relay, events: EventBus): Promise<Listening> {
+  const sockets = new Set<Socket>();
+  const perAddress = new Map<string, number>();
+  let drained: (() => void) | undefined;
+  const accept = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = (perAddress.get(address) ?? 0) + 1;
+    if (count > config.maxConnsPerAddress) {
+      events.notice('warn', 'too-many-connections', 'connection refused: per-address limit', { address, limit: config.maxConnsPerAddress });
+      socket.on('error', () => undefined);
+      socket.end(JSON.stringify({ type: 'error', message: `too many connections from ${address} (limit ${config.maxConnsPerAddress})` }) + '\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    perAddress.set(address, count);
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      const n = (perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(address);
+      else perAddress.set(address, n);
+      if (sockets.size === 0) drained?.();
+    });
+    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
+    const peer = new SocketPeer(conn);
+    conn.on('message', (m) => relay.message(peer, m));
+    conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));
+    conn.on('close', (reason) => relay.closed(peer, reason));
+    relay.connected(peer);
+  };
+  let server: Server;
+  if (config.tls) {
+    const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.helloTimeoutMs, minVersion: 'TLSv1.2' }, accept);
+    tlsServer.on('tlsClientError', (err, socket) => {
+      events.notice('warn', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress, error: err.message });
+      // Node leaves the socket open after a failed or timed-out handshake; it must not hold a connection slot.
+      socket.destroy();
+    });
+    server = tlsServer;
+  } else {
+    server = createTcpServer(accept);
+  }
+  server.maxConnections = 100_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: config.host, port: config.port, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => events.notice('error', 'server-error', 'server error', { error: err.message }));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  return {
+    port,
+    close: (timeoutMs) => new Promise<void>((resolve) => {
+      server.close();
+      if (sockets.size === 0) return resolve();
+      const hard = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+        resolve();
+      }, timeoutMs);
+      hard.unref();
+      drained = () => {
+        clearTimeout(hard);
+        resolve();
+      };
+      for (const s of sockets) s.end();
+    }),
+  };
+}

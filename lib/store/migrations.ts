@@ -1,0 +1,48 @@
+// The SQLite record's schema, one numbered step at a time (PRAGMA user_version), each applied once inside a transaction.
+import type Database from 'better-sqlite3';
+
+/** Each step takes the schema from its index to the next; a database made by simplebb 0.1 is at step 1 with user_version 0. */
+const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
+  // 1: simplebb 0.1: suggestions, reports keyed by (builder, id), when each builder was last seen.
+  (db) => db.exec(`
+    CREATE TABLE IF NOT EXISTS suggestions (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project TEXT NOT NULL, branch TEXT NOT NULL,
+      revision TEXT, source TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS suggestions_created ON suggestions(created_at);
+    CREATE TABLE IF NOT EXISTS reports (
+      builder TEXT NOT NULL, id TEXT NOT NULL, project TEXT NOT NULL, branch TEXT NOT NULL, revision TEXT,
+      exit_code INTEGER NOT NULL, signal TEXT, verdict TEXT NOT NULL, message TEXT, started_at INTEGER,
+      duration_ms REAL NOT NULL, uname TEXT NOT NULL, node TEXT NOT NULL, output TEXT NOT NULL,
+      output_bytes INTEGER NOT NULL, output_cut INTEGER NOT NULL, received_at INTEGER NOT NULL,
+      logged INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (builder, id));
+    CREATE TABLE IF NOT EXISTS builders (name TEXT PRIMARY KEY, last_seen INTEGER NOT NULL);
+  `),
+  // 2: the delivery record, the record's own id, and the state dir each builder last came with.
+  (db, newId) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE deliveries (
+        seq INTEGER NOT NULL, builder TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (seq, builder)) WITHOUT ROWID;
+      CREATE INDEX deliveries_open ON deliveries(builder, seq) WHERE state IN ('offered', 'received', 'started');
+      ALTER TABLE builders ADD COLUMN instance TEXT;
+    `);
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('store-id', newId());
+  },
+];
+
+export const SCHEMA_VERSION = STEPS.length;
+
+/** Brings the database to the current schema; refuses one made by a newer simplebb. */
+export function migrate(db: Database.Database, newId: () => string): void {
+  const at = db.pragma('user_version', { simple: true }) as number;
+  if (at > STEPS.length) {
+    throw new Error(`the database was written by a newer simplebb (schema ${at}; this one knows up to ${STEPS.length})`);
+  }
+  for (let v = at; v < STEPS.length; v++) {
+    db.transaction(() => {
+      STEPS[v]!(db, newId);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

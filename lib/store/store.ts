@@ -1,0 +1,117 @@
+// The master's durable record as an interface: suggestions in sequence, each builder's part in them, reports, builders.
+import type { ReportFields } from '../protocol/messages.js';
+
+/** A report as the master stores and logs it. */
+export interface StoredReport extends ReportFields {
+  builder: string;
+  output: string;
+  receivedAt: number;
+}
+
+export interface ReportKey {
+  builder: string;
+  id: string;
+}
+
+/** A suggestion before the record has given it its place. */
+export interface NewSuggestion {
+  id: string;
+  project: string;
+  branch: string;
+  revision?: string;
+  /** Who made it (the suggester's address). */
+  from: string;
+  createdAt: number;
+}
+
+/** A suggestion in the record: `seq` is its place in the log, never reused and never smaller than an earlier one's. */
+export interface StoredSuggestion extends NewSuggestion {
+  seq: number;
+}
+
+/**
+ * One builder's part in one suggestion. It only moves forward: offered → received → started → reported, or to
+ * skipped (the builder ignores projects it has no script for). The verdict of a reported one is its report's.
+ */
+export type DeliveryState = 'offered' | 'received' | 'started' | 'reported' | 'skipped';
+export type OpenState = 'offered' | 'received' | 'started';
+
+/** How far along a state is; a change to a state of the same or a lower rank is ignored. */
+export const DELIVERY_RANK: Readonly<Record<DeliveryState, number>> = { offered: 0, received: 1, started: 2, reported: 3, skipped: 3 };
+
+export function isOpen(state: DeliveryState): state is OpenState {
+  return DELIVERY_RANK[state] < 3;
+}
+
+export interface DeliveryChange {
+  seq: number;
+  builder: string;
+  state: DeliveryState;
+  at: number;
+}
+
+/** A delivery not yet final, with what its suggestion asked for. */
+export interface OpenDelivery {
+  suggestion: StoredSuggestion;
+  builder: string;
+  state: OpenState;
+  at: number;
+}
+
+/** What the record remembers of a builder between its connections. */
+export interface BuilderRecord {
+  name: string;
+  /** The id of the state dir it last connected with. */
+  instance?: string;
+  lastSeen: number;
+}
+
+/** Everything written in one commit: one transaction, one fsync. */
+export interface Writes {
+  suggestions: NewSuggestion[];
+  deliveries: DeliveryChange[];
+  reports: StoredReport[];
+  builders: BuilderRecord[];
+}
+
+/** What storing a report did: a new record, a master-given `lost` or `superseded` replaced by a real report, or a duplicate left alone. */
+export type StoreOutcome = 'new' | 'replaced' | 'duplicate';
+
+export interface Written {
+  /** The suggestions in the order given, with their places. */
+  suggestions: StoredSuggestion[];
+  /** One outcome per report, in the order given. */
+  reports: StoreOutcome[];
+}
+
+/** Suggestions a returning builder may be owed, and the newest place in the log when they were read. */
+export interface Owed {
+  suggestions: StoredSuggestion[];
+  head: number;
+}
+
+/**
+ * The record. Every method may be slow (a remote database): the master awaits them and never blocks on one.
+ * A report sets its delivery to `reported` in the same commit.
+ */
+export interface Store {
+  /** The record's own id: a builder's cursor counts only against the record it was given by. */
+  readonly id: string;
+  commit(writes: Writes): Promise<Written>;
+  suggestion(id: string): Promise<StoredSuggestion | undefined>;
+  /** Suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report for, oldest first. */
+  owed(builder: string, afterSeq: number, since: number): Promise<Owed>;
+  /** Every delivery not yet final (loaded at start: the master's view of who owes what). */
+  openDeliveries(): Promise<OpenDelivery[]>;
+  builders(): Promise<BuilderRecord[]>;
+  report(builder: string, id: string): Promise<StoredReport | undefined>;
+  /** Reports whose log line may not have been written (the master died between the commit and the line). */
+  unlogged(): Promise<StoredReport[]>;
+  markLogged(keys: ReportKey[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An empty set of writes. */
+export function noWrites(): Writes {
+  return { suggestions: [], deliveries: [], reports: [], builders: [] };
+}
