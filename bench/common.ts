@@ -2,12 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLog } from '../lib/common/log.js';
 
-/** dist/ (the benchmarks run compiled, as users do). */
-export const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const above = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** dist/ (the benchmarks run compiled, as users do; the chaos test loads this file from source and still runs dist/). */
+export const DIST = basename(above) === 'dist' ? above : join(above, 'dist');
 export const ROOT = resolve(DIST, '..');
 export const RESULTS = join(ROOT, 'bench', 'results');
 
@@ -34,15 +35,23 @@ export async function until<T>(what: string, f: () => T | undefined | false, tim
   }
 }
 
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  ipc?: boolean;
+  /** Read its stdout (otherwise ignored) and keep its stderr off ours (otherwise shared). */
+  capture?: boolean;
+}
+
 /** Spawns a process we track and end at the end of the run. */
-export function start(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean } = {}): ChildProcess {
-  const c = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: opts.ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'] });
+export function start(cmd: string, args: string[], opts: StartOptions = {}): ChildProcess {
+  const io = opts.capture ? ['ignore', 'pipe', 'ignore'] as const : ['ignore', 'ignore', 'inherit'] as const;
+  const c = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: opts.ipc ? [...io, 'ipc'] : [...io] });
   children.add(c);
   c.on('exit', () => children.delete(c));
   return c;
 }
 
-export function nodeScript(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean } = {}): ChildProcess {
+export function nodeScript(file: string, args: string[], opts: StartOptions = {}): ChildProcess {
   return start(process.execPath, [file, ...args], opts);
 }
 
