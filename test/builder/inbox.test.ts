@@ -1,0 +1,74 @@
+// The inbox journal: what it holds after a restart, its cursor per record, a torn last line, and compaction.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Inbox } from '../../lib/builder/inbox.js';
+import type { BuildOrder } from '../../lib/protocol/messages.js';
+import { cleanup, tempDir } from '../helpers.js';
+
+afterEach(cleanup);
+
+const A = 'aa'.repeat(8);
+const B = 'bb'.repeat(8);
+const order = (seq: number, branch = `b${seq}`): BuildOrder => ({ type: 'suggest', id: `o-${seq}`, seq, project: 'p', branch });
+
+describe('Inbox', () => {
+  it('holds what it received until done, with whether it began, across a reopen', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    expect(await inbox.receive([order(1), order(2), order(3)], A)).toHaveLength(3);
+    await inbox.begin('o-1');
+    await inbox.pid('o-1', 4242);
+    await inbox.skip('o-3');
+    await inbox.done('o-2');
+    inbox.close();
+    const again = Inbox.open(dir).inbox;
+    expect(again.pending().map((h) => [h.order.id, h.begun, h.pid, h.skipped])).toEqual([['o-1', true, 4242, false], ['o-3', false, undefined, true]]);
+    expect(again.skips()).toEqual(['o-3']);
+    expect(again.cursor(A)).toBe(3);
+    again.close();
+  });
+
+  it('says which orders are new, and keeps its cursor per record, moving only forward', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(5)], A, 9);
+    expect((await inbox.receive([order(5), order(6)], A)).map((o) => o.id)).toEqual(['o-6']);
+    await inbox.receive([], A, 4);
+    expect(inbox.cursor(A)).toBe(9);
+    expect(inbox.cursor(B)).toBeUndefined();
+    await inbox.receive([order(1)], B);
+    expect(inbox.cursor(B)).toBe(1);
+    expect(inbox.cursor(A)).toBeUndefined(); // a new record: the old cursor means nothing there
+    inbox.close();
+  });
+
+  it('skips a torn last line (a crash mid-write) and lines that are not its own, and says how many', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1)], A);
+    inbox.close();
+    appendFileSync(join(dir, 'inbox.log'), '{"t":"begin","id":"../../etc"}\n{"t":"order","s":"x","o":{}}\n{"t":"beg');
+    const { inbox: again, skipped } = Inbox.open(dir);
+    expect(skipped).toBe(3);
+    expect(again.pending().map((h) => [h.order.id, h.begun])).toEqual([['o-1', false]]);
+    again.close();
+  });
+
+  it('rewrites itself with only what it still holds once enough is done', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    for (let i = 1; i <= 2100; i++) {
+      await inbox.receive([order(i)], A);
+      if (i < 2100) await inbox.done(`o-${i}`);
+    }
+    await inbox.done('o-1'); // one more write after the threshold
+    const text = readFileSync(join(dir, 'inbox.log'), 'utf8');
+    expect(text.split('\n').filter(Boolean).length).toBeLessThan(300);
+    inbox.close();
+    const again = Inbox.open(dir).inbox;
+    expect(again.pending().map((h) => h.order.id)).toEqual(['o-2100']);
+    expect(again.cursor(A)).toBe(2100);
+    again.close();
+  }, 30_000);
+});

@@ -1,0 +1,98 @@
+// A builder's state is its own: one clientd per state dir, one state dir per name, one connection per name; its inbox outlives it.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, ROOT_OK, script, sleep, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+
+afterEach(cleanup);
+
+const HB = ['--heartbeat', '0.5'];
+
+describe('two clientds on one host', () => {
+  it('a second clientd on the same state dir refuses to start, with one line naming the dir', async () => {
+    const m = await startMaster();
+    const b = await startBuilder(m.port, { scripts: { foo: 'true' } });
+    const state = join(b.dir, 'state');
+    const second = node('clientd', ['--master', `127.0.0.1:${m.port}`, '--name', 'b1', '--scripts', b.scripts, '--state', state, '--log', join(b.dir, 'second.log'), ...ROOT_OK]);
+    expect((await second.exited).code).toBe(2);
+    expect(second.stderr().trim()).toBe(`simplebb-clientd: another simplebb-clientd (pid ${b.pid}) is using the state dir ${state}; give each clientd its own --state (and --name)`);
+    expect(b.child.exitCode).toBeNull();
+  });
+
+  it('a clientd under a name that is connected from another state dir is refused by the master and does not knock the first off', async () => {
+    const m = await startMaster();
+    const first = await startBuilder(m.port, { name: 'twin', scripts: { foo: 'echo first' } });
+    const second = await startBuilder(m.port, { name: 'twin', scripts: { foo: 'echo second' }, wait: false });
+    await waitFor('the second to be told', () => second.log().some((l) => String(l.reason ?? '').includes('builder name twin is in use by another simplebb-clientd')), 10_000);
+    await sleep(2500); // long enough for several retries of the second (--reconnect-max 1)
+    expect(m.log().filter((l) => l.event === 'replaced')).toEqual([]);
+    expect(m.log().filter((l) => l.event === 'connected' && l.builder === 'twin')).toHaveLength(1);
+    expect(first.log().filter((l) => l.event === 'disconnected')).toEqual([]);
+    const r = await suggest(m.port, ['foo', 'main', '--wait']);
+    expect(r.code).toBe(0);
+    expect((await waitFor('report', () => m.reports()[0])).output).toBe('first\n');
+  });
+
+  it('refuses a state dir that belongs to another builder name', async () => {
+    const m = await startMaster();
+    const b = await startBuilder(m.port, { name: 'owner', scripts: { foo: 'true' } });
+    process.kill(b.pid, 'SIGTERM');
+    await b.exited;
+    const state = join(b.dir, 'state');
+    const other = node('clientd', ['--master', `127.0.0.1:${m.port}`, '--name', 'someone', '--scripts', b.scripts, '--state', state, '--log', join(b.dir, 'other.log'), ...ROOT_OK]);
+    expect((await other.exited).code).toBe(2);
+    expect(other.stderr().trim()).toBe(`simplebb-clientd: the state dir ${state} belongs to builder owner, not someone; give this builder its own --state`);
+  });
+
+  it('with the default state dirs, two builders on one host keep their reports apart', async () => {
+    const m = await startMaster();
+    const home = tempDir('simplebb-home-');
+    const scripts = join(home, 'scripts');
+    script(scripts, 'foo', 'echo "built by $(basename $(dirname $(pwd)))"');
+    const start = (name: string) => node('clientd', ['--master', `127.0.0.1:${m.port}`, '--name', name, '--scripts', scripts,
+      '--work', join(home, `work-${name}`), '--log', join(home, `${name}.log`), ...ROOT_OK], { env: { HOME: home } });
+    start('one');
+    start('two');
+    await waitFor('both connected', () => m.log().filter((l) => l.event === 'connected').length === 2, 15_000);
+    expect((await suggest(m.port, ['foo', 'main', '--wait'])).code).toBe(0);
+    const reps = await waitFor('two reports', () => (m.reports().length === 2 ? m.reports() : undefined));
+    expect(reps.map((r) => [r.builder, r.output]).sort()).toEqual([['one', 'built by work-one\n'], ['two', 'built by work-two\n']]);
+    for (const n of ['one', 'two']) {
+      expect(JSON.parse(readFileSync(join(home, '.simplebb', 'state', n, 'identity.json'), 'utf8'))).toMatchObject({ builder: n });
+    }
+  });
+});
+
+describe('the inbox', () => {
+  it('orders queued when clientd is killed -9 are built once after it restarts; the build it was running is reported lost', async () => {
+    const m = await startMaster({ args: HB });
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const runs = join(dir, 'runs');
+    const b = await startBuilder(m.port, {
+      dir, args: [...HB, '--jobs', '1'], env: { RUNS: runs },
+      scripts: {
+        slow: `echo "slow $SIMPLEBB_BUILD_ID" >> "$RUNS"\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\nexit 0`,
+        quick: 'echo "quick $1" >> "$RUNS"',
+      },
+    });
+    expect((await suggest(m.port, ['slow', 'main'])).code).toBe(0);
+    await waitFor('slow running', () => existsSync(runs));
+    expect((await suggest(m.port, ['quick', 'a'])).code).toBe(0);
+    expect((await suggest(m.port, ['quick', 'b'])).code).toBe(0);
+    await waitFor('both queued', () => b.log().filter((l) => l.event === 'queued').length === 3);
+    process.kill(b.pid, 'SIGKILL');
+    await b.exited;
+    writeFileSync(gate, ''); // the orphan now completes, with nobody to see its exit status
+    await sleep(300);
+    const b2 = await startBuilder(m.port, { dir, args: [...HB, '--jobs', '1'], env: { RUNS: runs } });
+    await waitFor('three reports', () => m.reports().length === 3, 15_000);
+    const by = (p: string) => m.reports().find((r) => r.project === p && (p === 'slow' || r.branch === 'a'));
+    expect(by('slow')).toMatchObject({ verdict: 'lost', exitCode: -1, message: 'simplebb-clientd stopped while this build ran, so its exit status is unknown' });
+    expect(m.reports().filter((r) => r.project === 'quick').map((r) => [r.branch, r.verdict]).sort()).toEqual([['a', 'success'], ['b', 'success']]);
+    const ran = readFileSync(runs, 'utf8').split('\n').filter(Boolean);
+    expect(ran.filter((l) => l.startsWith('quick')).sort()).toEqual(['quick a', 'quick b']); // once each
+    expect(ran.filter((l) => l.startsWith('slow'))).toHaveLength(1); // never again
+    expect(b2.log().filter((l) => l.event === 'starting').at(-1)).toMatchObject({ queued: 2 });
+  });
+});
