@@ -16,7 +16,7 @@ export interface StateDir {
 interface Identity { builder: string; instance: string; created: string }
 
 /** An error opening the state dir, with a message fit for one line. */
-export class StateError extends Error {}
+class StateError extends Error {}
 
 /**
  * Takes the lock: an abstract Unix socket named after the dir's real path. Only one process can hold the name,

@@ -9,7 +9,7 @@ import type { Peer } from './peer.js';
 import type { BuilderSession } from './roster.js';
 
 /** Characters of kept output one report may carry (first and last 512 KiB plus the cut line). */
-export const MAX_REPORT_OUTPUT_CHARS = 2 * REPORT_KEEP_BYTES + 4096;
+const MAX_REPORT_OUTPUT_CHARS = 2 * REPORT_KEEP_BYTES + 4096;
 
 export class ReportIntake {
   /** Acks waiting to leave together, per connection: a batch of reports is acknowledged in one packet. */

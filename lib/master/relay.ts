@@ -32,7 +32,7 @@ export interface RelayOptions {
 }
 
 /** Invalid lines logged per connection; the rest are answered but not logged. */
-export const MAX_LOGGED_INVALID = 10;
+const MAX_LOGGED_INVALID = 10;
 
 interface SuggesterSession { role: 'suggester'; peer: Peer; name: string; bucket: TokenBucket }
 interface Pending { role: 'pending'; peer: Peer; timer?: NodeJS.Timeout; nonce: string }

@@ -5,9 +5,9 @@ import type { EventBus, MasterEvent } from './events.js';
 import type { Peer } from './peer.js';
 
 /** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
-export const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
+const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
 /** Live output (UTF-16 code units) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
-export const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
+const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
 
 interface Watch {
   suggestion: StoredSuggestion;

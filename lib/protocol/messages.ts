@@ -46,8 +46,7 @@ const pong = z.object({ type: z.literal('pong'), t: z.number().optional() });
 // ---- messages that the master receives ----
 
 /** Where a builder's durable inbox stands: everything the record `store` owed it up to `seq` is on its disk. */
-export const Cursor = z.object({ store: tokenId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
-export type Cursor = z.infer<typeof Cursor>;
+const Cursor = z.object({ store: tokenId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 export const Hello = z.object({
   type: z.literal('hello'),
@@ -66,13 +65,13 @@ export const Hello = z.object({
 });
 export type Hello = z.infer<typeof Hello>;
 
-export const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
 
 /** A builder confirming that every order it was sent up to `seq` is written to its disk. */
 export const Received = z.object({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 /** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
-export const Skipped = z.object({ type: z.literal('skipped'), id });
+const Skipped = z.object({ type: z.literal('skipped'), id });
 
 export const SuggestRequest = z.object({
   type: z.literal('suggest'),
@@ -90,8 +89,7 @@ export type Started = z.infer<typeof Started>;
 export const Output = z.object({ type: z.literal('output'), id, stream: Stream, data: chunk });
 export type Output = z.infer<typeof Output>;
 
-export const ReportOutput = z.object({ type: z.literal('report-output'), id, data: chunk });
-export type ReportOutput = z.infer<typeof ReportOutput>;
+const ReportOutput = z.object({ type: z.literal('report-output'), id, data: chunk });
 
 /** What a build's report says, without its output. */
 export const ReportFields = z.object({
@@ -136,22 +134,21 @@ export const Greeting = z.object({
 });
 export type Greeting = z.infer<typeof Greeting>;
 
-export const Welcome = z.object({
+const Welcome = z.object({
   type: z.literal('welcome'),
   protocol: z.number().int(),
   heartbeatMs: z.number().int().min(0),
 });
 
-export const ErrorMessage = z.object({
+const ErrorMessage = z.object({
   type: z.literal('error'),
   message: shortText,
   ref: z.string().max(64).optional(),
   /** A machine-readable reason where the client acts on it: `name-in-use` (another clientd holds this builder name). */
   code: z.string().max(32).optional(),
 });
-export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
-export const Accepted = z.object({
+const Accepted = z.object({
   type: z.literal('accepted'),
   ref: z.string().max(64).optional(),
   id,
@@ -164,7 +161,6 @@ export const Accepted = z.object({
   /** Their names (the first MAX_LISTED_BUILDERS of them). */
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
 });
-export type Accepted = z.infer<typeof Accepted>;
 
 export const BuildOrder = z.object({
   type: z.literal('suggest'),
@@ -178,17 +174,17 @@ export const BuildOrder = z.object({
 export type BuildOrder = z.infer<typeof BuildOrder>;
 
 /** After a builder's hello: everything owed to it up to `seq` has now been sent (its cursor may move there). */
-export const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
-export const Ack = z.object({ type: z.literal('ack'), id });
+const Ack = z.object({ type: z.literal('ack'), id });
 
-export const BuildStarted = z.object({ type: z.literal('started'), id, builder: builderName, startedAt: z.number() });
-export const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: chunk });
+const BuildStarted = z.object({ type: z.literal('started'), id, builder: builderName, startedAt: z.number() });
+const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: chunk });
 /** A report as a waiting suggester sees it: the fields without the output. */
 export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName });
 export type BuildReport = z.infer<typeof BuildReport>;
 /** To a waiting suggester: a builder went away with this build open; it is `lost` unless back within `windowMs`. */
-export const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
+const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
   Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
@@ -196,7 +192,7 @@ export const FromMaster = z.discriminatedUnion('type', [
 export type FromMaster = z.infer<typeof FromMaster>;
 
 /** Adapts a zod schema to the wire's validator: the message, or one line naming what is wrong. */
-export function zodValidator<T>(schema: z.ZodType<T>): Validator<T> {
+function zodValidator<T>(schema: z.ZodType<T>): Validator<T> {
   return (value) => {
     const result = schema.safeParse(value);
     if (result.success) return { ok: true, message: result.data };
@@ -210,7 +206,7 @@ export const validateToMaster: Validator<ToMaster> = zodValidator(ToMaster);
 export const validateFromMaster: Validator<FromMaster> = zodValidator(FromMaster);
 
 /** One line naming what is wrong with a message, from a zod error. */
-export function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError): string {
   const first = error.issues[0];
   if (!first) return 'invalid message';
   const where = first.path.length ? `${first.path.join('.')}: ` : '';

@@ -1,10 +1,10 @@
 // The naming rules, checked by suggest, master and builder alike: projects, branches, revisions, builders, ids, verdicts.
 
 /** A project name: a plain file name inside the buildscripts dir. */
-export const PROJECT_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const PROJECT_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A revision: an abbreviated or full git object id (SHA-1 or SHA-256). */
-export const REVISION_RULE = /^[0-9a-fA-F]{4,64}$/;
-export const MAX_BRANCH_BYTES = 255;
+const REVISION_RULE = /^[0-9a-fA-F]{4,64}$/;
+const MAX_BRANCH_BYTES = 255;
 
 /** Returns null when `name` is a valid project name, else the rule it breaks. */
 export function projectProblem(name: string): string | null {

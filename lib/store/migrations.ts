@@ -31,8 +31,6 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
   },
 ];
 
-export const SCHEMA_VERSION = STEPS.length;
-
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */
 export function migrate(db: Database.Database, newId: () => string): void {
   const at = db.pragma('user_version', { simple: true }) as number;

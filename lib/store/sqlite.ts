@@ -83,7 +83,6 @@ export class SqliteStore implements Store {
         ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen)`),
       markLogged: this.db.prepare<[string, string], never>('UPDATE reports SET logged = 1 WHERE builder = ? AND id = ?'),
       unlogged: this.db.prepare<[], ReportRow>('SELECT * FROM reports WHERE logged = 0 ORDER BY received_at'),
-      report: this.db.prepare<[string, string], ReportRow>('SELECT * FROM reports WHERE builder = ? AND id = ?'),
       suggestion: this.db.prepare<[string], SuggestionRow>('SELECT * FROM suggestions WHERE id = ?'),
       owed: this.db.prepare<[number, number, string, string], SuggestionRow>(`
         SELECT s.* FROM suggestions s
@@ -144,11 +143,6 @@ export class SqliteStore implements Store {
 
   async builders(): Promise<BuilderRecord[]> {
     return this.stmts.builders.all().map((b) => ({ name: b.name, ...(b.instance ? { instance: b.instance } : {}), lastSeen: b.last_seen }));
-  }
-
-  async report(builder: string, id: string): Promise<StoredReport | undefined> {
-    const row = this.stmts.report.get(builder, id);
-    return row ? rowToReport(row) : undefined;
   }
 
   async unlogged(): Promise<StoredReport[]> {

@@ -104,7 +104,6 @@ export interface Store {
   /** Every delivery not yet final (loaded at start: the master's view of who owes what). */
   openDeliveries(): Promise<OpenDelivery[]>;
   builders(): Promise<BuilderRecord[]>;
-  report(builder: string, id: string): Promise<StoredReport | undefined>;
   /** Reports whose log line may not have been written (the master died between the commit and the line). */
   unlogged(): Promise<StoredReport[]>;
   markLogged(keys: ReportKey[]): Promise<void>;

@@ -21,12 +21,12 @@ export interface SuggestJob {
 }
 
 /** Exit codes of simplebb-suggest. */
-export const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
+const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
 
 const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost']);
 
 /** What a set of reports means for the exit code: 3 when nobody ran the script, 1 when any run failed, else 0. */
-export function exitCodeFor(verdicts: Verdict[]): number {
+function exitCodeFor(verdicts: Verdict[]): number {
   const ran = verdicts.filter((v) => RAN.has(v));
   if (ran.length === 0) return EXIT.nobody;
   return ran.every((v) => v === 'success') ? EXIT.ok : EXIT.failed;

@@ -6,7 +6,7 @@ import type { Validator } from '../protocol/validator.js';
 import { LineFramer } from './framing.js';
 
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
-export const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
+const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string; fatal?: boolean; ref?: string };
 

@@ -1,4 +1,6 @@
 // The relay's decisions, driven without sockets: fake peers, a real SQLite record in a temp dir, and the events it emits.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, type MasterEvent } from '../../lib/master/events.js';
 import type { Peer } from '../../lib/master/peer.js';
@@ -31,6 +33,16 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
 };
 const INSTANCE = 'a1'.repeat(8);
+
+/** A report as the record holds it, read straight from the SQLite file. */
+function recorded(dir: string, builder: string, id: string): Record<string, unknown> | undefined {
+  const db = new Database(join(dir, 'simplebb.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM reports WHERE builder = ? AND id = ?').get(builder, id) as Record<string, unknown> | undefined;
+  } finally {
+    db.close();
+  }
+}
 const OTHER = 'b2'.repeat(8);
 
 interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean }
@@ -131,7 +143,7 @@ describe('Relay', () => {
     expect(a.of('ack')).toEqual([]);
     await settle();
     expect(a.of('ack')).toEqual([{ type: 'ack', id }]);
-    expect(await t.store.report('a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
+    expect(recorded(t.dir, 'a', id)).toMatchObject({ verdict: 'success', output: 'ok' });
     expect(s.of('report')).toHaveLength(1);
     await t.deliver(a, id);
     expect(a.of('ack')).toHaveLength(2);

@@ -1,4 +1,4 @@
-// The zod-free client check must agree with protocol.ts's FromMaster schema on every input.
+// The zod-free client check must agree with messages.ts's FromMaster schema on every input.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFromMaster } from '../../lib/protocol/check.js';
