@@ -47,8 +47,15 @@ export class GroupCommit {
     });
   }
 
+  /** Records a delivery's new state, with the next commit. */
+  delivery(d: DeliveryChange): void {
+    this.writes.deliveries.push(d);
+    this.deliveryWaiters.push(undefined);
+    this.schedule();
+  }
+
   /** Records a delivery's new state; resolves true once committed, false if that commit failed (it is retried, unwatched). */
-  delivery(d: DeliveryChange): Promise<boolean> {
+  deliveryRecorded(d: DeliveryChange): Promise<boolean> {
     return new Promise((resolve) => {
       this.writes.deliveries.push(d);
       this.deliveryWaiters.push(resolve);

@@ -54,7 +54,7 @@ export class ReportIntake {
       return;
     }
     const { type: _t, outputChunks: _c, ...fields } = msg;
-    const report: StoredReport = { ...(fields as ReportFields), builder: b.name, output: chunks.join(''), receivedAt: this.now() };
+    const report: StoredReport = { ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now() };
     let outcome;
     try {
       outcome = await this.commits.report(report);

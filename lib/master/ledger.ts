@@ -37,12 +37,21 @@ export class Ledger {
     return [...this.byBuilder.keys()];
   }
 
-  /** The suggestion was sent to the builder (a new delivery, or one offered again). */
+  /** The suggestion was sent to the builder again (it missed it): a new delivery, announced by a `delivery` event. */
   offered(builder: string, s: StoredSuggestion): void {
     const deliveries = this.of(builder);
     if (deliveries.has(s.id)) return;
     deliveries.set(s.id, { suggestion: s, state: 'offered' });
     this.write(builder, s, 'offered');
+  }
+
+  /** A new suggestion was sent to these builders; its `suggestion` event names them, so no event per builder. */
+  offeredTo(builders: string[], s: StoredSuggestion): void {
+    const at = this.now();
+    for (const b of builders) {
+      this.of(b).set(s.id, { suggestion: s, state: 'offered' });
+      this.commits.delivery({ seq: s.seq, builder: b, state: 'offered', at });
+    }
   }
 
   /** The builder has everything it was sent up to `seq` on its disk. */
@@ -64,7 +73,7 @@ export class Ledger {
     const o = this.get(builder, id);
     if (!o) return Promise.resolve(false);
     this.drop(builder, id);
-    return this.write(builder, o.suggestion, 'skipped');
+    return this.write(builder, o.suggestion, 'skipped', true)!;
   }
 
   /** A report for it is in the record (the commit that stored it set the delivery to reported). */
@@ -78,12 +87,15 @@ export class Ledger {
   private move(builder: string, o: Open, state: OpenState): void {
     if (DELIVERY_RANK[state] <= DELIVERY_RANK[o.state]) return;
     o.state = state;
-    void this.write(builder, o.suggestion, state);
+    this.write(builder, o.suggestion, state);
   }
 
-  private write(builder: string, s: StoredSuggestion, state: DeliveryState): Promise<boolean> {
+  private write(builder: string, s: StoredSuggestion, state: DeliveryState, waited = false): Promise<boolean> | undefined {
     this.events.emit({ type: 'delivery', seq: s.seq, id: s.id, builder, state });
-    return this.commits.delivery({ seq: s.seq, builder, state, at: this.now() });
+    const d = { seq: s.seq, builder, state, at: this.now() };
+    if (waited) return this.commits.deliveryRecorded(d);
+    this.commits.delivery(d);
+    return undefined;
   }
 
   private of(builder: string): Map<string, Open> {

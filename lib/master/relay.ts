@@ -292,7 +292,7 @@ export class Relay {
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
     const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }));
-    for (const n of names) this.ledger.offered(n, s);
+    this.ledger.offeredTo(names, s);
     this.events.emit({ type: 'suggestion', suggestion: s, builders: names });
     if (this.peers.get(from.peer) !== from) return; // the suggester left; the suggestion stands
     this.watchers.watch(from.peer, s, names, msg.follow ?? false);
@@ -312,7 +312,7 @@ export class Relay {
   /** A verdict the master gives for a builder: `lost` when it did not come back in time, `superseded` when a newer one was sent instead. */
   private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded', message: string, seen?: { uname: Uname; node: string }): void {
     const report: StoredReport = {
-      builder, id: s.id, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
+      builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
       output: '', outputBytes: 0, outputCut: 0, receivedAt: this.now(),
     };

@@ -98,7 +98,7 @@ export class Watchers {
   private verdict(report: StoredReport): void {
     const w = this.byId.get(report.id);
     if (!w || !w.waitingFor.delete(report.builder)) return;
-    const { output: _o, receivedAt: _r, ...fields } = report;
+    const { output: _o, receivedAt: _r, seq: _s, ...fields } = report;
     w.waiter.send({ type: 'report', ...fields });
     this.doneIfAll(w);
   }

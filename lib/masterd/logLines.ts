@@ -9,7 +9,7 @@ const TAIL_BYTES = 64 * 1024 * 1024;
 
 function logReport(log: Logger, r: StoredReport, note?: string): void {
   log.info({
-    event: 'report', id: r.id, project: r.project, branch: r.branch, revision: r.revision, builder: r.builder,
+    event: 'report', id: r.id, seq: r.seq, project: r.project, branch: r.branch, revision: r.revision, builder: r.builder,
     exitCode: r.exitCode, signal: r.signal, verdict: r.verdict, message: r.message, durationMs: r.durationMs,
     uname: r.uname, node: r.node, outputBytes: r.outputBytes, outputCut: r.outputCut, output: r.output, note,
   }, 'report');

@@ -24,8 +24,9 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
       CREATE TABLE deliveries (
         seq INTEGER NOT NULL, builder TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (seq, builder)) WITHOUT ROWID;
-      CREATE INDEX deliveries_open ON deliveries(builder, seq) WHERE state IN ('offered', 'received', 'started');
       ALTER TABLE builders ADD COLUMN instance TEXT;
+      ALTER TABLE reports ADD COLUMN seq INTEGER;
+      UPDATE reports SET seq = (SELECT s.seq FROM suggestions s WHERE s.id = reports.id);
     `);
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('store-id', newId());
   },

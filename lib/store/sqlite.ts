@@ -14,14 +14,14 @@ interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
   exit_code: number; signal: string | null; verdict: string; message: string | null;
   started_at: number | null; duration_ms: number; uname: string; node: string;
-  output: string; output_bytes: number; output_cut: number; received_at: number;
+  output: string; output_bytes: number; output_cut: number; received_at: number; seq: number | null;
 }
 
 interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number }
 
 function rowToReport(r: ReportRow): StoredReport {
   return {
-    builder: r.builder, id: r.id, project: r.project, branch: r.branch,
+    builder: r.builder, id: r.id, seq: r.seq ?? 0, project: r.project, branch: r.branch,
     ...(r.revision ? { revision: r.revision } : {}),
     exitCode: r.exit_code,
     ...(r.signal ? { signal: r.signal } : {}),
@@ -45,6 +45,13 @@ const PROVISIONAL = new Set(['lost', 'superseded']);
 
 /** SQL for a delivery state's rank (see DELIVERY_RANK): a change never moves a delivery backwards. */
 const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN 'received' THEN 1 WHEN 'started' THEN 2 ELSE 3 END)`;
+
+/** Delivery rows written per statement. */
+const DELIVERY_ROWS = 100;
+
+/** An upsert of `n` delivery rows that moves each only forward. */
+const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder, state, at) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}
+  ON CONFLICT (seq, builder) DO UPDATE SET state = excluded.state, at = excluded.at WHERE ${rank('excluded.state')} > ${rank('deliveries.state')}`;
 
 export class SqliteStore implements Store {
   readonly id: string;
@@ -71,13 +78,12 @@ export class SqliteStore implements Store {
     this.stmts = {
       addSuggestion: this.db.prepare<[string, string, string, string | null, string, number], never>(
         'INSERT INTO suggestions (id, project, branch, revision, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      delivery: this.db.prepare<[number, string, string, number], never>(`INSERT INTO deliveries (seq, builder, state, at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (seq, builder) DO UPDATE SET state = excluded.state, at = excluded.at WHERE ${rank('excluded.state')} > ${rank('deliveries.state')}`),
-      seqOf: this.db.prepare<[string], { seq: number }>('SELECT seq FROM suggestions WHERE id = ?'),
+      delivery: this.db.prepare<Array<number | string>, never>(deliverySql(1)),
+      deliveries: this.db.prepare<Array<number | string>, never>(deliverySql(DELIVERY_ROWS)),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
-      upsertReport: this.db.prepare(`INSERT OR REPLACE INTO reports (builder, id, project, branch, revision, exit_code, signal, verdict,
+      upsertReport: this.db.prepare(`INSERT OR REPLACE INTO reports (builder, id, seq, project, branch, revision, exit_code, signal, verdict,
         message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
-        VALUES (@builder, @id, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
+        VALUES (@builder, @id, @seq, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
         @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`),
       builder: this.db.prepare<[string, string | null, number], never>(`INSERT INTO builders (name, instance, last_seen) VALUES (?, ?, ?)
         ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen)`),
@@ -104,24 +110,35 @@ export class SqliteStore implements Store {
         const r = this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt);
         return { ...s, seq: Number(r.lastInsertRowid) };
       });
-      for (const d of w.deliveries) this.stmts.delivery.run(d.seq, d.builder, d.state, d.at);
       const reports = w.reports.map((r) => this.storeReport(r));
+      // A stored report's delivery is reported, in the same commit.
+      this.storeDeliveries([...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
+        .map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as DeliveryState, at: r.receivedAt }))]);
       for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen);
       return { suggestions, reports };
     })();
+  }
+
+  /** A delivery row costs about 1 µs in a statement of DELIVERY_ROWS rows, several times less than one statement each. */
+  private storeDeliveries(list: Writes['deliveries']): void {
+    let i = 0;
+    for (; i + DELIVERY_ROWS <= list.length; i += DELIVERY_ROWS) {
+      const args: Array<number | string> = [];
+      for (let k = i; k < i + DELIVERY_ROWS; k++) args.push(list[k]!.seq, list[k]!.builder, list[k]!.state, list[k]!.at);
+      this.stmts.deliveries.run(...args);
+    }
+    for (; i < list.length; i++) this.stmts.delivery.run(list[i]!.seq, list[i]!.builder, list[i]!.state, list[i]!.at);
   }
 
   private storeReport(r: StoredReport): StoreOutcome {
     const prior = this.stmts.verdictOf.get(r.builder, r.id);
     if (prior && (!PROVISIONAL.has(prior.verdict) || PROVISIONAL.has(r.verdict))) return 'duplicate';
     this.stmts.upsertReport.run({
-      builder: r.builder, id: r.id, project: r.project, branch: r.branch, revision: r.revision ?? null,
+      builder: r.builder, id: r.id, seq: r.seq, project: r.project, branch: r.branch, revision: r.revision ?? null,
       exitCode: r.exitCode, signal: r.signal ?? null, verdict: r.verdict, message: r.message ?? null,
       startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
       output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
     });
-    const seq = this.stmts.seqOf.get(r.id)?.seq;
-    if (seq !== undefined) this.stmts.delivery.run(seq, r.builder, 'reported' satisfies DeliveryState, r.receivedAt);
     return prior ? 'replaced' : 'new';
   }
 

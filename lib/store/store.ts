@@ -1,9 +1,10 @@
 // The master's durable record as an interface: suggestions in sequence, each builder's part in them, reports, builders.
 import type { ReportFields } from '../protocol/messages.js';
 
-/** A report as the master stores and logs it. */
+/** A report as the master stores and logs it; `seq` is its suggestion's place in the log. */
 export interface StoredReport extends ReportFields {
   builder: string;
+  seq: number;
   output: string;
   receivedAt: number;
 }

@@ -34,6 +34,16 @@ const settle = async (): Promise<void> => {
 };
 const INSTANCE = 'a1'.repeat(8);
 
+/** A delivery's state as the record holds it. */
+function recordedDelivery(dir: string, seq: number, builder: string): string | undefined {
+  const db = new Database(join(dir, 'simplebb.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT state FROM deliveries WHERE seq = ? AND builder = ?').get(seq, builder) as { state: string } | undefined)?.state;
+  } finally {
+    db.close();
+  }
+}
+
 /** A report as the record holds it, read straight from the SQLite file. */
 function recorded(dir: string, builder: string, id: string): Record<string, unknown> | undefined {
   const db = new Database(join(dir, 'simplebb.db'), { readonly: true });
@@ -167,9 +177,12 @@ describe('Relay', () => {
     t.relay.message(a, { type: 'received', seq });
     t.relay.message(a, { type: 'started', id, startedAt: 5 });
     await t.deliver(a, id);
+    // Offered is told by the suggestion event, which names whom it went to; each later step by a delivery event.
+    expect(t.seen.find((e) => e.type === 'suggestion')).toMatchObject({ builders: ['a'] });
     const states = t.seen.filter((e) => e.type === 'delivery' && e.id === id).map((e) => (e as { state: string }).state);
-    expect(states).toEqual(['offered', 'received', 'started', 'reported']);
+    expect(states).toEqual(['received', 'started', 'reported']);
     expect(await t.store.openDeliveries()).toEqual([]);
+    expect(recordedDelivery(t.dir, seq, 'a')).toBe('reported');
   });
 
   it('a builder that goes away owes its open builds until the window ends; the waiter hears it went away, then lost', async () => {
