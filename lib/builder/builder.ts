@@ -104,10 +104,11 @@ export class Builder {
     const left = takeStock(this.inbox, this.spool);
     const legacy = await legacyMarkers(this.state.dir, this.spool);
     if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid }, 'malformed running-build markers were removed');
-    for (const { order, killed } of [...left.unknown, ...legacy.ended]) {
+    for (const { order, killed, startedAt } of [...left.unknown, ...legacy.ended]) {
       const also = killed ? `; killed ${killed} leftover process${killed === 1 ? '' : 'es'}` : '';
       this.log.warn({ event: 'lost', id: order.id, project: order.project, killed }, 'a build of the previous clientd was left unfinished');
-      await this.finish(order, notRun('lost', `simplebb-clientd stopped while this build ran, so its exit status is unknown${also}`));
+      const when = startedAt !== undefined ? { startedAt, durationMs: Math.max(0, Date.now() - startedAt) } : {};
+      await this.finish(order, notRun('lost', `simplebb-clientd stopped while this build ran, so its exit status is unknown${also}`, when));
     }
   }
 

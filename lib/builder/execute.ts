@@ -69,7 +69,7 @@ export class Executor {
       return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);
     }
     // On disk before the process exists: a clientd that dies from here on never starts this build again.
-    await this.inbox.begin(order.id);
+    await this.inbox.begin(order.id, Date.now());
     const env = scriptEnv({
       SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),

@@ -10,6 +10,8 @@ export interface Held {
   /** The record (master database) it came from. */
   store: string;
   begun: boolean;
+  /** When it began (by this machine's clock). */
+  begunAt?: number;
   pid?: number;
   skipped: boolean;
 }
@@ -17,7 +19,7 @@ export interface Held {
 type Line =
   | { t: 'order'; s: string; o: BuildOrder }
   | { t: 'synced'; s: string; seq: number }
-  | { t: 'begin'; id: string }
+  | { t: 'begin'; id: string; at?: number }
   | { t: 'pid'; id: string; pid: number }
   | { t: 'skip'; id: string }
   | { t: 'done'; id: string };
@@ -54,7 +56,9 @@ function parse(text: string): Line | undefined {
       return typeof l.s === 'string' && TOKEN_ID_RULE.test(l.s) && Number.isSafeInteger(l.seq) ? (l as Line) : undefined;
     case 'pid':
       return id(l.id) && Number.isSafeInteger(l.pid) && (l.pid as number) > 1 ? (l as Line) : undefined;
-    case 'begin': case 'skip': case 'done':
+    case 'begin':
+      return id(l.id) && (l.at === undefined || Number.isSafeInteger(l.at)) ? (l as Line) : undefined;
+    case 'skip': case 'done':
       return id(l.id) ? (l as Line) : undefined;
     default:
       return undefined;
@@ -131,8 +135,8 @@ export class Inbox {
   }
 
   /** Durably notes that the build is about to start: after a crash it is never started again. */
-  begin(id: string): Promise<void> {
-    return this.write([{ t: 'begin', id }], true);
+  begin(id: string, at: number): Promise<void> {
+    return this.write([{ t: 'begin', id, at }], true);
   }
 
   pid(id: string, pid: number): Promise<void> {
@@ -164,7 +168,10 @@ export class Inbox {
       case 'begin': case 'pid': case 'skip': {
         const h = this.held.get(l.id);
         if (!h) return;
-        if (l.t === 'begin') h.begun = true;
+        if (l.t === 'begin') {
+          h.begun = true;
+          if (l.at !== undefined) h.begunAt = l.at;
+        }
         else if (l.t === 'pid') h.pid = l.pid;
         else h.skipped = true;
         return;
@@ -185,7 +192,7 @@ export class Inbox {
     const lines: Line[] = this.cursorOf ? [{ t: 'synced', s: this.cursorOf.store, seq: this.cursorOf.seq }] : [];
     for (const h of this.pending()) {
       lines.push({ t: 'order', s: h.store, o: h.order });
-      if (h.begun) lines.push({ t: 'begin', id: h.order.id });
+      if (h.begun) lines.push({ t: 'begin', id: h.order.id, ...(h.begunAt !== undefined ? { at: h.begunAt } : {}) });
       if (h.pid !== undefined) lines.push({ t: 'pid', id: h.order.id, pid: h.pid });
       if (h.skipped) lines.push({ t: 'skip', id: h.order.id });
     }

@@ -12,7 +12,7 @@ export interface Leftovers {
   /** Received, never begun: to be built now. */
   toBuild: BuildOrder[];
   /** Begun, with no report: the outcome is unknown; what was left of them is killed, and each is reported lost. */
-  unknown: Array<{ order: BuildOrder; killed: number }>;
+  unknown: Array<{ order: BuildOrder; killed: number; startedAt?: number }>;
 }
 
 /** Kills what is left of a build (its process group, or the processes carrying its id) and says how many there were. */
@@ -33,7 +33,7 @@ export function takeStock(inbox: Inbox, spool: Spool): Leftovers {
   const out: Leftovers = { toBuild: [], unknown: [] };
   for (const h of inbox.pending()) {
     if (spool.has(h.order.id) || h.skipped) continue;
-    if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(h.order.id, h.pid) });
+    if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(h.order.id, h.pid), ...(h.begunAt !== undefined ? { startedAt: h.begunAt } : {}) });
     else out.toBuild.push(h.order);
   }
   return out;
@@ -43,9 +43,9 @@ export function takeStock(inbox: Inbox, spool: Spool): Leftovers {
  * Running-build markers of simplebb 0.1 (DIR/running/ID.json): each names a build that began and may not have ended.
  * Ends what is left of each and hands back those with no spooled report; malformed markers are set aside, never acted on.
  */
-export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended: Array<{ order: BuildOrder; killed: number }>; invalid: string[] }> {
+export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }>; invalid: string[] }> {
   const running = join(dir, 'running');
-  const ended: Array<{ order: BuildOrder; killed: number }> = [];
+  const ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }> = [];
   const invalid: string[] = [];
   let names: string[];
   try {
@@ -66,7 +66,7 @@ export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended:
       if (!spool.has(m.id as string)) {
         ended.push({
           order: { type: 'suggest', id: m.id as string, seq: 1, project: m.project as string, branch: m.branch as string, ...(typeof m.revision === 'string' ? { revision: m.revision } : {}) },
-          killed,
+          killed, ...(Number.isSafeInteger(m.startedAt) ? { startedAt: m.startedAt as number } : {}),
         });
       }
     } else {

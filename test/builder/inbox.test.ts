@@ -17,13 +17,13 @@ describe('Inbox', () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);
     expect(await inbox.receive([order(1), order(2), order(3)], A)).toHaveLength(3);
-    await inbox.begin('o-1');
+    await inbox.begin('o-1', 1234);
     await inbox.pid('o-1', 4242);
     await inbox.skip('o-3');
     await inbox.done('o-2');
     inbox.close();
     const again = Inbox.open(dir).inbox;
-    expect(again.pending().map((h) => [h.order.id, h.begun, h.pid, h.skipped])).toEqual([['o-1', true, 4242, false], ['o-3', false, undefined, true]]);
+    expect(again.pending().map((h) => [h.order.id, h.begun, h.begunAt, h.pid, h.skipped])).toEqual([['o-1', true, 1234, 4242, false], ['o-3', false, undefined, undefined, true]]);
     expect(again.skips()).toEqual(['o-3']);
     expect(again.cursor(A)).toBe(3);
     again.close();

@@ -89,6 +89,7 @@ describe('the inbox', () => {
     await waitFor('three reports', () => m.reports().length === 3, 15_000);
     const by = (p: string) => m.reports().find((r) => r.project === p && (p === 'slow' || r.branch === 'a'));
     expect(by('slow')).toMatchObject({ verdict: 'lost', exitCode: -1, message: 'simplebb-clientd stopped while this build ran, so its exit status is unknown' });
+    expect(by('slow')!.durationMs as number).toBeGreaterThan(250); // from when it began until the next clientd found it
     expect(m.reports().filter((r) => r.project === 'quick').map((r) => [r.branch, r.verdict]).sort()).toEqual([['a', 'success'], ['b', 'success']]);
     const ran = readFileSync(runs, 'utf8').split('\n').filter(Boolean);
     expect(ran.filter((l) => l.startsWith('quick')).sort()).toEqual(['quick a', 'quick b']); // once each
