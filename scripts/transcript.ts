@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLog } from '../lib/common/log.js';
+import { proof } from '../lib/protocol/auth.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'simplebb-transcript-'));
@@ -67,6 +68,45 @@ async function until<T>(what: string, f: () => T | undefined | false, ms = 15_00
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A raw suggester that sends bad lines one at a time and records each answer (`->` sent, `<-` received). */
+async function rawErrors(port: number): Promise<void> {
+  const sock = connect({ host: '127.0.0.1', port });
+  let buf = '';
+  let closed = false;
+  const got: string[] = [];
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i; (i = buf.indexOf('\n')) >= 0;) {
+      got.push(buf.slice(0, i));
+      say(`<- ${buf.slice(0, i)}`);
+      buf = buf.slice(i + 1);
+    }
+  });
+  sock.on('close', () => { closed = true; say('<- (end of stream)'); });
+  const answered = async (n: number): Promise<void> => { await until('an answer', () => got.length >= n || closed); };
+  await answered(1);
+  const nonce = (JSON.parse(got[0]!) as { nonce: string }).nonce;
+  const send = async (line: string, shown = line, answers = 1): Promise<void> => {
+    const before = got.length;
+    say(`-> ${shown}`);
+    sock.write(line + '\n');
+    if (answers) await answered(before + answers);
+    else await sleep(100);
+  };
+  await send(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester', auth: proof(SUGGEST_TOKEN, nonce, 'suggester') }));
+  await send('not json');
+  await send('[1,2]');
+  await send('{"x":1,"ref":"r1"}');
+  await send('{"type":"frob"}');
+  await send('{"type":"suggest","ref":"7","project":"../x","branch":"main"}');
+  await send('{"type":"suggest","ref":"8","project":"foo","branch":"main","revision":"xyz"}');
+  await send('{"type":"received","seq":3}');
+  await send('{"type":"hello","protocol":2,"role":"suggester"}');
+  await send('{"type":"ping","t":5}');
+  await send('{"type":"hello","protocol":1,"role":"suggester"}', undefined, 2);
+  sock.destroy();
+}
 const tokens = { SIMPLEBB_BUILDER_TOKEN: BUILDER_TOKEN, SIMPLEBB_SUGGEST_TOKEN: SUGGEST_TOKEN };
 const masterLog = join(dir, 'server.log');
 let master: ChildProcess | undefined;
@@ -146,6 +186,9 @@ try {
   await sleep(500);
   b1 = run('clientd', builderArgs('b1', bTap), { SIMPLEBB_BUILDER_TOKEN: BUILDER_TOKEN });
   say(await waiting);
+
+  say('### Errors, from a raw client');
+  await rawErrors(port);
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });

@@ -74,7 +74,7 @@ module.exports = {
       cwd: ROOT,
       script: path.join(ROOT, 'dist', 'clientd.js'),
       exec_mode: 'fork',
-      instances: 1, // one builder per name and spool; for more parallel builds raise SIMPLEBB_JOBS
+      instances: 1, // one clientd per state dir (it is locked); for more parallel builds raise SIMPLEBB_JOBS
       autorestart: true,
       exp_backoff_restart_delay: 1000,
       stop_exit_codes: [2],
@@ -82,14 +82,14 @@ module.exports = {
       // pm2 normally signals the whole process tree (treekill), which would send SIGINT straight to the build
       // processes and kill them at once. With treekill off only clientd gets the signal; it gives running builds
       // their grace period and then ends their process groups itself. (If pm2 ever has to SIGKILL clientd, the
-      // builds it leaves behind are killed and reported as failures when clientd next starts, on Linux.)
+      // builds it leaves behind are killed and reported lost (exit status unseen) when clientd next starts, on Linux.)
       treekill: false,
       env: {
         SIMPLEBB_MASTER: '127.0.0.1:7900', // HOST[:PORT] of the master; [::1]:7900 for IPv6
         // SIMPLEBB_NAME: 'builder-1',     // default: this host's name
         SIMPLEBB_SCRIPTS: path.join(HOME, 'buildscripts'),
         SIMPLEBB_WORK: path.join(HOME, 'work'),
-        SIMPLEBB_SPOOL: path.join(HOME, 'spool'),
+        SIMPLEBB_STATE: path.join(HOME, 'state'),
         SIMPLEBB_LOG: path.join(HOME, 'log', 'clientd.log'),
         SIMPLEBB_LOG_LEVEL: 'info',
         SIMPLEBB_JOBS: '1',

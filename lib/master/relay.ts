@@ -245,6 +245,11 @@ export class Relay {
       return;
     }
     if (this.roster.get(b.name) !== b) return; // gone, or replaced, meanwhile
+    if (cursor !== undefined && cursor > owed.head) {
+      // The log went backwards under the builder (a restored backup without a new record id): places up to its
+      // cursor may be reused for suggestions it never saw. Its cursor stands; the operator is told.
+      this.events.notice('warn', 'cursor-ahead', 'a builder has more of this record\'s log than the record', { builder: b.name, cursor, head: owed.head });
+    }
     const open = this.ledger.open(b.name);
     const plan = planReplay({
       cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project),
