@@ -1,5 +1,5 @@
 // Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line.
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -9,6 +9,7 @@ export type { Logger };
  * SIGHUP reopens the file, so logrotate can move it away (or copytruncate it).
  */
 export function createLogger(name: string, file?: string, level = 'info'): Logger {
+  if (file) endLine(file);
   // Reports carry build output: the log is as private as the database (0600, before the umask).
   const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true, mode: 0o600 });
   const log = pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
@@ -19,8 +20,34 @@ export function createLogger(name: string, file?: string, level = 'info'): Logge
   return log;
 }
 
-/** The events in a log file written by createLogger, one object per line (none if the file does not exist yet). */
+/** A line cut short by a crash (of the machine) is ended, so the next line starts on a line of its own. */
+function endLine(file: string): void {
+  let fd: number | undefined;
+  try {
+    const size = statSync(file).size;
+    if (size === 0) return;
+    fd = openSync(file, 'r');
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 10) appendFileSync(file, '\n');
+  } catch {
+    // no file yet, or not ours to read: pino reports what matters
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The events in a log file written by createLogger, one object per line (none if the file does not exist yet); a line cut short is skipped. */
 export function readLog(file: string): Array<Record<string, unknown>> {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out: Array<Record<string, unknown>> = [];
+  for (const l of readFileSync(file, 'utf8').split('\n')) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // cut short by a crash
+    }
+  }
+  return out;
 }

@@ -208,6 +208,25 @@ describe('Relay', () => {
     expect(t.reports()).toHaveLength(1);
   });
 
+  it('a builder back after the window still delivers its real report: it replaces the lost the master gave, told once', async () => {
+    const t = await setup({ windowMs: 1_000 });
+    const a = await t.builder('a');
+    const s = t.suggester();
+    const { id, seq } = await t.suggest(s);
+    t.relay.message(a, { type: 'received', seq });
+    t.relay.closed(a, 'heartbeat');
+    t.advance(2_000);
+    t.relay.tick();
+    await settle();
+    expect(s.of('report').map((r) => r.verdict)).toEqual(['lost']);
+    const back = await t.builder('a', { cursor: seq });
+    await t.deliver(back, id);
+    expect(back.of('ack')).toEqual([{ type: 'ack', id }]);
+    expect(recorded(t.dir, 'a', id)).toMatchObject({ verdict: 'success' });
+    expect(t.seen.filter((e) => e.type === 'report').map((e) => [(e as { report: { verdict: string } }).report.verdict, (e as { replaced: boolean }).replaced])).toEqual([['lost', false], ['success', true]]);
+    expect(s.of('report')).toHaveLength(1); // the waiter heard its one verdict already
+  });
+
   it('a builder back within the window with its cursor is not sent again what it holds, and its report is taken', async () => {
     const t = await setup();
     const a = await t.builder('a');
