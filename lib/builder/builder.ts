@@ -89,7 +89,7 @@ export class Builder {
       this.log.info({ event: 'projects', projects }, 'buildscripts changed');
       this.link.send({ type: 'projects', projects });
     });
-    const left = takeStock(this.inbox, this.spool);
+    const left = takeStock(this.config.name, this.inbox, this.spool);
     this.log.info({
       event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects,
       spooled: this.spool.size, queued: left.toBuild.length, instance: this.state.instance,
@@ -101,7 +101,7 @@ export class Builder {
 
   /** Reports builds a dead clientd began and never finished as lost: their exit status was never seen. */
   private async recover(): Promise<void> {
-    const left = takeStock(this.inbox, this.spool);
+    const left = takeStock(this.config.name, this.inbox, this.spool);
     const legacy = await legacyMarkers(this.state.dir, this.spool);
     if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid }, 'malformed running-build markers were removed');
     for (const { order, killed, startedAt } of [...left.unknown, ...legacy.ended]) {

@@ -10,6 +10,8 @@ import type { Inbox } from './inbox.js';
 import type { Link } from './link.js';
 
 export interface ExecuteConfig {
+  /** This builder's name, in every build's environment as SIMPLEBB_BUILDER. */
+  name: string;
   scriptsDir: string;
   workDir: string;
   timeoutMs: number;
@@ -71,7 +73,7 @@ export class Executor {
     // On disk before the process exists: a clientd that dies from here on never starts this build again.
     await this.inbox.begin(order.id, Date.now());
     const env = scriptEnv({
-      SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id,
+      SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id, SIMPLEBB_BUILDER: this.config.name,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),
     });
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };

@@ -15,9 +15,9 @@ export interface Leftovers {
   unknown: Array<{ order: BuildOrder; killed: number; startedAt?: number }>;
 }
 
-/** Kills what is left of a build (its process group, or the processes carrying its id) and says how many there were. */
-function endRemains(id: string, pid?: number): number {
-  const pids = survivors(id, pid);
+/** Kills what is left of one of this builder's builds (its processes, found by its id and the builder's name) and says how many there were. */
+function endRemains(builder: string | undefined, id: string, pid?: number): number {
+  const pids = survivors(id, builder, pid);
   if (!pids.length) return 0;
   if (pid !== undefined) {
     try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
@@ -29,11 +29,11 @@ function endRemains(id: string, pid?: number): number {
 }
 
 /** Sorts the inbox's held orders: begun ones without a report are ended; never-begun ones are built. Spooled and skipped ones wait for their ack. */
-export function takeStock(inbox: Inbox, spool: Spool): Leftovers {
+export function takeStock(builder: string, inbox: Inbox, spool: Spool): Leftovers {
   const out: Leftovers = { toBuild: [], unknown: [] };
   for (const h of inbox.pending()) {
     if (spool.has(h.order.id) || h.skipped) continue;
-    if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(h.order.id, h.pid), ...(h.begunAt !== undefined ? { startedAt: h.begunAt } : {}) });
+    if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(builder, h.order.id, h.pid), ...(h.begunAt !== undefined ? { startedAt: h.begunAt } : {}) });
     else out.toBuild.push(h.order);
   }
   return out;
@@ -62,7 +62,7 @@ export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended:
     const valid = m && typeof m.id === 'string' && ID_RULE.test(m.id) && f === `${m.id}.json` && Number.isSafeInteger(m.pid) && (m.pid as number) > 1
       && typeof m.project === 'string' && typeof m.branch === 'string';
     if (valid && m) {
-      const killed = endRemains(m.id as string, m.pid as number);
+      const killed = endRemains(undefined, m.id as string, m.pid as number); // 0.1 builds carry no builder name
       if (!spool.has(m.id as string)) {
         ended.push({
           order: { type: 'suggest', id: m.id as string, seq: 1, project: m.project as string, branch: m.branch as string, ...(typeof m.revision === 'string' ? { revision: m.revision } : {}) },

@@ -63,6 +63,31 @@ describe('two clientds on one host', () => {
   });
 });
 
+describe('crash recovery on a host with two builders', () => {
+  it('a restarted clientd ends only its own leftover build, not the same build of another builder on the host', async () => {
+    const m = await startMaster({ args: HB });
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const body = `echo $$ > ${dir}/$SIMPLEBB_BUILDER.pid\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho "done on $SIMPLEBB_BUILDER"`;
+    const one = await startBuilder(m.port, { name: 'one', scripts: { slow: body }, args: HB });
+    const two = await startBuilder(m.port, { name: 'two', scripts: { slow: body }, args: HB });
+    expect((await suggest(m.port, ['slow', 'main'])).code).toBe(0);
+    await waitFor('both running', () => existsSync(join(dir, 'one.pid')) && existsSync(join(dir, 'two.pid')));
+    process.kill(one.pid, 'SIGKILL');
+    await one.exited;
+    // As if it died in the instant between the spawn and noting the process id: the next clientd knows only the build's id.
+    const inbox = join(one.dir, 'state', 'inbox.log');
+    writeFileSync(inbox, readFileSync(inbox, 'utf8').split('\n').filter((l) => !l.includes('"t":"pid"')).join('\n'));
+    await startBuilder(m.port, { name: 'one', dir: one.dir, args: HB });
+    await waitFor('one reports its build lost', () => m.reports().some((r) => r.builder === 'one'), 10_000);
+    expect(m.reports().find((r) => r.builder === 'one')).toMatchObject({ verdict: 'lost', message: expect.stringContaining('killed 2 leftover processes') });
+    writeFileSync(gate, '');
+    const theirs = await waitFor('two reports', () => m.reports().find((r) => r.builder === 'two'), 10_000);
+    expect(theirs).toMatchObject({ verdict: 'success', output: 'done on two\n' });
+    expect(two.child.exitCode).toBeNull();
+  });
+});
+
 describe('the inbox', () => {
   it('orders queued when clientd is killed -9 are built once after it restarts; the build it was running is reported lost', async () => {
     const m = await startMaster({ args: HB });
