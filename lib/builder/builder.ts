@@ -55,8 +55,11 @@ export class Builder {
   private watcher: { close(): Promise<void> } | undefined;
   private stopping = false;
   private readonly uname = localUname();
-  /** Orders (and `synced`) that arrived this turn, written to the inbox together. */
-  private arrivals: { store: string; orders: BuildOrder[]; synced?: number } | undefined;
+  /** Orders (and `synced`) that arrived this turn on connection `gen`, written to the inbox together. */
+  private arrivals: { store: string; gen: number; orders: BuildOrder[]; synced?: number } | undefined;
+  /** Inbox writes of received orders, in arrival order; a new connection's hello waits for them (its cursor must include them). */
+  private journaling: Promise<void> = Promise.resolve();
+  /** Orders taken one after the other, in arrival order. */
   private intake: Promise<void> = Promise.resolve();
   /** Builds under way and reports being spooled: stop() waits for them. */
   private readonly work = new Set<Promise<void>>();
@@ -73,7 +76,7 @@ export class Builder {
     const foreign: string[] = [];
     this.spool = new Spool(join(this.state.dir, 'spool'), this.config.name, foreign, this.state.dir);
     if (foreign.length) this.log.error({ event: 'spool-foreign', ids: foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
-    this.link = new Link(this.config, (store) => this.hello(store), this.log);
+    this.link = new Link(this.config, (store) => this.hello(store), this.log, () => this.received());
     this.outbox = new Outbox(this.spool, this.inbox, this.link, this.log);
     this.executor = new Executor(this.config, this.inbox, this.link, this.log);
     this.link.on('message', (m, store) => this.onMessage(m, store));
@@ -128,9 +131,9 @@ export class Builder {
       case 'suggest':
       case 'synced': {
         if (this.stopping) return;
-        if (this.arrivals && this.arrivals.store !== store) this.takeArrivals();
+        if (this.arrivals && (this.arrivals.store !== store || this.arrivals.gen !== this.link.generation)) this.takeArrivals();
         if (!this.arrivals) {
-          this.arrivals = { store, orders: [] };
+          this.arrivals = { store, gen: this.link.generation, orders: [] };
           setImmediate(() => this.takeArrivals());
         }
         if (m.type === 'suggest') this.arrivals.orders.push(m);
@@ -146,27 +149,31 @@ export class Builder {
   }
 
   /**
-   * Writes what arrived to the inbox (one fsync), tells the master how far it is received, then takes each new
-   * order in arrival order (so coalescing keeps the newest). Batches follow one another.
+   * Writes what arrived to the inbox (one fsync) and tells the master, on the connection they came on, how far it
+   * has them; then takes each new order in arrival order (so coalescing keeps the newest). Writes do not wait for
+   * the taking: a reconnect's hello waits only for the writes.
    */
   private takeArrivals(): void {
     const a = this.arrivals;
     if (!a) return;
     this.arrivals = undefined;
-    this.intake = this.intake.then(async () => {
-      let fresh: BuildOrder[];
-      try {
-        fresh = await this.inbox.receive(a.orders, a.store, a.synced);
-      } catch (err) {
-        // Not on disk, so not confirmed: the master offers them again when we reconnect.
-        this.log.error({ event: 'inbox-failed', error: (err as Error).message }, 'could not write received orders to the inbox; reconnecting');
-        this.link.close('inbox write failed');
-        return;
-      }
+    const written = this.inbox.receive(a.orders, a.store, a.synced);
+    this.journaling = written.then(() => undefined, () => undefined);
+    written.then((fresh) => {
       const upTo = Math.max(a.synced ?? 0, ...a.orders.map((o) => o.seq));
-      if (this.link.record === a.store) this.link.send({ type: 'received', seq: upTo });
-      for (const o of fresh) await this.take(o);
+      if (this.link.generation === a.gen) this.link.send({ type: 'received', seq: upTo });
+      this.intake = this.intake.then(async () => { for (const o of fresh) await this.take(o); });
+    }, (err: Error) => {
+      // Not on disk, so not confirmed: the master offers them again when we reconnect.
+      this.log.error({ event: 'inbox-failed', error: err.message }, 'could not write received orders to the inbox; reconnecting');
+      this.link.close('inbox write failed');
     });
+  }
+
+  /** Settles once every order received so far is on disk: a hello's cursor then covers it. */
+  private received(): Promise<void> {
+    this.takeArrivals();
+    return this.journaling;
   }
 
   /** An order on disk: checked, then queued (in the order taken), skipped or reported as not buildable. */
@@ -200,7 +207,8 @@ export class Builder {
       outcome = notRun('failure', `simplebb-clientd could not write to its state dir: ${(err as Error).message}`);
     }
     if (outcome.kind === 'skip') await this.outbox.skip(order.id);
-    else await this.finish(order, outcome);
+    else if (outcome.kind === 'result') await this.finish(order, outcome);
+    // kept: it had not begun when clientd began to stop; it stays in the inbox for the next start.
   }
 
   /** Spools the report and sends it; it stays in the spool until the master acknowledges it. */
@@ -231,6 +239,7 @@ export class Builder {
     const queued = this.queue.close();
     if (queued.length) this.log.info({ event: 'kept', ids: queued.map((o) => o.id) }, 'queued builds stay in the inbox for the next start');
     await this.watcher?.close();
+    this.executor?.close();
     if (this.executor?.size) {
       this.log.info({ event: 'draining', running: this.executor.size, graceMs: this.config.shutdownGraceMs }, 'waiting for running builds');
       const late = new Promise<'late'>((r) => setTimeout(() => r('late'), this.config.shutdownGraceMs).unref());

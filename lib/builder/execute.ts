@@ -19,8 +19,11 @@ export interface ExecuteConfig {
   ignoreUnknown: boolean;
 }
 
-/** What became of an order: a result to report, or nothing to report because the builder ignores projects it lacks. */
-export type Outcome = Finished | { kind: 'skip' };
+/**
+ * What became of an order: a result to report; nothing to report because the builder ignores projects it lacks;
+ * or nothing yet, because clientd is stopping and the build had not begun (it stays in the inbox for the next start).
+ */
+export type Outcome = Finished | { kind: 'skip' } | { kind: 'kept' };
 export interface Finished { kind: 'result'; result: Omit<BuildResult, 'startedAt'> & { startedAt?: number } }
 
 /** A result for an order that never ran. */
@@ -38,6 +41,10 @@ function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export class Executor {
   private readonly running = new Map<string, Run>();
   private readonly paused = new Set<Run>();
+  /** Every execute() under way, from its first await to its end. */
+  private readonly active = new Set<Promise<Outcome>>();
+  private closing = false;
+  private abortWhy: string | undefined;
 
   constructor(private readonly config: ExecuteConfig, private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
     link.on('drain', () => {
@@ -46,21 +53,35 @@ export class Executor {
     });
   }
 
+  /** Builds under way (starting or running). */
   get size(): number {
-    return this.running.size;
+    return this.active.size;
   }
 
-  /** Kills every running build (SIGTERM to its group, SIGKILL after the grace period), reported as failed with `why`. */
+  /** Starts no more builds: one that has not begun yet stays in the inbox (`kept`). */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Kills every running build, and any that gets as far as spawning from now on (SIGTERM to its group, SIGKILL after the grace period), reported as failed with `why`. */
   abortAll(why: string): void {
+    this.abortWhy = why;
     for (const r of this.running.values()) r.abort(why);
   }
 
-  /** Settles when every build running now has ended. */
+  /** Settles when every build under way now has ended. */
   async drained(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.result));
+    await Promise.allSettled([...this.active]);
   }
 
-  async execute(order: BuildOrder): Promise<Outcome> {
+  execute(order: BuildOrder): Promise<Outcome> {
+    const p = this.run(order);
+    this.active.add(p);
+    void p.finally(() => this.active.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private async run(order: BuildOrder): Promise<Outcome> {
     const lookup = await resolveScript(this.config.scriptsDir, order.project);
     if (!lookup.ok) return this.config.ignoreUnknown ? { kind: 'skip' } : notRun('no-script', lookup.problem);
     const workDir = join(this.config.workDir, order.project);
@@ -70,6 +91,7 @@ export class Executor {
       const e = err as NodeJS.ErrnoException;
       return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);
     }
+    if (this.closing) return { kind: 'kept' };
     // On disk before the process exists: a clientd that dies from here on never starts this build again.
     await this.inbox.begin(order.id, Date.now());
     const env = scriptEnv({
@@ -86,6 +108,7 @@ export class Executor {
       },
     );
     this.running.set(order.id, run);
+    if (this.abortWhy !== undefined) run.abort(this.abortWhy);
     if (run.pid !== undefined) {
       this.inbox.pid(order.id, run.pid).catch((err: Error) => this.log.warn({ event: 'inbox-failed', id: order.id, error: err.message }, 'could not note the build\'s process'));
     }

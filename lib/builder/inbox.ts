@@ -1,5 +1,5 @@
 // The builder's inbox: every order it receives is on disk before it says so, with whether its build began, until it is done.
-import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BuildOrder } from '../protocol/messages.js';
 import { ID_RULE, TOKEN_ID_RULE } from '../protocol/names.js';
@@ -72,6 +72,8 @@ function parse(text: string): Line | undefined {
  */
 export class Inbox {
   private readonly held = new Map<string, Held>();
+  /** Ids of orders being written: a second copy arriving meanwhile is not new. */
+  private readonly incoming = new Set<string>();
   private cursorOf: { store: string; seq: number } | undefined;
   private fd: number;
   private finished = 0;
@@ -127,10 +129,18 @@ export class Inbox {
    * the orders that are new to this inbox, once they are durable.
    */
   async receive(orders: BuildOrder[], store: string, synced?: number): Promise<BuildOrder[]> {
-    const fresh = orders.filter((o, i) => !this.held.has(o.id) && orders.findIndex((x) => x.id === o.id) === i);
+    const fresh = orders.filter((o) => {
+      if (this.held.has(o.id) || this.incoming.has(o.id)) return false;
+      this.incoming.add(o.id);
+      return true;
+    });
     const lines: Line[] = orders.map((o): Line => ({ t: 'order', s: store, o: { ...o, type: 'suggest' } }));
     if (synced !== undefined) lines.push({ t: 'synced', s: store, seq: synced });
-    if (lines.length) await this.write(lines, true);
+    try {
+      if (lines.length) await this.write(lines, true);
+    } finally {
+      for (const o of fresh) this.incoming.delete(o.id);
+    }
     return fresh;
   }
 
@@ -188,33 +198,52 @@ export class Inbox {
     else this.cursorOf.seq = Math.max(this.cursorOf.seq, seq);
   }
 
+  /** What is held, as journal lines; the cursor comes last, so an order of an older record read back cannot replace it. */
   private snapshot(): Line[] {
-    const lines: Line[] = this.cursorOf ? [{ t: 'synced', s: this.cursorOf.store, seq: this.cursorOf.seq }] : [];
+    const lines: Line[] = [];
     for (const h of this.pending()) {
       lines.push({ t: 'order', s: h.store, o: h.order });
       if (h.begun) lines.push({ t: 'begin', id: h.order.id, ...(h.begunAt !== undefined ? { at: h.begunAt } : {}) });
       if (h.pid !== undefined) lines.push({ t: 'pid', id: h.order.id, pid: h.pid });
       if (h.skipped) lines.push({ t: 'skip', id: h.order.id });
     }
+    if (this.cursorOf) lines.push({ t: 'synced', s: this.cursorOf.store, seq: this.cursorOf.seq });
     return lines;
   }
 
-  /** Writes what is held to a new journal (temp file, fsync, rename) and returns it open for appending. */
+  /**
+   * Writes what is held to a new journal (temp file, fsync, rename, fsync of the dir) and returns it open for
+   * appending: the descriptor is opened before the rename, so it is the new journal's or, on failure, nothing
+   * changed and the old one goes on.
+   */
   private rewrite(): number {
     const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
+    rmSync(tmp, { force: true }); // left by a crash mid-rewrite
+    const fd = openSync(tmp, 'a', 0o600);
     try {
       const text = this.snapshot().map((l) => JSON.stringify(l) + '\n').join('');
       if (text) writeSync(fd, text);
       fsyncSync(fd);
-    } finally {
+      renameSync(tmp, this.file);
+      const dir = openSync(dirname(this.file), 'r');
+      try { fsyncSync(dir); } finally { closeSync(dir); }
+    } catch (err) {
       closeSync(fd);
+      throw err;
     }
-    renameSync(tmp, this.file);
-    const dir = openSync(dirname(this.file), 'r');
-    try { fsyncSync(dir); } finally { closeSync(dir); }
     this.finished = 0;
-    return openSync(this.file, 'a', 0o600);
+    return fd;
+  }
+
+  /** Rewrites the journal; a failure leaves the old one in use (the lines are in it) and is tried again later. */
+  private compact(): void {
+    try {
+      const fd = this.rewrite();
+      closeSync(this.fd);
+      this.fd = fd;
+    } catch {
+      this.finished = Math.floor(this.finished / 2); // not at every write; the journal stays whole meanwhile
+    }
   }
 
   private write(lines: Line[], sync: boolean): Promise<void> {
@@ -238,10 +267,7 @@ export class Inbox {
         await writeAll(fd, Buffer.from(text));
         if (batch.some((b) => b.sync)) await new Promise<void>((res, rej) => fdatasync(fd, (err) => (err ? rej(err) : res())));
         for (const b of batch) for (const l of b.lines) this.apply(l);
-        if (this.finished >= COMPACT_AFTER && this.finished > this.held.size) {
-          closeSync(this.fd);
-          this.fd = this.rewrite();
-        }
+        if (this.finished >= COMPACT_AFTER && this.finished > this.held.size) this.compact();
       } catch (err) {
         error = err as Error;
       }

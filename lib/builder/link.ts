@@ -33,8 +33,16 @@ export class Link extends EventEmitter<LinkEvents> {
   generation = 0;
   private readonly reconnector: Reconnector;
 
-  /** `hello` is asked for each connection, given the id of the master's record, so the cursor it carries is for that record. */
-  constructor(private readonly config: LinkConfig, private readonly hello: (store: string) => HelloFields, private readonly log: Logger) {
+  /**
+   * `hello` is asked for each connection, given the id of the master's record, so the cursor it carries is for that
+   * record; `beforeDial` settles before each attempt (what the last connection brought must be on disk first).
+   */
+  constructor(
+    private readonly config: LinkConfig,
+    private readonly hello: (store: string) => HelloFields,
+    private readonly log: Logger,
+    private readonly beforeDial: () => Promise<void> = () => Promise.resolve(),
+  ) {
     super();
     this.reconnector = new Reconnector(() => this.open(), (c) => this.up(c), (why, retryInMs) => {
       this.log.warn({ event: 'disconnected', reason: why, retryInMs }, `not connected to master: ${why}`);
@@ -72,7 +80,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.conn?.close(reason);
   }
 
-  private open(): Promise<MasterConnection> {
+  private async open(): Promise<MasterConnection> {
+    await this.beforeDial();
     return connectToMaster(this.config.master, (greeting) => {
       this.store = greeting.store;
       return this.hello(greeting.store);

@@ -62,7 +62,7 @@ export class Outbox {
 
   /** Resolves when every report and skip is acknowledged, or after `ms`. */
   async settled(ms: number): Promise<void> {
-    await Promise.all([...this.writes]);
+    await Promise.allSettled([...this.writes]);
     if (this.owed() === 0 || !this.link.connected) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -109,7 +109,11 @@ export class Outbox {
     this.resending = gen;
     let sent = 0;
     try {
-      for (const id of this.inbox.skips()) if (due(id)) this.link.send({ type: 'skipped', id });
+      for (const id of this.inbox.skips()) {
+        if (!due(id)) continue;
+        this.sentAt.set(id, Date.now());
+        this.link.send({ type: 'skipped', id });
+      }
       for (const id of this.spool.ids()) {
         // A pass over a connection that has gone stops: the next connection starts its own.
         if (!this.link.connected || this.link.generation !== gen) return;

@@ -1,5 +1,5 @@
 // The builder's on-disk spool: every finished report is written here before it is sent, and removed once the master acknowledges it.
-import { mkdirSync, promises as fs, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, promises as fs, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReportFields } from '../protocol/messages.js';
 
@@ -25,6 +25,7 @@ export class Spool {
     for (const f of readdirSync(dir)) {
       const m = NAME.exec(f);
       if (m) this.files.set(m[3]!, f);
+      else if (/^\..*\.tmp$/.test(f)) rmSync(join(dir, f), { force: true }); // a write a crash cut short: the report was never sent
     }
     for (const id of [...this.files.keys()]) {
       const r = this.read(id);

@@ -1,7 +1,7 @@
 // A builder's state dir: belongs to one builder name (identity.json) and to one running clientd at a time (a lock).
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdirSync, promises as fs, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { mkdirSync, promises as fs, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { TOKEN_ID_RULE } from '../protocol/names.js';
 
@@ -18,25 +18,81 @@ interface Identity { builder: string; instance: string; created: string }
 /** An error opening the state dir, with a message fit for one line. */
 class StateError extends Error {}
 
+/** Unix socket paths longer than this do not fit in sockaddr_un (108 bytes on Linux, with the NUL). */
+const MAX_SOCKET_PATH = 100;
+
+/** Asks the holder of a lock socket who it is: its pid, or undefined when nobody answers (a socket file left by a dead clientd). */
+function holderOf(path: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const c = connect({ path });
+    let text = '';
+    const done = (pid: number | undefined): void => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(undefined), 2000);
+    c.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) done(Number(text.trim()) || undefined);
+    });
+    c.on('error', () => done(undefined));
+    c.on('end', () => done(Number(text.trim()) || undefined));
+  });
+}
+
+function listenOn(server: Server, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
- * Takes the lock: an abstract Unix socket named after the dir's real path. Only one process can hold the name,
- * and it goes away with the process even after kill -9, so a stale lock never needs cleaning up.
+ * Takes the lock: a Unix socket `clientd.sock` in the dir, whose holder answers every connection with its pid. A
+ * socket nobody answers on was left by a clientd that died and is replaced. Being a file, it locks the dir for
+ * every process that can reach the dir, in any network namespace (containers sharing a volume). Two clientds that
+ * start at once may both find it stale; each then asks the socket it made, and only the one whose pid answers
+ * keeps it. For a dir whose path is too long for a socket file, the lock is an abstract socket named after the
+ * dir's real path instead (one network namespace only).
  */
 async function lock(dir: string): Promise<Server> {
-  const name = `\0simplebb-clientd:${createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 40)}`;
-  const server = createServer((s) => s.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ path: name }, () => resolve());
-  }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EADDRINUSE') throw new StateError(`cannot lock the state dir ${dir}: ${err.message}`);
-    let holder = '';
-    try {
-      holder = ` (pid ${readFileSync(join(dir, 'clientd.pid'), 'utf8').trim()})`;
-    } catch { /* no pid file */ }
-    throw new StateError(`another simplebb-clientd${holder} is using the state dir ${dir}; give each clientd its own --state (and --name)`);
+  const server = createServer((s) => {
+    s.on('error', () => undefined);
+    s.end(`${process.pid}\n`);
   });
+  const file = join(dir, 'clientd.sock');
+  const refuse = (pid: number | undefined): StateError =>
+    new StateError(`another simplebb-clientd${pid ? ` (pid ${pid})` : ''} is using the state dir ${dir}; give each clientd its own --state (and --name)`);
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
+    const name = `\0simplebb-clientd:${createHash('sha256').update(realpathSync(dir)).digest('hex').slice(0, 40)}`;
+    await listenOn(server, name).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') throw refuse(undefined);
+      throw new StateError(`cannot lock the state dir ${dir}: ${err.message}`);
+    });
+    server.unref();
+    return server;
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await listenOn(server, file);
+      break;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EADDRINUSE' || attempt > 0) throw new StateError(`cannot lock the state dir ${dir}: ${e.message}`);
+      const holder = await holderOf(file);
+      if (holder !== undefined) throw refuse(holder);
+      rmSync(file, { force: true }); // left by a clientd that died
+    }
+  }
   server.unref();
+  if ((await holderOf(file)) !== process.pid) {
+    server.close();
+    throw refuse(await holderOf(file));
+  }
   return server;
 }
 
@@ -87,7 +143,6 @@ export async function openState(dir: string, builder: string): Promise<StateDir>
   const server = await lock(dir);
   try {
     const id = await identity(dir, builder);
-    writeFileSync(join(dir, 'clientd.pid'), `${process.pid}\n`, { mode: 0o600 });
     return { dir, instance: id.instance, release: () => server.close() };
   } catch (err) {
     server.close();

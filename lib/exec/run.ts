@@ -36,6 +36,8 @@ export class Run {
   private child: ChildProcess | undefined;
   private readonly capture = new OutputCapture();
   private killedFor: 'timeout' | 'abort' | undefined;
+  /** Set when the script has exited: from then on its verdict is its own, whatever ends the rest of its group. */
+  private exited = false;
   private abortMessage = '';
   private killTimer: NodeJS.Timeout | undefined;
   private timeoutTimer: NodeJS.Timeout | undefined;
@@ -49,6 +51,7 @@ export class Run {
   /** Stops the build: SIGTERM to its process group, SIGKILL after the grace period. */
   abort(message: string): void {
     if (this.killedFor) return;
+    if (this.exited) return this.terminate(); // only what the script left behind is ended
     this.killedFor = 'abort';
     this.abortMessage = message;
     this.terminate();
@@ -98,6 +101,7 @@ export class Run {
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
+      this.exited = true;
       // Whatever the script left running in its group (`cmd &`) ends with it.
       this.signalGroup('SIGTERM');
       this.killTimer ??= setTimeout(() => this.signalGroup('SIGKILL'), this.spec.killGraceMs);
@@ -122,7 +126,7 @@ export class Run {
     });
     if (this.spec.timeoutMs > 0) {
       this.timeoutTimer = setTimeout(() => {
-        if (this.killedFor) return;
+        if (this.killedFor || this.exited) return;
         this.killedFor = 'timeout';
         this.terminate();
       }, this.spec.timeoutMs);

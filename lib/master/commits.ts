@@ -9,6 +9,8 @@ interface Waiter<T> { resolve(v: T): void; reject(e: Error): void }
 
 /** Master-given writes that no peer will send again are retried after this long when a commit fails. */
 const RETRY_MS = 1000;
+/** Delivery changes kept for retrying while the record cannot be written; beyond this the oldest are given up (they are views). */
+const MAX_RETRIED_DELIVERIES = 500_000;
 
 /**
  * Collects writes and commits them together, at most one commit in flight: while one is being written the next
@@ -117,8 +119,12 @@ export class GroupCommit {
       for (const w of sw) w.reject(error);
       // Views and the master's own verdicts go again in a moment; a builder's report is not acknowledged, so it is sent again.
       for (const w of dw) w?.(false);
-      this.writes.deliveries.unshift(...writes.deliveries);
-      this.deliveryWaiters.unshift(...writes.deliveries.map(() => undefined));
+      const keep = writes.deliveries.slice(-Math.max(0, MAX_RETRIED_DELIVERIES - this.writes.deliveries.length));
+      if (keep.length < writes.deliveries.length) {
+        this.events.notice('error', 'store-failed', 'delivery changes given up while the record cannot be written', { dropped: writes.deliveries.length - keep.length });
+      }
+      this.writes.deliveries.unshift(...keep);
+      this.deliveryWaiters.unshift(...keep.map(() => undefined));
       this.writes.builders.unshift(...writes.builders);
       writes.reports.forEach((r, i) => {
         const w = rw[i]!;

@@ -51,6 +51,8 @@ export class Relay {
   private readonly invalidCounts = new WeakMap<Peer, number>();
   /** The state dir each builder name last came with (from the record, then from hellos). */
   private readonly instances = new Map<string, string | undefined>();
+  /** When each builder last connected or went away, as the record has it: at most when its current absence began. */
+  private readonly lastSeen = new Map<string, number>();
   /** Ids given out lately, so two suggestions in one millisecond never share one. */
   private readonly recentIds = new Set<string>();
   private readonly startedAt: number;
@@ -74,7 +76,10 @@ export class Relay {
     const relay = new Relay(store, events, options, now);
     const [open, builders] = await Promise.all([store.openDeliveries(), store.builders()]);
     relay.ledger.load(open);
-    for (const b of builders) relay.instances.set(b.name, b.instance);
+    for (const b of builders) {
+      relay.instances.set(b.name, b.instance);
+      relay.lastSeen.set(b.name, b.lastSeen);
+    }
     return relay;
   }
 
@@ -152,6 +157,7 @@ export class Relay {
     if (state.role === 'suggester') return this.watchers.drop(peer);
     const at = this.now();
     if (!this.roster.remove(state, at, reason)) return; // replaced by a newer connection of the same builder
+    this.lastSeen.set(state.name, at);
     this.commits.builder({ name: state.name, lastSeen: at });
     if (this.stopping) return;
     const open = this.ledger.open(state.name).map((o) => ({ id: o.suggestion.id, seq: o.suggestion.seq }));
@@ -211,6 +217,8 @@ export class Relay {
     const known = this.instances.get(msg.name);
     const sameInstance = known === undefined || known === msg.instance;
     this.instances.set(msg.name, msg.instance);
+    const since = this.awaySince(msg.name);
+    this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
       projects: new Set(msg.projects ?? []), ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
@@ -228,17 +236,35 @@ export class Relay {
       uname: msg.uname, node: msg.node, jobs: session.jobs, ...(current ? { replaced: current.peer.remote } : {}),
     });
     const cursor = msg.cursor && msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined;
-    void this.catchUp(session, cursor, sameInstance);
+    void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
+  }
+
+  /** When a builder's absence began: when this master saw it go, else (the master has restarted since) at the latest its last connect or disconnect on record. */
+  private awaySince(name: string): number | undefined {
+    return this.roster.awayOf(name)?.since ?? this.lastSeen.get(name);
+  }
+
+  /**
+   * From when a returning builder is owed new suggestions: since its absence began, when it is back in time (away
+   * less than the replay window, counted from the master's start at the earliest); else what the last window made.
+   * Never more than a window before the master's start: a lower bound read from the record can be far older.
+   */
+  private owedSince(awaySince: number | undefined): number {
+    const now = this.now();
+    const window = this.options.replayWindowMs;
+    if (awaySince === undefined) return now - window;
+    const inTime = now - Math.max(awaySince, this.startedAt) < window;
+    return inTime ? Math.max(awaySince, this.startedAt - window) : now - window;
   }
 
   /**
    * Sends a builder that just said hello what it is owed, then `synced`: from then on it is live. Suggestions made
    * meanwhile wait in its buffer, so it gets every order in the order of the log.
    */
-  private async catchUp(b: BuilderSession, cursor: number | undefined, sameInstance: boolean): Promise<void> {
+  private async catchUp(b: BuilderSession, cursor: number | undefined, sameInstance: boolean, since: number): Promise<void> {
     let owed;
     try {
-      owed = await this.store.owed(b.name, cursor ?? Number.MAX_SAFE_INTEGER, this.now() - this.options.replayWindowMs);
+      owed = await this.store.owed(b.name, cursor ?? Number.MAX_SAFE_INTEGER, since);
     } catch (err) {
       this.events.notice('error', 'store-failed', 'could not read the record', { error: (err as Error).message });
       b.peer.close('store failed', 'the master cannot read its record; try again later');

@@ -25,7 +25,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const store = new SqliteStore(config.dataDir, sync === 'NORMAL' || sync === 'OFF' ? sync : 'FULL');
   if (sync === 'NORMAL' || sync === 'OFF') log.warn({ event: 'bench-sync', synchronous: sync }, `SIMPLEBB_BENCH_SYNC=${sync}: acknowledged reports may be lost on a crash`);
   const events = new EventBus();
-  await logEvents(store, events, log, config.logFile);
+  const eventLog = await logEvents(store, events, log, config.logFile);
   const relay = await Relay.open(store, events, config);
   const listening = await listen(config, relay, events);
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
@@ -44,6 +44,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
       await relay.stop();
       await closing;
       await relay.stop(); // what arrived while the connections closed
+      await eventLog.flush();
       await store.close();
       log.info({ event: 'stopped' }, 'simplebb-masterd stopped');
     })();

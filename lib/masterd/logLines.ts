@@ -15,9 +15,10 @@ function logReport(log: Logger, r: StoredReport, note?: string): void {
   }, 'report');
 }
 
-const key = (k: ReportKey): string => `${k.builder}\0${k.id}`;
+/** A report line is known by its builder, id and verdict: a master-given `lost` and the report that replaced it are two lines. */
+const key = (k: ReportKey & { verdict: string }): string => `${k.builder}\0${k.id}\0${k.verdict}`;
 
-/** The (builder, id) of every report line in the last TAIL_BYTES of `file`. */
+/** The (builder, id, verdict) of every report line in the last TAIL_BYTES of `file`. */
 function reportsInTail(file: string): Set<string> {
   const found = new Set<string>();
   let fd: number | undefined;
@@ -30,8 +31,8 @@ function reportsInTail(file: string): Set<string> {
     for (const line of buf.toString('utf8').split('\n')) {
       if (!line.includes('"event":"report"')) continue;
       try {
-        const l = JSON.parse(line) as { builder?: unknown; id?: unknown };
-        if (typeof l.builder === 'string' && typeof l.id === 'string') found.add(key({ builder: l.builder, id: l.id }));
+        const l = JSON.parse(line) as { builder?: unknown; id?: unknown; verdict?: unknown };
+        if (typeof l.builder === 'string' && typeof l.id === 'string' && typeof l.verdict === 'string') found.add(key({ builder: l.builder, id: l.id, verdict: l.verdict }));
       } catch {
         // a line cut by the start of the tail, or by a crash
       }
@@ -75,11 +76,17 @@ function line(log: Logger, e: MasterEvent): void {
   }
 }
 
+/** The running log subscriber: `flush` settles once every report logged so far is marked logged in the record. */
+export interface EventLog {
+  flush(): Promise<void>;
+}
+
 /**
  * Logs every event, and every report exactly once: a report stored but not marked logged (the master died between
- * the commit and the mark) is logged at start unless the end of the log file already has it.
+ * the commit and the mark) is logged at start unless the end of the log file already has it. Without a log file
+ * (stdout) there is nothing to look at: such a report is logged again, with `"note":"recovered"`.
  */
-export async function logEvents(store: Store, events: EventBus, log: Logger, file: string | undefined): Promise<void> {
+export async function logEvents(store: Store, events: EventBus, log: Logger, file: string | undefined): Promise<EventLog> {
   const unlogged = await store.unlogged();
   if (unlogged.length) {
     const already = file ? reportsInTail(file) : new Set<string>();
@@ -87,16 +94,24 @@ export async function logEvents(store: Store, events: EventBus, log: Logger, fil
     await store.markLogged(unlogged);
   }
   let marks: ReportKey[] = [];
+  let marking: Promise<void> = Promise.resolve();
+  const mark = (): void => {
+    const batch = marks;
+    marks = [];
+    if (!batch.length) return;
+    // At worst these are checked against the log file again at the next start.
+    marking = marking.then(() => store.markLogged(batch)).catch((err: Error) => log.error({ event: 'store-failed', error: err.message }, 'could not mark reports as logged'));
+  };
   events.on((e) => {
     if (e.type !== 'report') return line(log, e);
     logReport(log, e.report, e.replaced ? 'replaced' : undefined);
     marks.push({ builder: e.report.builder, id: e.report.id });
-    if (marks.length > 1) return;
-    setImmediate(() => {
-      const batch = marks;
-      marks = [];
-      // At worst these are checked against the log file again at the next start.
-      store.markLogged(batch).catch((err: Error) => log.error({ event: 'store-failed', error: err.message }, 'could not mark reports as logged'));
-    });
+    if (marks.length === 1) setImmediate(mark);
   });
+  return {
+    flush: () => {
+      mark();
+      return marking;
+    },
+  };
 }

@@ -43,6 +43,27 @@ describe('Inbox', () => {
     inbox.close();
   });
 
+  it('keeps the newest record\'s cursor across rewrites while it still holds orders of an older record', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(500)], A); // the old master's order, not built yet
+    await inbox.receive([], B, 3); // a new master's record
+    inbox.close();
+    for (let i = 0; i < 2; i++) Inbox.open(dir).inbox.close(); // each open rewrites the journal
+    const again = Inbox.open(dir).inbox;
+    expect(again.cursor(B)).toBe(3);
+    expect(again.pending().map((h) => [h.order.id, h.store])).toEqual([['o-500', A]]);
+    again.close();
+  });
+
+  it('takes an order that arrives again while its first copy is being written as not new', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    const [first, second] = await Promise.all([inbox.receive([order(1)], A), inbox.receive([order(1)], A)]);
+    expect([first.map((o) => o.id), second.map((o) => o.id)]).toEqual([['o-1'], []]);
+    inbox.close();
+  });
+
   it('skips a torn last line (a crash mid-write) and lines that are not its own, and says how many', async () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);

@@ -57,14 +57,14 @@ const OTHER = 'b2'.repeat(8);
 
 interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean }
 
-async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store } = {}) {
+async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store; clock?: number } = {}) {
   const dir = opts.dir ?? tempDir();
   const sqlite = new SqliteStore(dir);
   const store = opts.store ? opts.store(sqlite) : sqlite;
   const events = new EventBus();
   const seen: MasterEvent[] = [];
   events.on((e) => seen.push(e));
-  let clock = 1_700_000_000_000;
+  let clock = opts.clock ?? 1_700_000_000_000;
   const relay = await Relay.open(store, events, {
     heartbeatMs: 1000, replayWindowMs: opts.windowMs ?? 60_000, helloTimeoutMs: 5000, suggestRate: 1000, suggestBurst: 1000,
   }, () => clock);
@@ -240,6 +240,22 @@ describe('Relay', () => {
     await t.deliver(a2, id);
     expect(a2.of('ack')).toEqual([{ type: 'ack', id }]);
     expect(s.of('report').map((r) => r.verdict)).toEqual(['success']);
+  });
+
+  it('after a master restart, a builder back in time is owed what was made since it went away, even before the last window', async () => {
+    const dir = tempDir();
+    const T = 1_700_000_000_000;
+    const t = await setup({ dir, windowMs: 600_000, clock: T });
+    const a = await t.builder('a', { cursor: 0 });
+    t.relay.closed(a, 'link cut'); // away from T
+    t.advance(10_000);
+    const missed = await t.suggest(t.suggester(), 'main'); // made at T + 10 s, offered to no one
+    await settle();
+    await t.sqlite.close();
+    const t2 = await setup({ dir, windowMs: 600_000, clock: T + 200_000 }); // the master restarts at T + 200 s
+    t2.advance(450_000); // back at T + 650 s: away 450 s counted from the master's start, so in time
+    const back = await t2.builder('a', { cursor: 0 });
+    expect(back.of('suggest').map((m) => m.id)).toEqual([missed.id]);
   });
 
   it('offers again an order a builder was sent but never received (its link died first), whatever the time', async () => {

@@ -37,6 +37,18 @@ describe('logEvents', () => {
     await store.close();
   });
 
+  it('at start logs a report that replaced a lost the log has, because its verdict is not in the log yet', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'server.log');
+    const store = new SqliteStore(join(dir, 'data'));
+    const [s] = (await store.commit({ ...noWrites(), suggestions: [{ id: 'r-4', project: 'foo', branch: 'main', from: 'x', createdAt: 1 }] })).suggestions;
+    await store.commit({ ...noWrites(), reports: [report('r-4', s!.seq)] });
+    appendFileSync(file, JSON.stringify({ level: 30, event: 'report', id: 'r-4', builder: 'b1', verdict: 'lost' }) + '\n');
+    await logEvents(store, new EventBus(), createLogger('t', file), file);
+    expect(readLog(file).filter((l) => l.event === 'report').map((l) => [l.verdict, l.note ?? null])).toEqual([['lost', null], ['success', 'recovered']]);
+    await store.close();
+  });
+
   it('logs each report event and marks it logged', async () => {
     const dir = tempDir();
     const file = join(dir, 'server.log');
@@ -44,10 +56,10 @@ describe('logEvents', () => {
     const [s] = (await store.commit({ ...noWrites(), suggestions: [{ id: 'r-3', project: 'foo', branch: 'main', from: 'x', createdAt: 1 }] })).suggestions;
     await store.commit({ ...noWrites(), reports: [report('r-3', s!.seq)] });
     const events = new EventBus();
-    await logEvents(store, events, createLogger('t', file), undefined); // without a file to look at: logged as recovered
+    // Without a file to look at, an unlogged report is logged as recovered.
+    const log = await logEvents(store, events, createLogger('t', file), undefined);
     events.emit({ type: 'report', report: { ...report('r-3', s!.seq), verdict: 'failure' }, replaced: true });
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    await log.flush();
     expect(readLog(file).filter((l) => l.event === 'report').map((l) => l.note)).toEqual(['recovered', 'replaced']);
     expect(await store.unlogged()).toEqual([]);
     await store.close();
