@@ -57,9 +57,7 @@ export class Builder {
   private readonly uname = localUname();
   /** Orders (and `synced`) that arrived this turn on connection `gen`, written to the inbox together. */
   private arrivals: { store: string; gen: number; orders: BuildOrder[]; synced?: number } | undefined;
-  /** Inbox writes of received orders, in arrival order; a new connection's hello waits for them (its cursor must include them). */
-  private journaling: Promise<void> = Promise.resolve();
-  /** Orders taken one after the other, in arrival order. */
+  /** Received orders being sorted and written to the inbox, batch after batch in arrival order; a new connection's hello waits for them (its cursor must include them). */
   private intake: Promise<void> = Promise.resolve();
   /** Builds under way and reports being spooled: stop() waits for them. */
   private readonly work = new Set<Promise<void>>();
@@ -97,7 +95,7 @@ export class Builder {
       event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects,
       spooled: this.spool.size, queued: left.toBuild.length, instance: this.state.instance,
     }, 'simplebb-clientd starting');
-    this.intake = (async () => { for (const o of left.toBuild) await this.take(o); })();
+    this.intake = (async () => { for (const { order, lookup } of await this.sort(left.toBuild)) this.act(order, lookup); })();
     this.outbox.start();
     this.link.start();
   }
@@ -149,40 +147,55 @@ export class Builder {
   }
 
   /**
-   * Writes what arrived to the inbox (one fsync) and tells the master, on the connection they came on, how far it
-   * has them; then takes each new order in arrival order (so coalescing keeps the newest). Writes do not wait for
-   * the taking: a reconnect's hello waits only for the writes.
+   * Sorts what arrived (which can be built, which start at once), writes it to the inbox with those builds' begins
+   * (one fsync), tells the master on the connection it came on how far it has it, and then takes each new order in
+   * arrival order (so coalescing keeps the newest). Batches follow one another.
    */
   private takeArrivals(): void {
     const a = this.arrivals;
     if (!a) return;
     this.arrivals = undefined;
-    const written = this.inbox.receive(a.orders, a.store, a.synced);
-    this.journaling = written.then(() => undefined, () => undefined);
-    written.then((fresh) => {
+    this.intake = this.intake.then(async () => {
+      const sorted = await this.sort(this.inbox.fresh(a.orders));
+      const now = Date.now();
+      const begins = new Map([...this.queue.startable(sorted.filter((s) => s.lookup.ok).map((s) => s.order))].map((id) => [id, now]));
+      try {
+        await this.inbox.receive(a.orders, a.store, a.synced, begins);
+      } catch (err) {
+        // Not on disk, so not confirmed: the master offers them again when we reconnect.
+        this.log.error({ event: 'inbox-failed', error: (err as Error).message }, 'could not write received orders to the inbox; reconnecting');
+        this.link.close('inbox write failed');
+        return;
+      }
       const upTo = Math.max(a.synced ?? 0, ...a.orders.map((o) => o.seq));
       if (this.link.generation === a.gen) this.link.send({ type: 'received', seq: upTo });
-      this.intake = this.intake.then(async () => { for (const o of fresh) await this.take(o); });
-    }, (err: Error) => {
-      // Not on disk, so not confirmed: the master offers them again when we reconnect.
-      this.log.error({ event: 'inbox-failed', error: err.message }, 'could not write received orders to the inbox; reconnecting');
-      this.link.close('inbox write failed');
-    });
+      for (const { order, lookup } of sorted) this.act(order, lookup);
+    }).catch((err: Error) => this.log.error({ event: 'internal-error', error: err.message }, 'unexpected error taking orders'));
   }
 
   /** Settles once every order received so far is on disk: a hello's cursor then covers it. */
   private received(): Promise<void> {
     this.takeArrivals();
-    return this.journaling;
+    return this.intake;
   }
 
-  /** An order on disk: checked, then queued (in the order taken), skipped or reported as not buildable. */
-  private async take(order: BuildOrder): Promise<void> {
-    const nameProblem = projectProblem(order.project) ?? branchProblem(order.branch);
-    const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : await resolveScript(this.config.scriptsDir, order.project);
+  /** Which orders can be built here: their names and scripts, looked up together. */
+  private async sort(orders: BuildOrder[]): Promise<Array<{ order: BuildOrder; lookup: { ok: true } | { ok: false; problem: string } }>> {
+    return Promise.all(orders.map(async (order) => {
+      const nameProblem = projectProblem(order.project) ?? branchProblem(order.branch);
+      const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : await resolveScript(this.config.scriptsDir, order.project);
+      return { order, lookup };
+    }));
+  }
+
+  /** An order on disk: queued (in the order taken), skipped or reported as not buildable. */
+  private act(order: BuildOrder, lookup: { ok: true } | { ok: false; problem: string }): void {
     if (lookup.ok) {
       this.log.info({ event: 'queued', id: order.id, project: order.project, branch: order.branch, replayed: order.replayed ?? false }, 'build queued');
-      this.queue.push(order);
+      if (!this.queue.push(order) && this.inbox.begun(order.id)) {
+        // Noted as beginning with its receipt, but clientd began to stop first: it never ran, and says so.
+        this.track(this.finish(order, notRun('failure', 'builder shutting down: build not started')));
+      }
     } else if (this.config.ignoreUnknown) {
       this.log.info({ event: 'ignored', id: order.id, project: order.project, problem: lookup.problem }, 'suggestion ignored');
       this.track(this.outbox.skip(order.id));

@@ -91,9 +91,12 @@ export class Executor {
       const e = err as NodeJS.ErrnoException;
       return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);
     }
-    if (this.closing) return { kind: 'kept' };
-    // On disk before the process exists: a clientd that dies from here on never starts this build again.
-    await this.inbox.begin(order.id, Date.now());
+    if (!this.inbox.begun(order.id)) {
+      if (this.closing) return { kind: 'kept' };
+      // On disk before the process exists: a clientd that dies from here on never starts this build again. (A build
+      // that starts as soon as it arrives was noted with its receipt, in the same write.)
+      await this.inbox.begin(order.id, Date.now());
+    }
     const env = scriptEnv({
       SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id, SIMPLEBB_BUILDER: this.config.name,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),

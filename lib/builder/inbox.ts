@@ -124,24 +124,33 @@ export class Inbox {
     return this.pending().filter((h) => h.skipped).map((h) => h.order.id);
   }
 
-  /**
-   * Writes newly received orders (and, after a catch-up, how far the builder is synced) and fsyncs; resolves with
-   * the orders that are new to this inbox, once they are durable.
-   */
-  async receive(orders: BuildOrder[], store: string, synced?: number): Promise<BuildOrder[]> {
-    const fresh = orders.filter((o) => {
+  /** The orders new to this inbox (neither held nor being written); they count as being written until receive() ends. */
+  fresh(orders: BuildOrder[]): BuildOrder[] {
+    return orders.filter((o) => {
       if (this.held.has(o.id) || this.incoming.has(o.id)) return false;
       this.incoming.add(o.id);
       return true;
     });
+  }
+
+  /**
+   * Writes received orders (and, after a catch-up, how far the builder is synced) and fsyncs. `begins` are orders
+   * whose builds start right away: their begin goes in the same write, saving a second fsync before the spawn.
+   */
+  async receive(orders: BuildOrder[], store: string, synced?: number, begins: ReadonlyMap<string, number> = new Map()): Promise<void> {
     const lines: Line[] = orders.map((o): Line => ({ t: 'order', s: store, o: { ...o, type: 'suggest' } }));
+    for (const [id, at] of begins) lines.push({ t: 'begin', id, at });
     if (synced !== undefined) lines.push({ t: 'synced', s: store, seq: synced });
     try {
       if (lines.length) await this.write(lines, true);
     } finally {
-      for (const o of fresh) this.incoming.delete(o.id);
+      for (const o of orders) this.incoming.delete(o.id);
     }
-    return fresh;
+  }
+
+  /** Whether the inbox has noted that this order's build began. */
+  begun(id: string): boolean {
+    return this.held.get(id)?.begun ?? false;
   }
 
   /** Durably notes that the build is about to start: after a crash it is never started again. */

@@ -16,8 +16,9 @@ export class BuildQueue {
     private readonly superseded: (old: BuildOrder, by: BuildOrder) => void,
   ) {}
 
-  push(order: BuildOrder): void {
-    if (this.closed) return;
+  /** Queues an order (false when the queue is closed and took nothing). */
+  push(order: BuildOrder): boolean {
+    if (this.closed) return false;
     const key = keyOf(order);
     const i = this.queued.findIndex((q) => keyOf(q) === key);
     if (i >= 0) {
@@ -27,10 +28,24 @@ export class BuildQueue {
       this.queued.push(order);
     }
     this.pump();
+    return true;
   }
 
   get running(): number {
     return this.runningKeys.size;
+  }
+
+  /** Which of these orders, pushed now in this order, would start at once (a free slot, nothing waiting, their key not running). */
+  startable(orders: BuildOrder[]): Set<string> {
+    const out = new Set<string>();
+    if (this.closed || this.queued.length) return out;
+    const keys = new Set(this.runningKeys.keys());
+    for (const o of orders) {
+      if (keys.size >= this.jobs || keys.has(keyOf(o))) break;
+      keys.add(keyOf(o));
+      out.add(o.id);
+    }
+    return out;
   }
 
   /** Ids of builds queued or running. */

@@ -16,7 +16,8 @@ describe('Inbox', () => {
   it('holds what it received until done, with whether it began, across a reopen', async () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);
-    expect(await inbox.receive([order(1), order(2), order(3)], A)).toHaveLength(3);
+    expect(inbox.fresh([order(1), order(2), order(3)])).toHaveLength(3);
+    await inbox.receive([order(1), order(2), order(3)], A);
     await inbox.begin('o-1', 1234);
     await inbox.pid('o-1', 4242);
     await inbox.skip('o-3');
@@ -33,7 +34,8 @@ describe('Inbox', () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);
     await inbox.receive([order(5)], A, 9);
-    expect((await inbox.receive([order(5), order(6)], A)).map((o) => o.id)).toEqual(['o-6']);
+    expect(inbox.fresh([order(5), order(6)]).map((o) => o.id)).toEqual(['o-6']);
+    await inbox.receive([order(5), order(6)], A);
     await inbox.receive([], A, 4);
     expect(inbox.cursor(A)).toBe(9);
     expect(inbox.cursor(B)).toBeUndefined();
@@ -59,8 +61,19 @@ describe('Inbox', () => {
   it('takes an order that arrives again while its first copy is being written as not new', async () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);
-    const [first, second] = await Promise.all([inbox.receive([order(1)], A), inbox.receive([order(1)], A)]);
-    expect([first.map((o) => o.id), second.map((o) => o.id)]).toEqual([['o-1'], []]);
+    const first = inbox.fresh([order(1)]);
+    const writing = inbox.receive([order(1)], A);
+    expect([first.map((o) => o.id), inbox.fresh([order(1)]).map((o) => o.id)]).toEqual([['o-1'], []]);
+    await writing;
+    expect(inbox.fresh([order(1)])).toEqual([]); // held now
+    inbox.close();
+  });
+
+  it('notes the begin of a build that starts at once in the same write as its receipt', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1), order(2)], A, undefined, new Map([['o-1', 77]]));
+    expect(inbox.pending().map((h) => [h.order.id, h.begun, h.begunAt])).toEqual([['o-1', true, 77], ['o-2', false, undefined]]);
     inbox.close();
   });
 

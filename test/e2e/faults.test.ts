@@ -172,7 +172,7 @@ describe('replay', () => {
       expect((await node('suggest', ['-p', String(m.port), project!, branch!, '--revision', rev!]).exited).code).toBe(0);
     }
     const b2 = await startBuilder(m.port, { dir: bdir });
-    await waitFor('four reports', () => m.reports().length === 4, 10_000);
+    await waitFor('four reports', () => m.reports().length === 4, 20_000);
     const by = (rev: string) => m.reports().find((r) => r.revision === rev);
     expect(by('aaaa')).toMatchObject({ verdict: 'superseded', message: expect.stringMatching(/^superseded by .* while builder b1 was away$/) });
     expect(by('bbbb')).toMatchObject({ verdict: 'success', output: 'foo main bbbb\n' });
