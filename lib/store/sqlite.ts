@@ -46,6 +46,12 @@ const PROVISIONAL = new Set(['lost', 'superseded']);
 /** SQL for a delivery state's rank (see DELIVERY_RANK): a change never moves a delivery backwards. */
 const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN 'received' THEN 1 WHEN 'started' THEN 2 ELSE 3 END)`;
 
+/** A report row written with `verb` (INSERT OR IGNORE to add one, INSERT OR REPLACE to replace a provisional one). */
+const reportSql = (verb: string): string => `${verb} INTO reports (builder, id, seq, project, branch, revision, exit_code, signal, verdict,
+  message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
+  VALUES (@builder, @id, @seq, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
+  @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`;
+
 /** Delivery rows written per statement. */
 const DELIVERY_ROWS = 100;
 
@@ -81,10 +87,8 @@ export class SqliteStore implements Store {
       delivery: this.db.prepare<Array<number | string>, never>(deliverySql(1)),
       deliveries: this.db.prepare<Array<number | string>, never>(deliverySql(DELIVERY_ROWS)),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
-      upsertReport: this.db.prepare(`INSERT OR REPLACE INTO reports (builder, id, seq, project, branch, revision, exit_code, signal, verdict,
-        message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
-        VALUES (@builder, @id, @seq, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
-        @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`),
+      insertReport: this.db.prepare(reportSql('INSERT OR IGNORE')),
+      replaceReport: this.db.prepare(reportSql('INSERT OR REPLACE')),
       builder: this.db.prepare<[string, string | null, number], never>(`INSERT INTO builders (name, instance, last_seen) VALUES (?, ?, ?)
         ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen)`),
       markLogged: this.db.prepare<[string, string], never>('UPDATE reports SET logged = 1 WHERE builder = ? AND id = ?'),
@@ -130,17 +134,21 @@ export class SqliteStore implements Store {
     for (; i < list.length; i++) this.stmts.delivery.run(list[i]!.seq, list[i]!.builder, list[i]!.state, list[i]!.at);
   }
 
+  /** Inserts a report; on a key already stored, replaces only a provisional verdict by a real one (one statement when new). */
   private storeReport(r: StoredReport): StoreOutcome {
-    const prior = this.stmts.verdictOf.get(r.builder, r.id);
-    if (prior && (!PROVISIONAL.has(prior.verdict) || PROVISIONAL.has(r.verdict))) return 'duplicate';
-    this.stmts.upsertReport.run({
+    const row = {
       builder: r.builder, id: r.id, seq: r.seq, project: r.project, branch: r.branch, revision: r.revision ?? null,
       exitCode: r.exitCode, signal: r.signal ?? null, verdict: r.verdict, message: r.message ?? null,
       startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
       output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
-    });
-    return prior ? 'replaced' : 'new';
+    };
+    if (this.stmts.insertReport.run(row).changes === 1) return 'new';
+    const prior = this.stmts.verdictOf.get(r.builder, r.id);
+    if (!prior || !PROVISIONAL.has(prior.verdict) || PROVISIONAL.has(r.verdict)) return 'duplicate';
+    this.stmts.replaceReport.run(row);
+    return 'replaced';
   }
+
 
   async suggestion(id: string): Promise<StoredSuggestion | undefined> {
     const r = this.stmts.suggestion.get(id);
