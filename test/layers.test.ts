@@ -1,24 +1,6 @@
-// Which room may import which (docs: README's code map): read from every file's imports, so the layout is a guarantee, not a habit.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+// Which room may import which (README's code map): read from every file's imports, so the layout is a guarantee, not a habit.
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './helpers.js';
-
-interface Import { spec: string; typeOnly: boolean }
-
-/** The imports of one TypeScript file: static, re-exports and dynamic, with whether each brings only types. */
-function importsOf(text: string): Import[] {
-  const out: Import[] = [];
-  const stat = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/gm;
-  for (let m; (m = stat.exec(text));) {
-    const names = m[3] ?? '';
-    const allTypes = /^\{[^}]*\}$/.test(names.trim()) && names.replace(/[{}\s]/g, '').split(',').filter(Boolean).every((n) => n.startsWith('type'));
-    out.push({ spec: m[4]!, typeOnly: Boolean(m[2]) || allTypes });
-  }
-  for (const m of text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) out.push({ spec: m[1]!, typeOnly: false });
-  for (const m of text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
-  return out;
-}
+import { readTree, resolveSpec, type Tree } from './imports.js';
 
 const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'masterd'] as const;
 type Room = (typeof ROOMS)[number];
@@ -47,15 +29,9 @@ const NEVER: Partial<Record<Room, string[]>> = {
 /** Files loaded at run time only for their types: zod is the master's, and builders and suggesters never load it. */
 const TYPES_ONLY_OUTSIDE_MASTER = ['lib/protocol/messages.ts'];
 
-export type Tree = Map<string, Import[]>;
-
 function roomOf(file: string): Room | undefined {
   const m = /^lib\/([^/]+)\//.exec(file);
   return m && (ROOMS as readonly string[]).includes(m[1]!) ? (m[1] as Room) : undefined;
-}
-
-function resolveSpec(from: string, spec: string): string {
-  return relative(ROOT, resolve(ROOT, dirname(from), spec)).replace(/\.js$/, '.ts');
 }
 
 /** Every import that breaks the table. */
@@ -86,38 +62,6 @@ export function violations(tree: Tree): string[] {
   return out;
 }
 
-/** The packages a program loads at run time: its value imports followed through our files. */
-export function closure(tree: Tree, entry: string): Set<string> {
-  const packages = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    for (const imp of tree.get(file) ?? []) {
-      if (imp.typeOnly) continue;
-      if (imp.spec.startsWith('.')) walk(resolveSpec(file, imp.spec));
-      else packages.add(imp.spec.split('/')[0]!.startsWith('@') ? imp.spec.split('/').slice(0, 2).join('/') : imp.spec.split('/')[0]!);
-    }
-  };
-  walk(entry);
-  return packages;
-}
-
-function readTree(): Tree {
-  const tree: Tree = new Map();
-  const add = (file: string): void => { tree.set(file, importsOf(readFileSync(join(ROOT, file), 'utf8'))); };
-  const walk = (dir: string): void => {
-    for (const f of readdirSync(join(ROOT, dir))) {
-      const p = join(dir, f);
-      if (statSync(join(ROOT, p)).isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) add(p);
-    }
-  };
-  walk('lib');
-  for (const f of ['masterd.ts', 'clientd.ts', 'suggest.ts']) add(f);
-  return tree;
-}
-
 describe('the rooms of lib/', () => {
   const tree = readTree();
 
@@ -127,14 +71,6 @@ describe('the rooms of lib/', () => {
 
   it('imports only what the table allows', () => {
     expect(violations(tree)).toEqual([]);
-  });
-
-  it('keeps zod, commander and pino out of simplebb-suggest, and SQLite and zod out of simplebb-clientd', () => {
-    const suggest = closure(tree, 'suggest.ts');
-    for (const p of ['zod', 'commander', 'pino', 'better-sqlite3', 'chokidar']) expect(suggest.has(p), `simplebb-suggest loads ${p}`).toBe(false);
-    const clientd = closure(tree, 'clientd.ts');
-    for (const p of ['zod', 'better-sqlite3']) expect(clientd.has(p), `simplebb-clientd loads ${p}`).toBe(false);
-    expect(closure(tree, 'masterd.ts').has('zod')).toBe(true); // the walk does find what is there
   });
 
   it('finds a broken rule: a decision importing a socket, a store implementation, a wire piece; a client loading zod', () => {
@@ -151,6 +87,5 @@ describe('the rooms of lib/', () => {
       'lib/builder/y.ts (builder) imports lib/master/relay.ts (master) for types',
       'lib/common/z.ts (common) imports lib/protocol/limits.ts (protocol)',
     ]);
-    expect([...closure(new Map([['a.ts', [{ spec: './b.js', typeOnly: false }]], ['b.ts', [{ spec: 'zod', typeOnly: false }, { spec: 'pino', typeOnly: true }]]]), 'a.ts')]).toEqual(['zod']);
   });
 });

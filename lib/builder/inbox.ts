@@ -162,7 +162,7 @@ export class Inbox {
     return this.write([{ t: 'pid', id, pid }], false);
   }
 
-  skip(id: string): Promise<void> {
+  noteSkipped(id: string): Promise<void> {
     return this.write([{ t: 'skip', id }], false);
   }
 

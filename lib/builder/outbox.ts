@@ -55,7 +55,7 @@ export class Outbox {
 
   /** Tells the master the order will not be built (the inbox notes it first, so it is told again after a restart). */
   async skip(id: string): Promise<void> {
-    await this.inbox.skip(id);
+    await this.inbox.noteSkipped(id);
     this.sentAt.set(id, Date.now());
     this.link.send({ type: 'skipped', id });
   }

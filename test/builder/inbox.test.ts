@@ -20,7 +20,7 @@ describe('Inbox', () => {
     await inbox.receive([order(1), order(2), order(3)], A);
     await inbox.begin('o-1', 1234);
     await inbox.pid('o-1', 4242);
-    await inbox.skip('o-3');
+    await inbox.noteSkipped('o-3');
     await inbox.done('o-2');
     inbox.close();
     const again = Inbox.open(dir).inbox;
