@@ -235,7 +235,11 @@ export class Relay {
       type: 'builder-up', name: msg.name, address: peer.remote, instance: msg.instance, projects: [...session.projects],
       uname: msg.uname, node: msg.node, jobs: session.jobs, ...(current ? { replaced: current.peer.remote } : {}),
     });
-    const cursor = msg.cursor && msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined;
+    // No cursor at all from a state dir this record knows: it has nothing on its disk yet (it went away before its
+    // first `synced` was written) but it is no newcomer; what it missed since it went away is still its own. (A cursor
+    // for another record means this one is new to it.)
+    const cursor = msg.cursor ? (msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined)
+      : known === msg.instance ? 0 : undefined;
     void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
   }
 

@@ -258,6 +258,17 @@ describe('Relay', () => {
     expect(back.of('suggest').map((m) => m.id)).toEqual([missed.id]);
   });
 
+  it('a known builder back without a cursor (it died before its first synced was on disk) is owed what it missed', async () => {
+    const t = await setup();
+    const a = await t.builder('a'); // no cursor: its state dir is new
+    t.relay.closed(a, 'killed');
+    const missed = await t.suggest(t.suggester(), 'main');
+    const back = await t.builder('a'); // the same state dir, still without a cursor
+    expect(back.of('suggest').map((m) => m.id)).toEqual([missed.id]);
+    const stranger = await t.builder('b'); // never seen: starts from now
+    expect(stranger.of('suggest')).toEqual([]);
+  });
+
   it('offers again an order a builder was sent but never received (its link died first), whatever the time', async () => {
     const t = await setup({ windowMs: 60_000 });
     const a = await t.builder('a', { cursor: 0 });
