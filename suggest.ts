@@ -34,10 +34,9 @@ Options:
   -h, --help               display help for command
 `;
 
-/** A usage error: one line, a hint, exit 2 (as the daemons' commander-based parsing does). */
+/** A usage error: one line with a hint, exit 2. */
 function usage(message: string): never {
-  process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
-  process.exit(2);
+  return die(PROG, `${message} (see --help)`, 2);
 }
 
 let parsed;
@@ -89,6 +88,8 @@ if (branchArgs.length) {
   if (o.revision && branchArgs.length > 1) die(PROG, '--revision goes with a single BRANCH', 2);
   branches = branchArgs.map((b) => ({ branch: b, ...(o.revision ? { revision: o.revision } : {}) }));
 } else {
+  // `-rf main` reads as revision "f" for project "main": a revision names one branch's commit, so without a branch it is a mistake.
+  if (o.revision !== undefined) die(PROG, `--revision "${o.revision}" needs a BRANCH (usage: ${PROG} PROJECT BRANCH --revision REV)`, 2);
   if (process.stdin.isTTY) die(PROG, 'no BRANCH given and stdin is a terminal (expected git post-receive lines "OLD NEW REF")', 2);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -97,8 +98,11 @@ if (branchArgs.length) {
     if (size > 16 * 1024 * 1024) die(PROG, 'stdin is larger than 16 MiB; expected git post-receive lines', 2);
     chunks.push(chunk as Buffer);
   }
+  // git gives a post-receive hook one line per updated ref, never none: empty stdin means no BRANCH was given by mistake.
+  const input = Buffer.concat(chunks).toString('utf8');
+  if (!input.trim()) die(PROG, `no BRANCH given and stdin is empty (usage: ${PROG} PROJECT BRANCH, or git post-receive lines on stdin)`, 2);
   try {
-    branches = parsePostReceive(Buffer.concat(chunks).toString('utf8'));
+    branches = parsePostReceive(input);
   } catch (err) {
     die(PROG, (err as Error).message, 2);
   }

@@ -126,12 +126,16 @@ describe('the core farm', () => {
       [['foo', 'main', '--revision', 'zz'], /invalid revision "zz"/],
       [['foo', 'main', '--port', 'x'], /port must be a number/],
       [['--bogus'], /unknown option '--bogus'/],
+      // `-rf main` is revision "f" for project "main" with no branch; so is a bare project with nothing on stdin.
+      [['-rf', 'main'], /^simplebb-suggest: --revision "f" needs a BRANCH/],
+      [['main'], /^simplebb-suggest: no BRANCH given and stdin is empty/],
     ];
     for (const [args, re] of cases) {
       const r = await suggest(1, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.split('\n')[0]).toMatch(re);
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
   });
 
