@@ -35,6 +35,13 @@ export async function until<T>(what: string, f: () => T | undefined | false, tim
   }
 }
 
+/** A promise bounded in time: rejects naming WHAT if it has not settled in `ms`. */
+export function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`bench: timed out after ${ms} ms waiting for ${what}`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   ipc?: boolean;

@@ -44,7 +44,7 @@ export async function durable(quick: boolean): Promise<unknown> {
     await stop(m.proc);
     rows.push({ mode: sync === 'FULL' ? 'simplebb-masterd (synchronous=FULL: the promise)' : `simplebb-masterd, synchronous=${sync}`, perSec: r.perSec, acks: r.acks });
   }
-  const floor = nodeScript(join(DIST, 'bench', 'ackfloor.js'), [], { ipc: true });
+  const floor = nodeScript(join(DIST, 'bench', 'floors', 'acks.js'), [], { ipc: true });
   const { port } = await new Promise<{ port: number }>((res) => floor.once('message', (msg) => res(msg as { port: number })));
   const f = await run(port, durationMs, idsPerBuilder);
   await stop(floor);

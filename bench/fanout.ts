@@ -53,7 +53,7 @@ async function measureOurs(n: number, rounds: number, warmup: number): Promise<{
 }
 
 async function measureFloor(n: number, rounds: number, warmup: number, payload: string): Promise<Stats> {
-  const floor = nodeScript(join(DIST, 'bench', 'floor.js'), [payload], { ipc: true });
+  const floor = nodeScript(join(DIST, 'bench', 'floors', 'fanout.js'), [payload], { ipc: true });
   const { port } = await new Promise<{ port: number }>((r) => floor.once('message', (m) => r(m as { port: number })));
   const swarm = startSwarm();
   try {

@@ -1,8 +1,11 @@
-// Scenario 2: a fresh `simplebb-suggest --wait` against 1, 10 and 50 real clientd processes running a trivial script; and what they cost in memory.
-import { spawn } from 'node:child_process';
+// Scenario 2: a fresh `simplebb-suggest --wait` against 1, 10 and 50 real clientd processes running a trivial script,
+// against the bare-Node floor doing the same job in the same run (bench/floors/relay.ts, builder.ts, trigger.ts);
+// and what the builders cost in memory.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIST, readLog, median, nodeScript, rss, sleep, startMaster, stop, table, tempDir, until, ROOT_OK } from './common.js';
+import { ask } from './ipc.js';
+import { DIST, readLog, median, nodeScript, rss, sleep, startMaster, stop, table, tempDir, until, within, ROOT_OK } from './common.js';
 
 /** Wall time of one process from spawn to exit, in ms; rejects on a non-zero exit. */
 export function timeProcess(args: string[], expectCode = 0): Promise<number> {
@@ -40,24 +43,42 @@ export async function roundtrip(quick: boolean): Promise<unknown> {
     await sleep(500);
     const masterRss = rss(m.proc.pid!);
     const clientRss = median(builders.map((b) => rss(b.pid!)));
+    const floor = await startFloor(n, join(scripts, 'foo'));
     const args = [join(DIST, 'suggest.js'), '-p', String(m.port), 'foo', 'main', '--wait', '--timeout', '60'];
+    const floorArgs = [join(DIST, 'bench', 'floors', 'trigger.js'), String(floor.port), String(n)];
     await timeProcess(args); // warm-up
+    await timeProcess(floorArgs);
     const times: number[] = [];
+    const floorTimes: number[] = [];
     const nodeTimes: number[] = [];
-    // Interleaved with the floor, so both see the same machine.
+    // Interleaved, so all three see the same machine.
     for (let i = 0; i < runs; i++) {
       times.push(await timeProcess(args));
+      floorTimes.push(await timeProcess(floorArgs));
       nodeTimes.push(await timeProcess(['-e', '0']));
     }
     rows.push({
-      builders: n, median: median(times), max: Math.max(...times), nodeMedian: median(nodeTimes),
+      builders: n, median: median(times), max: Math.max(...times), floorMedian: median(floorTimes), nodeMedian: median(nodeTimes),
       masterPerBuilderKiB: (masterRss - idle) / n / 1024, clientdMiB: clientRss / 1024 / 1024,
     });
-    await Promise.all(builders.map((b) => stop(b)));
+    await Promise.all([...builders, ...floor.procs].map((b) => stop(b)));
     await stop(m.proc);
   }
-  table(`2. Round trip: fresh simplebb-suggest --wait, trivial script (ms, ${runs} runs after a warm-up, each followed by node -e 0, the floor)`,
-    ['clientd', 'median', 'max', 'node -e 0', '× node -e 0', 'master KiB/builder', 'clientd RSS MiB'],
-    rows.map((r) => [r.builders!, r.median!, r.max!, r.nodeMedian!, r.median! / r.nodeMedian!, r.masterPerBuilderKiB!, r.clientdMiB!]));
+  table(`2. Round trip: fresh simplebb-suggest --wait until every builder's verdict, trivial script (ms, medians of ${runs} runs after a warm-up,\n`
+    + '   each followed by the floor (bare relay, N bare builders, a fresh trigger waiting for N answers) and by node -e 0)',
+    ['clientd', 'median', 'max', 'floor', '× floor', 'node -e 0', 'master KiB/builder', 'clientd RSS MiB'],
+    rows.map((r) => [r.builders!, r.median!, r.max!, r.floorMedian!, r.median! / r.floorMedian!, r.nodeMedian!, r.masterPerBuilderKiB!, r.clientdMiB!]));
   return { runs, rows };
+}
+
+/** The bare relay and N bare builders, connected. */
+async function startFloor(n: number, script: string): Promise<{ port: number; procs: ChildProcess[] }> {
+  const relay = nodeScript(join(DIST, 'bench', 'floors', 'relay.js'), [], { ipc: true });
+  const listening = new Promise<{ port: number }>((resolve) => relay.once('message', resolve));
+  const { port } = await within('the bare relay to listen', listening, 10_000);
+  const procs = Array.from({ length: n }, () => nodeScript(join(DIST, 'bench', 'floors', 'builder.js'), [String(port), script]));
+  for (const end = Date.now() + 60_000; (await ask<{ builders: number }>(relay, {})).builders < n; await sleep(50)) {
+    if (Date.now() > end) throw new Error(`bench: ${n} bare builders did not connect in 60 s`);
+  }
+  return { port, procs: [relay, ...procs] };
 }
