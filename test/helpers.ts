@@ -139,6 +139,28 @@ export async function suggest(port: number, args: string[], opts: { input?: stri
   return { code: r.code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
+/** The reports a builder's inbox journal (STATE/inbox.log) keeps for the master's ack: report lines with no done line after them. */
+export function keptReports(stateDir: string): Array<Record<string, unknown>> {
+  const kept = new Map<string, Record<string, unknown>>();
+  let text = '';
+  try {
+    text = readFileSync(join(stateDir, 'inbox.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  for (const raw of text.split('\n')) {
+    let l: { t?: string; id?: string; r?: Record<string, unknown> };
+    try {
+      l = JSON.parse(raw) as typeof l;
+    } catch {
+      continue;
+    }
+    if (l.t === 'report' && l.r) kept.set(l.r.id as string, l.r);
+    else if (l.t === 'done' && l.id) kept.delete(l.id);
+  }
+  return [...kept.values()];
+}
+
 /** Stops a process we started (SIGTERM, then SIGKILL), by PID. */
 export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 8000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (p.child.exitCode === null && p.child.signalCode === null) process.kill(p.pid, signal);

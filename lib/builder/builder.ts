@@ -1,6 +1,5 @@
 // A builder's life: its state dir, its link to the master, the intake of orders into its inbox, its queue, its builds, its reports.
 import os from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BuildOrder, FromMaster, Uname } from '../protocol/messages.js';
 import { branchProblem, projectProblem } from '../protocol/names.js';
@@ -13,7 +12,7 @@ import { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { BuildQueue } from './queue.js';
 import { legacyMarkers, takeStock } from './recovery.js';
-import { Spool } from './spool.js';
+import { adoptSpool } from './spool.js';
 import { openState, type StateDir } from './state.js';
 
 export interface BuilderConfig {
@@ -21,7 +20,7 @@ export interface BuilderConfig {
   name: string;
   scriptsDir: string;
   workDir: string;
-  /** Inbox, spool and identity: this builder's alone, locked while clientd runs. */
+  /** Inbox journal (orders and reports) and identity: this builder's alone, locked while clientd runs. */
   stateDir: string;
   jobs: number;
   timeoutMs: number;
@@ -45,7 +44,6 @@ export function localUname(): Uname {
 export class Builder {
   private state!: StateDir;
   private inbox!: Inbox;
-  private spool!: Spool;
   private link!: Link;
   private outbox!: Outbox;
   private executor!: Executor;
@@ -71,11 +69,11 @@ export class Builder {
     const opened = Inbox.open(this.state.dir);
     this.inbox = opened.inbox;
     if (opened.skipped) this.log.warn({ event: 'inbox-lines-skipped', count: opened.skipped }, 'unreadable lines in the inbox journal were skipped');
-    const foreign: string[] = [];
-    this.spool = new Spool(join(this.state.dir, 'spool'), this.config.name, foreign, this.state.dir);
-    if (foreign.length) this.log.error({ event: 'spool-foreign', ids: foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
+    const spooled = await adoptSpool(this.state.dir, this.config.name, this.inbox);
+    if (spooled.foreign.length) this.log.error({ event: 'spool-foreign', ids: spooled.foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
+    if (spooled.unreadable.length) this.log.error({ event: 'spool-unreadable', files: spooled.unreadable }, 'spooled report files of an earlier clientd could not be read; left in place');
     this.link = new Link(this.config, (store) => this.hello(store), this.log, () => this.received());
-    this.outbox = new Outbox(this.spool, this.inbox, this.link, this.log);
+    this.outbox = new Outbox(this.inbox, this.link, this.log);
     this.executor = new Executor(this.config, this.inbox, this.link, this.log);
     this.link.on('message', (m, store) => this.onMessage(m, store));
     this.link.on('up', () => {
@@ -90,10 +88,10 @@ export class Builder {
       this.log.info({ event: 'projects', projects }, 'buildscripts changed');
       this.link.send({ type: 'projects', projects });
     });
-    const left = takeStock(this.config.name, this.inbox, this.spool);
+    const left = takeStock(this.config.name, this.inbox);
     this.log.info({
       event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects,
-      spooled: this.spool.size, queued: left.toBuild.length, instance: this.state.instance,
+      spooled: this.inbox.reportCount, queued: left.toBuild.length, instance: this.state.instance,
     }, 'simplebb-clientd starting');
     this.intake = (async () => { for (const { order, lookup } of await this.sort(left.toBuild)) this.act(order, lookup); })();
     this.outbox.start();
@@ -102,8 +100,8 @@ export class Builder {
 
   /** Reports builds a dead clientd began and never finished as lost: their exit status was never seen. */
   private async recover(): Promise<void> {
-    const left = takeStock(this.config.name, this.inbox, this.spool);
-    const legacy = await legacyMarkers(this.state.dir, this.spool);
+    const left = takeStock(this.config.name, this.inbox);
+    const legacy = await legacyMarkers(this.state.dir, this.inbox);
     if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid }, 'malformed running-build markers were removed');
     for (const { order, killed, startedAt } of [...left.unknown, ...legacy.ended]) {
       const also = killed ? `; killed ${killed} leftover process${killed === 1 ? '' : 'es'}` : '';
@@ -183,7 +181,7 @@ export class Builder {
   private async sort(orders: BuildOrder[]): Promise<Array<{ order: BuildOrder; lookup: { ok: true } | { ok: false; problem: string } }>> {
     return Promise.all(orders.map(async (order) => {
       const nameProblem = projectProblem(order.project) ?? branchProblem(order.branch);
-      const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : await resolveScript(this.config.scriptsDir, order.project);
+      const lookup = nameProblem ? { ok: false as const, problem: nameProblem } : resolveScript(this.config.scriptsDir, order.project);
       return { order, lookup };
     }));
   }
@@ -224,7 +222,7 @@ export class Builder {
     // kept: it had not begun when clientd began to stop; it stays in the inbox for the next start.
   }
 
-  /** Spools the report and sends it; it stays in the spool until the master acknowledges it. */
+  /** Keeps the report in the inbox journal and sends it; it stays there until the master acknowledges it. */
   private async finish(order: BuildOrder, outcome: Finished): Promise<void> {
     const r = outcome.result;
     await this.outbox.report({
@@ -270,6 +268,6 @@ export class Builder {
     this.link?.close('shutting down');
     this.inbox?.close();
     this.state?.release();
-    this.log.info({ event: 'stopped', spooled: this.spool?.size ?? 0 }, 'simplebb-clientd stopped');
+    this.log.info({ event: 'stopped', spooled: this.inbox?.reportCount ?? 0 }, 'simplebb-clientd stopped');
   }
 }

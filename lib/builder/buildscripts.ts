@@ -1,28 +1,31 @@
 // The buildscripts dir: which projects this builder can build, where each script is, and watching for changes.
 import { watch } from 'chokidar';
-import { constants, promises as fs } from 'node:fs';
+import { accessSync, constants, promises as fs, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { projectProblem } from '../protocol/names.js';
 
 export type ScriptLookup = { ok: true; path: string } | { ok: false; problem: string };
 
-/** Finds the script for `project`: a valid name that resolves (after symlinks) to a regular executable file inside `dir`. */
-export async function resolveScript(dir: string, project: string): Promise<ScriptLookup> {
+/**
+ * Finds the script for `project`: a valid name that resolves (after symlinks) to a regular executable file inside
+ * `dir`. Synchronous: a handful of system calls on a local dir, without the hand-offs to libuv's threads that the
+ * promise versions cost on every build.
+ */
+export function resolveScript(dir: string, project: string): ScriptLookup {
   const nameProblem = projectProblem(project);
   if (nameProblem) return { ok: false, problem: nameProblem };
   let root: string;
   let real: string;
   try {
-    root = await fs.realpath(dir);
-    real = await fs.realpath(join(root, project));
+    root = realpathSync.native(dir);
+    real = realpathSync.native(join(root, project));
   } catch {
     return { ok: false, problem: `no build script named ${project}` };
   }
   if (!real.startsWith(root + sep)) return { ok: false, problem: `build script ${project} resolves outside the buildscripts dir` };
   try {
-    const st = await fs.stat(real);
-    if (!st.isFile()) return { ok: false, problem: `build script ${project} is not a regular file` };
-    await fs.access(real, constants.X_OK);
+    if (!statSync(real).isFile()) return { ok: false, problem: `build script ${project} is not a regular file` };
+    accessSync(real, constants.X_OK);
   } catch {
     return { ok: false, problem: `build script ${project} is not executable` };
   }
@@ -37,8 +40,7 @@ export async function listProjects(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  const found = await Promise.all(names.map(async (n) => ((await resolveScript(dir, n)).ok ? n : null)));
-  return found.filter((n): n is string => n !== null).sort();
+  return names.filter((n) => resolveScript(dir, n).ok).sort();
 }
 
 /** Calls `onChange` with the new project list whenever scripts are added, removed or changed (debounced). */

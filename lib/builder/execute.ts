@@ -1,5 +1,5 @@
 // One build on this builder: find its script, make its work dir, note durably that it begins, run it, stream its output.
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Run, type BuildResult } from '../exec/run.js';
@@ -82,11 +82,11 @@ export class Executor {
   }
 
   private async run(order: BuildOrder): Promise<Outcome> {
-    const lookup = await resolveScript(this.config.scriptsDir, order.project);
+    const lookup = resolveScript(this.config.scriptsDir, order.project);
     if (!lookup.ok) return this.config.ignoreUnknown ? { kind: 'skip' } : notRun('no-script', lookup.problem);
     const workDir = join(this.config.workDir, order.project);
     try {
-      await mkdir(workDir, { recursive: true, mode: 0o700 });
+      mkdirSync(workDir, { recursive: true, mode: 0o700 });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);

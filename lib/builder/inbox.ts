@@ -1,8 +1,14 @@
-// The builder's inbox: every order it receives is on disk before it says so, with whether its build began, until it is done.
-import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write, writeSync } from 'node:fs';
+// The builder's inbox: every order it receives is on disk before it says so, with whether its build began, and every
+// finished build's report until the master acknowledges it.
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { BuildOrder } from '../protocol/messages.js';
+import type { BuildOrder, ReportFields } from '../protocol/messages.js';
 import { ID_RULE, TOKEN_ID_RULE } from '../protocol/names.js';
+
+/** A finished build's report with its kept output, as kept until acknowledged and sent. */
+export interface SpooledReport extends ReportFields {
+  output: string;
+}
 
 /** An order the inbox holds: received, perhaps begun (and with which process), perhaps skipped (waiting for the master's ack). */
 export interface Held {
@@ -22,14 +28,11 @@ type Line =
   | { t: 'begin'; id: string; at?: number }
   | { t: 'pid'; id: string; pid: number }
   | { t: 'skip'; id: string }
+  | { t: 'report'; r: SpooledReport }
   | { t: 'done'; id: string };
 
-/** Writes the whole buffer at the end of an O_APPEND descriptor, however many calls it takes. */
-async function writeAll(fd: number, buf: Buffer): Promise<void> {
-  for (let off = 0; off < buf.length;) {
-    off += await new Promise<number>((res, rej) => write(fd, buf, off, buf.length - off, null, (err, n) => (err ? rej(err) : res(n))));
-  }
-}
+/** Where a report's line is in the journal file. */
+interface Place { pos: number; len: number }
 
 /** The journal is rewritten with only what is still held when this many lines name finished orders. */
 const COMPACT_AFTER = 2000;
@@ -58,6 +61,13 @@ function parse(text: string): Line | undefined {
       return id(l.id) && Number.isSafeInteger(l.pid) && (l.pid as number) > 1 ? (l as Line) : undefined;
     case 'begin':
       return id(l.id) && (l.at === undefined || Number.isSafeInteger(l.at)) ? (l as Line) : undefined;
+    case 'report': {
+      // The master checks every field when it is sent; here only what the builder itself relies on.
+      const r = l.r as Record<string, unknown> | undefined;
+      const ok = r && id(r.id) && typeof r.project === 'string' && typeof r.branch === 'string' && typeof r.verdict === 'string'
+        && typeof r.output === 'string' && Number.isSafeInteger(r.exitCode);
+      return ok ? (l as Line) : undefined;
+    }
     case 'skip': case 'done':
       return id(l.id) ? (l as Line) : undefined;
     default:
@@ -67,42 +77,52 @@ function parse(text: string): Line | undefined {
 
 /**
  * An append-only journal (`inbox.log`) replayed at start. Lines that must survive a crash of the machine (an order
- * received, a build about to begin) are fsynced, many at once: writes that arrive while one is on its way go
- * together in the next. Others (a pid, done) need only survive a crash of clientd, which the page cache does.
+ * received, a build about to begin, a build's report) are fsynced, many at once: writes that arrive while one is on
+ * its way go together in the next. Others (a pid, a skip, done) need only survive a crash of clientd, which the page
+ * cache does. Reports are not kept in memory: the journal holds them, and each is read back when it is sent again.
  */
 export class Inbox {
   private readonly held = new Map<string, Held>();
+  /** Reports waiting for the master's ack, oldest first: where each is in the journal. */
+  private readonly reports = new Map<string, Place>();
   /** Ids of orders being written: a second copy arriving meanwhile is not new. */
   private readonly incoming = new Set<string>();
   private cursorOf: { store: string; seq: number } | undefined;
   private fd: number;
+  /** The journal's length in bytes: where the next line goes. */
+  private size = 0;
   private finished = 0;
   private queue: Array<{ lines: Line[]; sync: boolean; done: (err?: Error) => void }> = [];
   private writing = false;
 
-  private constructor(private readonly file: string, lines: Line[]) {
-    for (const l of lines) this.apply(l);
-    this.fd = this.rewrite();
+  /** `source` is the journal as read at open, for copying its reports into the rewritten one. */
+  private constructor(private readonly file: string, lines: Array<{ line: Line; at: Place }>, source: Buffer) {
+    for (const { line, at } of lines) this.apply(line, at);
+    this.fd = this.rewrite((at) => source.subarray(at.pos, at.pos + at.len));
   }
 
   /** Reads the journal in `dir` (a torn last line from a crash is ignored) and compacts it. */
   static open(dir: string): { inbox: Inbox; skipped: number } {
     const file = join(dir, 'inbox.log');
-    let text = '';
+    let bytes = Buffer.alloc(0);
     try {
-      text = readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const lines: Line[] = [];
+    const lines: Array<{ line: Line; at: Place }> = [];
     let skipped = 0;
-    for (const raw of text.split('\n')) {
-      if (!raw) continue;
-      const l = parse(raw);
-      if (l) lines.push(l);
-      else skipped++;
+    for (let pos = 0; pos < bytes.length;) {
+      let nl = bytes.indexOf(10, pos);
+      if (nl === -1) nl = bytes.length;
+      if (nl > pos) {
+        const line = parse(bytes.toString('utf8', pos, nl));
+        if (line) lines.push({ line, at: { pos, len: nl + 1 - pos } });
+        else skipped++;
+      }
+      pos = nl + 1;
     }
-    return { inbox: new Inbox(file, lines), skipped };
+    return { inbox: new Inbox(file, lines, bytes), skipped };
   }
 
   /** How far this inbox has everything from record `store` (its newest order or `synced`), if it has anything from it. */
@@ -166,7 +186,39 @@ export class Inbox {
     return this.write([{ t: 'skip', id }], false);
   }
 
-  /** The order is finished with: its report is acknowledged (or its skip is). */
+  /** Durably keeps a finished build's report (or several, from an older spool) until done(). */
+  keep(...reports: SpooledReport[]): Promise<void> {
+    return reports.length ? this.write(reports.map((r) => ({ t: 'report', r })), true) : Promise.resolve();
+  }
+
+  /** Whether a report for this id waits for the master's ack. */
+  reported(id: string): boolean {
+    return this.reports.has(id);
+  }
+
+  /** Ids of the reports waiting for an ack, oldest first. */
+  reportIds(): string[] {
+    return [...this.reports.keys()];
+  }
+
+  /** How many reports wait for an ack. */
+  get reportCount(): number {
+    return this.reports.size;
+  }
+
+  /** A waiting report, read back from the journal; undefined if there is none or it cannot be read. */
+  report(id: string): SpooledReport | undefined {
+    const at = this.reports.get(id);
+    if (!at) return undefined;
+    try {
+      const line = parse(this.read(at).toString('utf8'));
+      return line?.t === 'report' && line.r.id === id ? line.r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The order (and its report, if any) is finished with: the report is acknowledged, or the skip is. */
   done(id: string): Promise<void> {
     return this.write([{ t: 'done', id }], false);
   }
@@ -175,7 +227,7 @@ export class Inbox {
     try { closeSync(this.fd); } catch { /* closed */ }
   }
 
-  private apply(l: Line): void {
+  private apply(l: Line, at?: Place): void {
     switch (l.t) {
       case 'order':
         if (!this.held.has(l.o.id)) this.held.set(l.o.id, { order: l.o, store: l.s, begun: false, skipped: false });
@@ -183,6 +235,12 @@ export class Inbox {
         return;
       case 'synced':
         this.advance(l.s, l.seq);
+        return;
+      case 'report':
+        if (at) {
+          this.reports.delete(l.r.id); // a newer copy goes to the end
+          this.reports.set(l.r.id, at);
+        }
         return;
       case 'begin': case 'pid': case 'skip': {
         const h = this.held.get(l.id);
@@ -195,9 +253,11 @@ export class Inbox {
         else h.skipped = true;
         return;
       }
-      case 'done':
-        if (this.held.delete(l.id)) this.finished++;
+      case 'done': {
+        const had = this.held.delete(l.id);
+        if (this.reports.delete(l.id) || had) this.finished++;
         return;
+      }
     }
   }
 
@@ -207,7 +267,7 @@ export class Inbox {
     else this.cursorOf.seq = Math.max(this.cursorOf.seq, seq);
   }
 
-  /** What is held, as journal lines; the cursor comes last, so an order of an older record read back cannot replace it. */
+  /** What is held, as journal lines (reports apart); the cursor comes last, so an order of an older record read back cannot replace it. */
   private snapshot(): Line[] {
     const lines: Line[] = [];
     for (const h of this.pending()) {
@@ -220,18 +280,40 @@ export class Inbox {
     return lines;
   }
 
+  /** Bytes of the current journal. */
+  private read(at: Place): Buffer {
+    const buf = Buffer.allocUnsafe(at.len);
+    let got = 0;
+    while (got < at.len) {
+      const n = readSync(this.fd, buf, got, at.len - got, at.pos + got);
+      if (n === 0) throw new Error('journal shorter than expected');
+      got += n;
+    }
+    return buf;
+  }
+
   /**
    * Writes what is held to a new journal (temp file, fsync, rename, fsync of the dir) and returns it open for
-   * appending: the descriptor is opened before the rename, so it is the new journal's or, on failure, nothing
-   * changed and the old one goes on.
+   * appending and reading: the descriptor is opened before the rename, so it is the new journal's or, on failure,
+   * nothing changed and the old one goes on. Reports are copied line for line from `source` (the old journal).
    */
-  private rewrite(): number {
+  private rewrite(source: (at: Place) => Buffer): number {
     const tmp = `${this.file}.tmp`;
     rmSync(tmp, { force: true }); // left by a crash mid-rewrite
-    const fd = openSync(tmp, 'a', 0o600);
+    const fd = openSync(tmp, 'a+', 0o600);
+    const moved = new Map<string, Place>();
+    let size = 0;
     try {
+      const put = (buf: Buffer): void => {
+        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+        size += buf.length;
+      };
+      for (const [id, at] of this.reports) {
+        moved.set(id, { pos: size, len: at.len });
+        put(source(at));
+      }
       const text = this.snapshot().map((l) => JSON.stringify(l) + '\n').join('');
-      if (text) writeSync(fd, text);
+      if (text) put(Buffer.from(text));
       fsyncSync(fd);
       renameSync(tmp, this.file);
       const dir = openSync(dirname(this.file), 'r');
@@ -240,6 +322,8 @@ export class Inbox {
       closeSync(fd);
       throw err;
     }
+    for (const [id, at] of moved) this.reports.set(id, at);
+    this.size = size;
     this.finished = 0;
     return fd;
   }
@@ -247,7 +331,7 @@ export class Inbox {
   /** Rewrites the journal; a failure leaves the old one in use (the lines are in it) and is tried again later. */
   private compact(): void {
     try {
-      const fd = this.rewrite();
+      const fd = this.rewrite((at) => this.read(at));
       closeSync(this.fd);
       this.fd = fd;
     } catch {
@@ -262,23 +346,45 @@ export class Inbox {
     });
   }
 
-  /** Writes everything queued in one write (and one fsync if any of it asked for one), until the queue is empty. */
+  /**
+   * Writes everything queued in one write (and one fsync if any of it asked for one), until the queue is empty.
+   * The write itself is synchronous (into the page cache: microseconds, and no hand-off to a thread); the fsync is not,
+   * so builds' output keeps flowing while it waits for the disk.
+   */
   private async drain(): Promise<void> {
     this.writing = true;
     while (this.queue.length) {
       const batch = this.queue;
       this.queue = [];
       let error: Error | undefined;
+      const fd = this.fd;
+      const start = this.size;
       try {
-        const text = batch.flatMap((b) => b.lines).map((l) => JSON.stringify(l) + '\n').join('');
-        const fd = this.fd;
-        // Asynchronous, so builds' output keeps flowing meanwhile; one descriptor opened O_APPEND keeps each write whole.
-        await writeAll(fd, Buffer.from(text));
+        const placed: Array<{ line: Line; at: Place }> = [];
+        const texts: string[] = [];
+        let pos = start;
+        for (const b of batch) {
+          for (const line of b.lines) {
+            const text = JSON.stringify(line) + '\n';
+            const len = Buffer.byteLength(text);
+            placed.push({ line, at: { pos, len } });
+            texts.push(text);
+            pos += len;
+          }
+        }
+        const buf = Buffer.from(texts.join(''));
+        for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+        this.size = pos;
         if (batch.some((b) => b.sync)) await new Promise<void>((res, rej) => fdatasync(fd, (err) => (err ? rej(err) : res())));
-        for (const b of batch) for (const l of b.lines) this.apply(l);
-        if (this.finished >= COMPACT_AFTER && this.finished > this.held.size) this.compact();
+        for (const { line, at } of placed) this.apply(line, at);
+        if (this.finished >= COMPACT_AFTER && this.finished > this.held.size + this.reports.size) this.compact();
       } catch (err) {
         error = err as Error;
+        // Not confirmed, so not kept: and a write cut short (a full disk) must not glue a torn line to the next one.
+        try {
+          ftruncateSync(fd, start);
+          this.size = start;
+        } catch { /* the next open skips the torn line */ }
       }
       for (const b of batch) b.done(error);
     }

@@ -1,13 +1,12 @@
-// What the builder owes the master: reports (spooled first) and skips, sent and sent again until each is acknowledged.
+// What the builder owes the master: reports (kept in the inbox journal first) and skips, sent and sent again until each is acknowledged.
 import type { Logger } from 'pino';
 import { splitText } from './chunks.js';
-import type { Inbox } from './inbox.js';
+import type { Inbox, SpooledReport } from './inbox.js';
 import type { Link } from './link.js';
-import type { Spool, SpooledReport } from './spool.js';
 
 /** How long an unacknowledged report waits before it is sent again on the same connection. */
 const RESEND_MS = 30_000;
-/** Spooled reports are sent while less than this is waiting in the socket. */
+/** Kept reports are sent again while less than this is waiting in the socket. */
 const SPOOL_BACKLOG = 4 * 1024 * 1024;
 
 export class Outbox {
@@ -15,11 +14,11 @@ export class Outbox {
   /** The connection a resend pass is running on, if one is. */
   private resending: number | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Spool writes still under way; the daemon does not exit before they are done. */
+  /** Reports still being written to the journal; the daemon does not exit before they are done. */
   private readonly writes = new Set<Promise<void>>();
   private emptied: Array<() => void> = [];
 
-  constructor(private readonly spool: Spool, private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
+  constructor(private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
     link.on('up', () => void this.resend());
     link.on('message', (m) => {
       if (m.type === 'ack') void this.acked(m.id);
@@ -39,14 +38,14 @@ export class Outbox {
     clearInterval(this.timer);
   }
 
-  /** Spools the report, then sends it if connected; the spool copy stays until the master acknowledges it. */
+  /** Keeps the report in the journal (one fsync), then sends it if connected; it stays there until the master acknowledges it. */
   async report(report: SpooledReport): Promise<void> {
-    const write = this.spool.write(report);
+    const write = this.inbox.keep(report);
     this.writes.add(write);
     try {
       await write;
     } catch (err) {
-      this.log.error({ event: 'spool-failed', id: report.id, error: (err as Error).message }, 'could not spool report; sending it anyway');
+      this.log.error({ event: 'spool-failed', id: report.id, error: (err as Error).message }, 'could not keep the report in the inbox journal; sending it anyway');
     } finally {
       this.writes.delete(write);
     }
@@ -74,12 +73,12 @@ export class Outbox {
   }
 
   private owed(): number {
-    return this.spool.size + this.inbox.skips().length;
+    return this.inbox.reportCount + this.inbox.skips().length;
   }
 
   private send(r: SpooledReport): void {
     this.sentAt.set(r.id, Date.now());
-    const { output, builder: _b, ...fields } = r;
+    const { output, ...fields } = r;
     const parts = output ? splitText(output) : [];
     for (const data of parts) this.link.send({ type: 'report-output', id: r.id, data });
     this.link.send({ type: 'report', ...fields, outputChunks: parts.length });
@@ -87,21 +86,18 @@ export class Outbox {
 
   private async acked(id: string): Promise<void> {
     this.sentAt.delete(id);
-    const spooled = this.spool.has(id);
-    if (!spooled && !this.inbox.has(id)) return;
+    if (!this.inbox.reported(id) && !this.inbox.has(id)) return;
     try {
-      // Done in the inbox before the spool file goes: after a crash in between, the report is not taken for a lost build.
-      if (this.inbox.has(id)) await this.inbox.done(id);
-      if (spooled) await this.spool.remove(id);
+      await this.inbox.done(id);
     } catch (err) {
-      this.log.error({ event: 'spool-failed', id, error: (err as Error).message }, 'could not remove an acknowledged report');
+      this.log.error({ event: 'spool-failed', id, error: (err as Error).message }, 'could not note an acknowledged report as done');
     }
     if (this.owed() === 0) for (const r of this.emptied.splice(0)) r();
   }
 
   /**
-   * Sends spooled reports oldest first, one at a time as the socket drains: a spool of hundreds of MiB must not
-   * pile up in our own send buffer (the connection would be cut as a slow peer and the spool never shrink).
+   * Sends kept reports oldest first, one at a time as the socket drains: hundreds of MiB of them must not pile up
+   * in our own send buffer (the connection would be cut as a slow peer and the journal never shrink).
    */
   private async resend(due: (id: string) => boolean = () => true): Promise<void> {
     const gen = this.link.generation;
@@ -114,14 +110,14 @@ export class Outbox {
         this.sentAt.set(id, Date.now());
         this.link.send({ type: 'skipped', id });
       }
-      for (const id of this.spool.ids()) {
+      for (const id of this.inbox.reportIds()) {
         // A pass over a connection that has gone stops: the next connection starts its own.
         if (!this.link.connected || this.link.generation !== gen) return;
-        if (!due(id) || !this.spool.has(id)) continue;
-        const r = this.spool.read(id);
+        if (!due(id) || !this.inbox.reported(id)) continue;
+        const r = this.inbox.report(id);
         if (!r) {
           // Logged once per clientd run, not on every pass of the resend timer; tried again every RESEND_MS.
-          if (!this.sentAt.has(id)) this.log.error({ event: 'spool-unreadable', id }, 'spooled report could not be read; left in place');
+          if (!this.sentAt.has(id)) this.log.error({ event: 'spool-unreadable', id }, 'kept report could not be read back from the inbox journal; left in place');
           this.sentAt.set(id, Date.now());
           continue;
         }

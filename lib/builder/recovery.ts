@@ -5,7 +5,6 @@ import { survivors } from '../exec/survivors.js';
 import type { BuildOrder } from '../protocol/messages.js';
 import { ID_RULE } from '../protocol/names.js';
 import type { Inbox } from './inbox.js';
-import type { Spool } from './spool.js';
 
 /** What to do with what an earlier clientd left. */
 export interface Leftovers {
@@ -28,11 +27,11 @@ function endRemains(builder: string | undefined, id: string, pid?: number): numb
   return pids.length;
 }
 
-/** Sorts the inbox's held orders: begun ones without a report are ended; never-begun ones are built. Spooled and skipped ones wait for their ack. */
-export function takeStock(builder: string, inbox: Inbox, spool: Spool): Leftovers {
+/** Sorts the inbox's held orders: begun ones without a report are ended; never-begun ones are built. Reported and skipped ones wait for their ack. */
+export function takeStock(builder: string, inbox: Inbox): Leftovers {
   const out: Leftovers = { toBuild: [], unknown: [] };
   for (const h of inbox.pending()) {
-    if (spool.has(h.order.id) || h.skipped) continue;
+    if (inbox.reported(h.order.id) || h.skipped) continue;
     if (h.begun) out.unknown.push({ order: h.order, killed: endRemains(builder, h.order.id, h.pid), ...(h.begunAt !== undefined ? { startedAt: h.begunAt } : {}) });
     else out.toBuild.push(h.order);
   }
@@ -41,9 +40,9 @@ export function takeStock(builder: string, inbox: Inbox, spool: Spool): Leftover
 
 /**
  * Running-build markers of simplebb 0.1 (DIR/running/ID.json): each names a build that began and may not have ended.
- * Ends what is left of each and hands back those with no spooled report; malformed markers are set aside, never acted on.
+ * Ends what is left of each and hands back those with no kept report; malformed markers are set aside, never acted on.
  */
-export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }>; invalid: string[] }> {
+export async function legacyMarkers(dir: string, inbox: Inbox): Promise<{ ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }>; invalid: string[] }> {
   const running = join(dir, 'running');
   const ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }> = [];
   const invalid: string[] = [];
@@ -63,7 +62,7 @@ export async function legacyMarkers(dir: string, spool: Spool): Promise<{ ended:
       && typeof m.project === 'string' && typeof m.branch === 'string';
     if (valid && m) {
       const killed = endRemains(undefined, m.id as string, m.pid as number); // 0.1 builds carry no builder name
-      if (!spool.has(m.id as string)) {
+      if (!inbox.reported(m.id as string)) {
         ended.push({
           order: { type: 'suggest', id: m.id as string, seq: 1, project: m.project as string, branch: m.branch as string, ...(typeof m.revision === 'string' ? { revision: m.revision } : {}) },
           killed, ...(Number.isSafeInteger(m.startedAt) ? { startedAt: m.startedAt as number } : {}),

@@ -1,99 +1,70 @@
-// The builder's on-disk spool: every finished report is written here before it is sent, and removed once the master acknowledges it.
-import { mkdirSync, promises as fs, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+// Reports spooled by earlier clientds, one file each (in <state>/spool/, or for simplebb 0.1 at the top of the state
+// dir): taken into the inbox journal at start, where every report now waits for its ack.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReportFields } from '../protocol/messages.js';
-
-/** A finished build's report with its kept output, as spooled and sent; `builder` is whose it is (older spools lack it). */
-export interface SpooledReport extends ReportFields {
-  builder?: string;
-  output: string;
-}
+import type { Inbox, SpooledReport } from './inbox.js';
 
 const NAME = /^(\d{15})-(\d{6})-([0-9a-z-]{1,64})\.json$/;
+/** Reports are taken into the journal in batches of about this much, so a spool of hundreds of MiB is never all in memory. */
+const BATCH_BYTES = 16 * 1024 * 1024;
 
-export class Spool {
-  private readonly files = new Map<string, string>();
-  private seq = 0;
+export interface Adopted {
+  /** Reports moved into the journal. */
+  adopted: number;
+  /** Ids of reports spooled by another builder name, set aside in <state>/spool/foreign/ and never sent. */
+  foreign: string[];
+  /** Files that could not be read or parsed, left where they are. */
+  unreadable: string[];
+}
 
-  /**
-   * Opens the spool in `dir` for `builder`; reports spooled by another builder are moved to DIR/foreign and named in
-   * `foreign`. Reports that simplebb 0.1 spooled in `legacyDir` are moved in first.
-   */
-  constructor(private readonly dir: string, private readonly builder: string, readonly foreign: string[] = [], legacyDir?: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (legacyDir) for (const f of readdirSync(legacyDir)) if (NAME.test(f)) renameSync(join(legacyDir, f), join(dir, f));
-    for (const f of readdirSync(dir)) {
-      const m = NAME.exec(f);
-      if (m) this.files.set(m[3]!, f);
-      else if (/^\..*\.tmp$/.test(f)) rmSync(join(dir, f), { force: true }); // a write a crash cut short: the report was never sent
-    }
-    for (const id of [...this.files.keys()]) {
-      const r = this.read(id);
-      if (r?.builder !== undefined && r.builder !== builder) this.setAside(id);
-    }
-  }
-
-  /** Writes the report durably (temp file, fsync, rename, fsync of the dir). */
-  async write(report: SpooledReport): Promise<void> {
-    const name = `${String(Date.now()).padStart(15, '0')}-${String(this.seq++ % 1e6).padStart(6, '0')}-${report.id}.json`;
-    const tmp = join(this.dir, `.${name}.tmp`);
-    const fh = await fs.open(tmp, 'w', 0o600);
+/** Moves the reports spooled in the state dir's top and its spool/ (oldest first) into the inbox journal, then removes their files. */
+export async function adoptSpool(stateDir: string, builder: string, inbox: Inbox): Promise<Adopted> {
+  const out: Adopted = { adopted: 0, foreign: [], unreadable: [] };
+  const spoolDir = join(stateDir, 'spool');
+  for (const dir of [stateDir, spoolDir]) {
+    let names: string[];
     try {
-      await fh.writeFile(JSON.stringify({ ...report, builder: this.builder }));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, join(this.dir, name));
-    const dh = await fs.open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-    const old = this.files.get(report.id);
-    this.files.set(report.id, name);
-    if (old && old !== name) await fs.rm(join(this.dir, old), { force: true });
-  }
-
-  /** Forgets an acknowledged report. */
-  async remove(id: string): Promise<void> {
-    const name = this.files.get(id);
-    if (!name) return;
-    this.files.delete(id);
-    await fs.rm(join(this.dir, name), { force: true });
-  }
-
-  has(id: string): boolean {
-    return this.files.has(id);
-  }
-
-  get size(): number {
-    return this.files.size;
-  }
-
-  /** Ids of spooled reports, oldest first. */
-  ids(): string[] {
-    return [...this.files.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([id]) => id);
-  }
-
-  /** One spooled report, or undefined if it cannot be read. */
-  read(id: string): SpooledReport | undefined {
-    const name = this.files.get(id);
-    if (!name) return undefined;
-    try {
-      return JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as SpooledReport;
+      names = readdirSync(dir);
     } catch {
-      return undefined;
+      continue;
     }
+    let batch: Array<{ file: string; report: SpooledReport }> = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      await inbox.keep(...batch.filter((b) => !inbox.reported(b.report.id)).map((b) => b.report));
+      for (const b of batch) rmSync(b.file, { force: true });
+      out.adopted += batch.length;
+      batch = [];
+      bytes = 0;
+    };
+    for (const f of names.filter((n) => NAME.test(n)).sort()) {
+      const file = join(dir, f);
+      let r: (SpooledReport & { builder?: string }) | undefined;
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+        r = JSON.parse(text) as SpooledReport & { builder?: string };
+      } catch { /* unreadable */ }
+      if (!r || typeof r !== 'object' || r.id !== NAME.exec(f)![3] || typeof r.output !== 'string') {
+        out.unreadable.push(file);
+        continue;
+      }
+      if (r.builder !== undefined && r.builder !== builder) {
+        const to = join(spoolDir, 'foreign');
+        mkdirSync(to, { recursive: true, mode: 0o700 });
+        renameSync(file, join(to, f));
+        out.foreign.push(r.id);
+        continue;
+      }
+      const { builder: _b, ...report } = r;
+      batch.push({ file, report });
+      bytes += text.length;
+      if (bytes >= BATCH_BYTES) await flush();
+    }
+    if (batch.length) await flush();
+    // A write a crash cut short was never sent: nothing to deliver.
+    for (const f of names) if (f.startsWith('.') && f.endsWith('.tmp') && NAME.test(f.slice(1, -4))) rmSync(join(dir, f), { force: true });
   }
-
-  private setAside(id: string): void {
-    const name = this.files.get(id)!;
-    const to = join(this.dir, 'foreign');
-    mkdirSync(to, { recursive: true, mode: 0o700 });
-    renameSync(join(this.dir, name), join(to, name));
-    this.files.delete(id);
-    this.foreign.push(id);
-  }
+  try { rmdirSync(spoolDir); } catch { /* not empty (foreign/, unreadable files) or not there */ }
+  return out;
 }

@@ -1,8 +1,9 @@
 // The inbox journal: what it holds after a restart, its cursor per record, a torn last line, and compaction.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Inbox } from '../../lib/builder/inbox.js';
+import { Inbox, type SpooledReport } from '../../lib/builder/inbox.js';
+import { adoptSpool } from '../../lib/builder/spool.js';
 import type { BuildOrder } from '../../lib/protocol/messages.js';
 import { cleanup, tempDir } from '../helpers.js';
 
@@ -11,6 +12,11 @@ afterEach(cleanup);
 const A = 'aa'.repeat(8);
 const B = 'bb'.repeat(8);
 const order = (seq: number, branch = `b${seq}`): BuildOrder => ({ type: 'suggest', id: `o-${seq}`, seq, project: 'p', branch });
+const uname = { type: 'Linux', release: 'r', version: 'v', machine: 'x86_64', hostname: 'h' };
+const report = (seq: number, output = `out ${seq}\n`): SpooledReport => ({
+  id: `o-${seq}`, project: 'p', branch: `b${seq}`, exitCode: 0, verdict: 'success', durationMs: 5, uname, node: 'v20', output,
+  outputBytes: output.length, outputCut: 0,
+});
 
 describe('Inbox', () => {
   it('holds what it received until done, with whether it began, across a reopen', async () => {
@@ -105,4 +111,75 @@ describe('Inbox', () => {
     expect(again.cursor(A)).toBe(2100);
     again.close();
   }, 30_000);
+
+  it('keeps reports (not in memory) until done, reads them back after a reopen and after a rewrite, oldest first', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1), order(2), order(3)], A, undefined, new Map([['o-1', 1], ['o-2', 2], ['o-3', 3]]));
+    const big = 'é\u0000"\\'.repeat(100_000); // multi-byte, escaped characters: positions are in bytes
+    await inbox.keep(report(2, big));
+    await inbox.keep(report(1));
+    expect(inbox.report('o-2')?.output).toBe(big);
+    await inbox.done('o-1');
+    expect([inbox.reported('o-1'), inbox.reported('o-2'), inbox.has('o-1'), inbox.reportCount]).toEqual([false, true, false, 1]);
+    await inbox.keep(report(3));
+    inbox.close();
+    const again = Inbox.open(dir).inbox; // opening rewrites the journal, copying the reports
+    expect(again.reportIds()).toEqual(['o-2', 'o-3']);
+    expect(again.report('o-2')).toEqual(report(2, big));
+    expect(again.report('o-3')).toEqual(report(3));
+    expect(again.pending().map((h) => h.order.id)).toEqual(['o-2', 'o-3']);
+    expect(again.report('o-1')).toBeUndefined();
+    again.close();
+  });
+
+  it('keeps reports readable across a compaction while builds go on', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1)], A);
+    await inbox.keep(report(1, 'x'.repeat(300_000)));
+    for (let i = 2; i <= 2100; i++) {
+      await inbox.receive([order(i)], A);
+      await inbox.keep(report(i));
+      await inbox.done(`o-${i}`);
+    }
+    // 6,300 lines written; rewritten once 2,000 orders were done, so fewer than 2 × 100 × 3 are left.
+    expect(readFileSync(join(dir, 'inbox.log'), 'utf8').split('\n').filter(Boolean).length).toBeLessThan(600);
+    expect(inbox.report('o-1')?.output).toHaveLength(300_000);
+    expect(inbox.reportIds()).toEqual(['o-1']);
+    inbox.close();
+  }, 30_000);
+
+  it('skips a torn report line: the build counts as begun without a report', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1)], A, undefined, new Map([['o-1', 1]]));
+    inbox.close();
+    appendFileSync(join(dir, 'inbox.log'), JSON.stringify({ t: 'report', r: report(1) }).slice(0, 60));
+    const { inbox: again, skipped } = Inbox.open(dir);
+    expect([skipped, again.reported('o-1'), again.begun('o-1')]).toEqual([1, false, true]);
+    again.close();
+  });
+
+  it('takes reports spooled by earlier clientds into the journal, sets another builder\'s aside and leaves unreadable files', async () => {
+    const dir = tempDir();
+    const spool = join(dir, 'spool');
+    mkdirSync(spool);
+    const name = (i: number) => `${String(1000 + i).padStart(15, '0')}-000000-o-${i}.json`;
+    writeFileSync(join(dir, name(1)), JSON.stringify(report(1))); // simplebb 0.1: at the top of the dir, no builder name
+    writeFileSync(join(spool, name(2)), JSON.stringify({ ...report(2), builder: 'me' }));
+    writeFileSync(join(spool, name(3)), JSON.stringify({ ...report(3), builder: 'someone-else' }));
+    writeFileSync(join(spool, name(4)), '{"id":"o-4", "out');
+    writeFileSync(join(spool, `.${name(5)}.tmp`), '{');
+    const { inbox } = Inbox.open(dir);
+    const got = await adoptSpool(dir, 'me', inbox);
+    expect(got).toEqual({ adopted: 2, foreign: ['o-3'], unreadable: [join(spool, name(4))] });
+    expect(inbox.reportIds()).toEqual(['o-1', 'o-2']);
+    expect(inbox.report('o-2')).toEqual(report(2));
+    expect(readdirSync(spool).sort()).toEqual([name(4), 'foreign']);
+    expect(readdirSync(join(spool, 'foreign'))).toEqual([name(3)]);
+    expect(existsSync(join(dir, name(1)))).toBe(false);
+    inbox.close();
+    expect(Inbox.open(dir).inbox.reportIds()).toEqual(['o-1', 'o-2']);
+  });
 });

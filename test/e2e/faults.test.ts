@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, startBuilder, startMaster, stop, tempDir, waitFor, type Builder, type Master } from '../helpers.js';
+import { cleanup, keptReports, node, startBuilder, startMaster, stop, tempDir, waitFor, type Builder, type Master } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -22,7 +22,7 @@ function alive(pid: number): boolean {
 }
 
 const reportsOf = (m: Master, id: string) => m.reports().filter((r) => r.id === id);
-const spooled = (b: Builder) => readdirSync(join(b.dir, 'state', 'spool')).filter((f) => /^\d{15}-/.test(f));
+const spooled = (b: Builder) => keptReports(join(b.dir, 'state'));
 async function suggestedId(m: Master, n = 1): Promise<string> {
   return waitFor('suggestion', () => m.log().filter((l) => l.event === 'suggestion')[n - 1]?.id as string | undefined);
 }
@@ -140,7 +140,7 @@ describe('builder trouble', () => {
   it('a spool far larger than the socket buffers is delivered without the builder cutting its own link', async () => {
     const m = await startMaster();
     const bdir = tempDir();
-    // Where simplebb 0.1 spooled (the top of the state dir): clientd moves them into its spool at start.
+    // Where simplebb 0.1 spooled (the top of the state dir): clientd moves them into its inbox journal at start.
     const spool = join(bdir, 'state');
     mkdirSync(spool, { recursive: true });
     const uname = { type: 'Linux', release: 'x', version: 'x', machine: 'x', hostname: 'x' };
@@ -155,6 +155,7 @@ describe('builder trouble', () => {
     }
     const b = await startBuilder(m.port, { dir: bdir, scripts: { foo: 'true' } });
     await waitFor('spool drained', () => spooled(b).length === 0, 60_000, 100);
+    expect(readdirSync(spool).filter((f) => f.endsWith('.json'))).toEqual(['identity.json']);
     expect(b.log().filter((l) => l.event === 'disconnected')).toEqual([]);
     expect(m.log().filter((l) => l.event === 'unknown-report')).toHaveLength(60); // this master never made them
   }, 90_000);
@@ -236,9 +237,9 @@ describe('timeouts, process groups and shutdown', () => {
     await m.exited;
     expect(await stop(b, 'SIGTERM', 10_000)).toEqual({ code: 0, signal: null });
     expect(alive(scriptPid)).toBe(false);
-    const files = readdirSync(join(bdir, 'state', 'spool')).filter((f) => f.endsWith('.json'));
-    expect(files).toHaveLength(1);
-    expect(JSON.parse(readFileSync(join(bdir, 'state', 'spool', files[0]!), 'utf8'))).toMatchObject({ id, builder: 'b1', verdict: 'failure', signal: 'SIGTERM' });
+    const kept = keptReports(join(bdir, 'state'));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ id, verdict: 'failure', signal: 'SIGTERM' });
     const m2 = await startMaster({ dir, port: m.port });
     await startBuilder(m2.port, { dir: bdir });
     await waitFor('delivered', () => reportsOf(m2, id).length === 1, 10_000);
