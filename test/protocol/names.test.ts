@@ -10,7 +10,7 @@ describe('project names', () => {
 });
 
 describe('branch names (git check-ref-format)', () => {
-  it.each(['master', 'feature/x', 'release-1.2', 'users/ann/fix_1', 'ünïcode'])('accepts %s', (n) => expect(branchProblem(n)).toBeNull());
+  it.each(['master', 'feature/x', 'release-1.2', 'users/ann/fix_1', 'ünïcode', 'emoji-🚀', '\ud83d\ude80'])('accepts %s', (n) => expect(branchProblem(n)).toBeNull());
   it.each([
     ['', 'empty'], ['-x', '"-"'], ['a..b', '".."'], ['a b', 'space'], ['a~1', '"~"'], ['a^', '"^"'], ['a:b', '":"'],
     ['a?', '"?"'], ['a*', '"*"'], ['a[', '"["'], ['a\\b', '"\\\\"'], ['a\u0001', 'control'], ['a\u007f', 'control'],
