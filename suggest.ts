@@ -145,5 +145,6 @@ process.exitCode = await runSuggest({
   waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
   ...(token !== undefined ? { token } : {}), ...(tls || ca ? { tls: ca ? { ca } : {} } : {}),
   out: (line) => process.stdout.write(line + '\n'),
+  outBytes: (bytes) => process.stdout.write(bytes),
   err: (line) => process.stderr.write(line + '\n'),
 });

@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLog } from '../lib/common/log.js';
 import { proof } from '../lib/protocol/auth.js';
+import { MAX_LINE_BYTES } from '../lib/protocol/limits.js';
+import { LineFramer } from '../lib/wire/framing.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'simplebb-transcript-'));
@@ -27,15 +29,18 @@ async function tap(role: 'B' | 'S'): Promise<number> {
   const server = createServer((client: Socket) => {
     const c = `c${++conns}`;
     const up = connect({ host: '127.0.0.1', port: masterPort });
+    // Lines as they are; the raw bytes after an output line (PROTOCOL.md §1.1a) shown as a JSON string, marked "+ N raw bytes".
     const record = (dir: string) => {
-      let buf = '';
-      return (d: Buffer): void => {
-        buf += d.toString();
-        for (let i; (i = buf.indexOf('\n')) >= 0;) {
-          say(`${c.padEnd(4)} ${String(Date.now() - t0).padStart(6)} ${dir}  ${buf.slice(0, i)}`);
-          buf = buf.slice(i + 1);
-        }
-      };
+      const framer = new LineFramer(MAX_LINE_BYTES);
+      const at = (): string => `${c.padEnd(4)} ${String(Date.now() - t0).padStart(6)} ${dir}`;
+      return (d: Buffer): void => framer.feed(d, (e) => {
+        if (e.kind === 'payload') return void say(`${at()}  + ${e.data.length} raw bytes: ${JSON.stringify(e.data.toString())}`);
+        if (e.kind !== 'line') return;
+        const line = e.line.toString();
+        say(`${at()}  ${line}`);
+        const m = JSON.parse(line) as { type?: string; bytes?: number };
+        return m.type === 'output' ? m.bytes : 0;
+      });
     };
     const fromClient = record(`${role}→M`);
     const fromMaster = record(`M→${role}`);

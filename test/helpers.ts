@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { connect, createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { readLog } from '../lib/common/log.js';
+import { LineFramer } from '../lib/wire/framing.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DIST = join(ROOT, 'dist');
@@ -202,14 +203,37 @@ function buildsUnder(roots: string[]): number[] {
 /** A raw TCP connection to the master that collects every line it sends back. */
 export function rawClient(port: number) {
   const sock = connect({ host: '127.0.0.1', port });
-  let buf = '';
+  const got: Array<Record<string, unknown>> = [];
   let closed = false;
-  sock.on('data', (d: Buffer) => { buf += d.toString(); });
+  sock.on('data', messages((m) => got.push(m)));
   sock.on('close', () => { closed = true; });
   sock.on('error', () => { closed = true; });
-  const lines = (): Array<Record<string, unknown>> => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = (): Array<Record<string, unknown>> => [...got];
   const send = (m: unknown): boolean => sock.write(JSON.stringify(m) + '\n');
   return { sock, lines, send, closed: () => closed };
+}
+
+/**
+ * A socket 'data' handler that parses the wire's messages as JSON, without validating them, and gives an `output`
+ * message its raw bytes (which follow its line) as `data`.
+ */
+export function messages(on: (m: Record<string, unknown>) => void): (chunk: Buffer) => void {
+  const framer = new LineFramer(16 * 1024 * 1024);
+  let awaiting: Record<string, unknown> | undefined;
+  return (chunk) => framer.feed(chunk, (e) => {
+    if (e.kind === 'overflow') throw new Error('test peer: line too long');
+    if (e.kind === 'payload') {
+      on({ ...awaiting, data: e.data });
+      awaiting = undefined;
+      return;
+    }
+    const m = JSON.parse(e.line.toString()) as Record<string, unknown>;
+    if (m.type === 'output' && typeof m.bytes === 'number') {
+      awaiting = m;
+      return m.bytes;
+    }
+    on(m);
+  });
 }
 
 /** The record id a fakeMaster() greets with. */
@@ -221,18 +245,11 @@ export async function fakeMaster() {
   let client: Socket | undefined;
   const server = createServer((s) => {
     client = s;
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const l of lines.filter(Boolean)) {
-        const m = JSON.parse(l) as Record<string, unknown>;
-        received.push(m);
-        if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 2, heartbeatMs: 10_000 }) + '\n' + JSON.stringify({ type: 'synced', seq: 0 }) + '\n');
-        if (m.type === 'report') s.write(JSON.stringify({ type: 'ack', id: m.id }) + '\n');
-      }
-    });
+    s.on('data', messages((m) => {
+      received.push(m);
+      if (m.type === 'hello') s.write(JSON.stringify({ type: 'welcome', protocol: 2, heartbeatMs: 10_000 }) + '\n' + JSON.stringify({ type: 'synced', seq: 0 }) + '\n');
+      if (m.type === 'report') s.write(JSON.stringify({ type: 'ack', id: m.id }) + '\n');
+    }));
     s.on('error', () => undefined);
     s.write(JSON.stringify({ type: 'greeting', protocol: 2, server: 'fake', nonce: 'n', store: FAKE_STORE }) + '\n');
   });

@@ -7,7 +7,6 @@ export const VALID_TO_MASTER: unknown[] = [
   { type: 'hello', protocol: 2, role: 'builder', name: 'b', instance: 'ab'.repeat(8), uname, node: 'v20', projects: ['foo'], cursor: { store: 'cd'.repeat(8), seq: 3 } },
   { type: 'received', seq: 4 },
   { type: 'report', id: 'a-1', project: 'foo', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v20', outputBytes: 0, outputCut: 0, outputChunks: 0 },
-  { type: 'output', id: 'a-1', stream: 'stdout', data: 'hi\n' },
   { type: 'projects', projects: ['a', 'b'] },
 ];
 export const VALID_FROM_MASTER: unknown[] = [

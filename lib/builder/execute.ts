@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Run, type BuildResult } from '../exec/run.js';
 import type { BuildOrder } from '../protocol/messages.js';
 import { resolveScript } from './buildscripts.js';
-import { splitText } from './chunks.js';
+import { MAX_PAYLOAD_BYTES } from '../protocol/limits.js';
 import type { Inbox } from './inbox.js';
 import type { Link } from './link.js';
 
@@ -101,11 +101,10 @@ export class Executor {
       SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id, SIMPLEBB_BUILDER: this.config.name,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),
     });
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     const run: Run = new Run(
       { script: lookup.path, branch: order.branch, workDir, env, timeoutMs: this.config.timeoutMs, killGraceMs: this.config.killGraceMs },
       (stream, chunk) => {
-        const ok = this.output(order.id, stream, decoders[stream].decode(chunk, { stream: true }));
+        const ok = this.output(order.id, stream, chunk);
         if (!ok) this.paused.add(run);
         return ok;
       },
@@ -119,7 +118,6 @@ export class Executor {
     this.link.send({ type: 'started', id: order.id, startedAt: run.startedAt });
     try {
       const result = await run.result;
-      for (const stream of ['stdout', 'stderr'] as const) this.output(order.id, stream, decoders[stream].decode());
       return { kind: 'result', result };
     } finally {
       this.paused.delete(run);
@@ -127,11 +125,16 @@ export class Executor {
     }
   }
 
-  /** Sends live output if connected (with no link it is dropped; the report keeps it); false when the socket wants a pause. */
-  private output(id: string, stream: 'stdout' | 'stderr', text: string): boolean {
-    if (!this.link.connected || !text) return true;
+  /**
+   * Sends live output if connected, the bytes as the build wrote them (with no link it is dropped; the report keeps
+   * it); false when the socket wants a pause.
+   */
+  private output(id: string, stream: 'stdout' | 'stderr', chunk: Buffer): boolean {
+    if (!this.link.connected || chunk.length === 0) return true;
     let ok = true;
-    for (const data of splitText(text)) ok = this.link.send({ type: 'output', id, stream, data }) && ok;
+    for (let at = 0; at < chunk.length; at += MAX_PAYLOAD_BYTES) {
+      ok = this.link.send({ type: 'output', id, stream, data: chunk.subarray(at, at + MAX_PAYLOAD_BYTES) }) && ok;
+    }
     return ok;
   }
 }

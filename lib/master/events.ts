@@ -8,7 +8,7 @@ export type MasterEvent =
   /** A builder's part in a suggestion moved on (see DeliveryState); `reported` comes with the `report` event instead. */
   | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
   | { type: 'started'; id: string; builder: string; startedAt: number }
-  | { type: 'output'; id: string; builder: string; stream: Stream; data: string }
+  | { type: 'output'; id: string; builder: string; stream: Stream; data: Buffer }
   /** A report is in the record (new, or replacing a `lost` or `superseded` the master gave). */
   | { type: 'report'; report: StoredReport; replaced: boolean }
   | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; replaced?: string }

@@ -6,7 +6,7 @@ import type { Peer } from './peer.js';
 
 /** A follower this far behind gets no more live output until it catches up (the gap is marked); it is not cut off. */
 const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
-/** Live output (UTF-16 code units) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
+/** Live output (bytes) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
 const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
 
 interface Watch {
@@ -74,7 +74,7 @@ export class Watchers {
     }
   }
 
-  private output(id: string, builder: string, stream: 'stdout' | 'stderr', data: string): void {
+  private output(id: string, builder: string, stream: 'stdout' | 'stderr', data: Buffer): void {
     const w = this.byId.get(id);
     if (!w?.follow || !w.waitingFor.has(builder)) return;
     const sent = w.forwarded.get(builder) ?? 0;
@@ -86,12 +86,14 @@ export class Watchers {
     const skipped = w.skipped.get(builder);
     if (skipped) {
       w.skipped.delete(builder);
-      w.waiter.send({ type: 'output', id, builder, stream, data: `\n[simplebb: ${skipped} characters of live output skipped: the follower was reading too slowly; the report keeps the first and last part]\n` });
+      const note = `\n[simplebb: ${skipped} bytes of live output skipped: the follower was reading too slowly; the report keeps the first and last part]\n`;
+      w.waiter.send({ type: 'output', id, builder, stream, data: Buffer.from(note) });
     }
     w.forwarded.set(builder, sent + data.length);
     if (sent + data.length > MAX_FORWARDED_OUTPUT) {
-      data = `\n[simplebb: live output past ${MAX_FORWARDED_OUTPUT} characters is not forwarded; the report keeps its first and last part]\n`;
+      data = Buffer.from(`\n[simplebb: live output past ${MAX_FORWARDED_OUTPUT} bytes is not forwarded; the report keeps its first and last part]\n`);
     }
+    // The bytes as the builder sent them, not copied: the connection writes them after the message's line.
     w.waiter.send({ type: 'output', id, builder, stream, data });
   }
 

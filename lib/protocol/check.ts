@@ -1,5 +1,5 @@
 // What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with messages.ts.
-import { MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS } from './limits.js';
+import { MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES } from './limits.js';
 import type { FromMaster } from './messages.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -48,7 +48,7 @@ const project = named(128, projectProblem);
 const branch = named(1024, branchProblem);
 const revision = named(64, revisionProblem);
 const shortText = str(4096);
-const chunk = str(MAX_CHUNK_CHARS);
+const payload: Check = (v) => (v instanceof Uint8Array && v.length >= 1 && v.length <= MAX_PAYLOAD_BYTES ? null : `expected 1 to ${MAX_PAYLOAD_BYTES} raw bytes`);
 const uname = obj({ type: shortText, release: shortText, version: shortText, machine: shortText, hostname: shortText });
 const reportFields = {
   id, project, branch, revision: opt(revision), exitCode: int(), signal: opt(str(32)),
@@ -66,7 +66,7 @@ const SHAPES: Record<FromMaster['type'], Check> = {
   synced: obj({ seq: seq0 }),
   ack: obj({ id }),
   started: obj({ id, builder, startedAt: num }),
-  output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: chunk }),
+  output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: payload }),
   report: obj({ ...reportFields, builder }),
   away: obj({ id, builder, reason: shortText, windowMs: int(0) }),
   ping: obj({ t: opt(num) }),

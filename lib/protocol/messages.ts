@@ -1,7 +1,7 @@
 // The wire protocol's messages as zod schemas, and their types (docs/PROTOCOL.md). Only the master loads this at run time.
 import { z } from 'zod';
 import {
-  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
 } from './limits.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -25,6 +25,8 @@ const tokenId = z.string().regex(TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT);
 const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const shortText = z.string().max(4096);
 const chunk = z.string().max(MAX_CHUNK_CHARS);
+/** An output message's raw bytes (on the wire after its line, announced by `bytes`; the connection puts them here). */
+const payload = z.custom<Buffer>((v) => v instanceof Uint8Array && v.length >= 1 && v.length <= MAX_PAYLOAD_BYTES, `expected 1 to ${MAX_PAYLOAD_BYTES} raw bytes`);
 
 export const Uname = z.object({
   type: shortText,
@@ -86,7 +88,7 @@ export type SuggestRequest = z.infer<typeof SuggestRequest>;
 export const Started = z.object({ type: z.literal('started'), id, startedAt: z.number() });
 export type Started = z.infer<typeof Started>;
 
-export const Output = z.object({ type: z.literal('output'), id, stream: Stream, data: chunk });
+export const Output = z.object({ type: z.literal('output'), id, stream: Stream, data: payload });
 export type Output = z.infer<typeof Output>;
 
 const ReportOutput = z.object({ type: z.literal('report-output'), id, data: chunk });
@@ -179,7 +181,7 @@ const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0
 const Ack = z.object({ type: z.literal('ack'), id });
 
 const BuildStarted = z.object({ type: z.literal('started'), id, builder: builderName, startedAt: z.number() });
-const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: chunk });
+const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: payload });
 /** A report as a waiting suggester sees it: the fields without the output. */
 export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName });
 export type BuildReport = z.infer<typeof BuildReport>;

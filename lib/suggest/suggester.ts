@@ -2,6 +2,7 @@
 import { formatAddress, type Address } from '../wire/address.js';
 import { ClientError, connectToMaster } from '../wire/dial.js';
 import type { BuildReport, FromMaster, Verdict } from '../protocol/messages.js';
+import { LiveOutput } from './liveOutput.js';
 
 export interface SuggestJob {
   master: Address;
@@ -17,6 +18,8 @@ export interface SuggestJob {
   token?: string;
   tls?: { ca?: Buffer };
   out: (line: string) => void;
+  /** Writes bytes as they are (a followed build's output, lines prefixed and ended already). */
+  outBytes: (bytes: Buffer) => void;
   err: (line: string) => void;
 }
 
@@ -60,7 +63,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
   const emit = (obj: Record<string, unknown>, text: string): void => job.out(job.json ? JSON.stringify(obj) : text);
   const byRef = new Map<string, { branch: string; revision?: string }>();
   const tracked = new Map<string, Tracked>();
-  const partial = new Map<string, string>();
+  const live = new LiveOutput();
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -69,7 +72,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
-      for (const [key, rest] of partial) if (rest) job.out(`${key.split('\0')[0]}| ${rest}`);
+      if (!job.json) for (const rest of live.rest()) job.outBytes(rest);
       // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
       conn.destroy('done');
       resolve(code);
@@ -112,11 +115,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           return;
         case 'output': {
           if (!job.follow) return;
-          if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: m.data }));
-          const key = `${m.builder}\0${m.id}\0${m.stream}`;
-          const lines = ((partial.get(key) ?? '') + m.data).split('\n');
-          partial.set(key, lines.pop() ?? '');
-          for (const line of lines) job.out(`${m.builder}| ${line}`);
+          if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: live.text(m.builder, m.id, m.stream, m.data) }));
+          const lines = live.lines(m.builder, m.id, m.stream, m.data);
+          if (lines !== undefined) job.outBytes(lines);
           return;
         }
         case 'away': {

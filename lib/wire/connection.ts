@@ -1,7 +1,8 @@
-// A peer connection speaking guarded NDJSON: validated messages in, JSON lines out, heartbeats, and bounded buffers.
+// A peer connection speaking guarded NDJSON: validated messages in, JSON lines out (an output message's bytes raw
+// after its line), heartbeats, and bounded buffers.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { MAX_LINE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, PAYLOAD_TYPES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Validator } from '../protocol/validator.js';
 import { LineFramer } from './framing.js';
 
@@ -15,8 +16,16 @@ const VERSIONED = new Set(['hello', 'greeting']);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes and validates one line; never throws. */
-export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'this side'): ParseResult<T> {
+/** A line decoded to a JSON object with a `type`, or what is wrong with it. */
+type Decoded = { ok: true; value: Record<string, unknown> & { type: string } } | { ok: false; problem: string; fatal?: boolean; ref?: string };
+
+function refOf(value: object): { ref?: string } {
+  const ref = (value as { ref?: unknown }).ref;
+  return typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
+}
+
+/** Decodes one line to an object with a type, checking the protocol version of the messages that carry one. */
+function decodeLine(line: Buffer, speaker: string): Decoded {
   let text: string;
   try {
     text = decoder.decode(line);
@@ -32,15 +41,24 @@ export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'th
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, problem: 'message must be a JSON object' };
   }
-  const { type, ref: rawRef, protocol } = value as { type?: unknown; ref?: unknown; protocol?: unknown };
-  const ref = typeof rawRef === 'string' && rawRef.length <= 64 ? { ref: rawRef } : {};
-  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string', ...ref };
+  const { type, protocol } = value as { type?: unknown; protocol?: unknown };
+  if (typeof type !== 'string') return { ok: false, problem: 'message has no "type" string', ...refOf(value) };
   if (VERSIONED.has(type) && protocol !== PROTOCOL_VERSION) {
     const theirs = typeof protocol === 'number' ? `protocol version ${protocol} is not supported` : `${type} has no numeric protocol version`;
     return { ok: false, fatal: true, problem: `${theirs}; ${speaker} speaks version ${PROTOCOL_VERSION}` };
   }
-  const result = validate(value as Record<string, unknown> & { type: string });
-  return result.ok ? result : { ...result, ...ref };
+  return { ok: true, value: value as Record<string, unknown> & { type: string } };
+}
+
+function check<T>(value: Record<string, unknown> & { type: string }, validate: Validator<T>): ParseResult<T> {
+  const result = validate(value);
+  return result.ok ? result : { ...result, ...refOf(value) };
+}
+
+/** Decodes and validates one line (of a message without a payload); never throws. */
+export function parseLine<T>(line: Buffer, validate: Validator<T>, speaker = 'this side'): ParseResult<T> {
+  const d = decodeLine(line, speaker);
+  return d.ok ? check(d.value, validate) : d;
 }
 
 /** One timer per tick length for all connections, instead of one per connection (10,000 builders, 10,000 timers). */
@@ -99,6 +117,8 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private closeReason = '';
   /** Messages parsed while delivery is held (between a handshake and its owner attaching handlers). */
   private held: In[] | undefined;
+  /** A message whose line announced a payload, waiting for its bytes. */
+  private awaiting: (Record<string, unknown> & { type: string }) | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -154,20 +174,39 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
     }
   }
 
-  /** Writes one message; returns false when the socket's buffer is full (wait for 'drain' before writing more). */
+  /**
+   * Writes one message; returns false when the socket's buffer is full (wait for 'drain' before writing more). A
+   * payload message's `data` (a Buffer) goes raw after its line, announced by `bytes`.
+   */
   send(message: Out): boolean {
+    const data = (message as { data?: unknown }).data;
+    if (PAYLOAD_TYPES.has(message.type) && data instanceof Uint8Array) {
+      if (!this.writable()) return false;
+      // One write of both (cork): the line and its bytes are never apart in the stream.
+      this.socket.cork();
+      this.socket.write(JSON.stringify({ ...message, data: undefined, bytes: data.length }) + '\n');
+      const ok = this.socket.write(data);
+      this.socket.uncork();
+      return ok;
+    }
     return this.sendLine(JSON.stringify(message) + '\n');
   }
 
   /** Writes a message already encoded as one JSON line (with its newline): one encoding for many peers. */
   sendLine(line: string): boolean {
+    if (!this.writable()) return false;
+    return this.socket.write(line);
+  }
+
+  /** Whether a message may be written now; cuts off a peer that left too much unread. */
+  private writable(): boolean {
     if (!this.isOpen) return false;
     if (this.socket.writableLength > MAX_UNREAD_BYTES) {
       this.destroy(`peer left more than ${MAX_UNREAD_BYTES} bytes unread`);
       return false;
     }
     this.lastSent = Date.now();
-    return this.socket.write(line);
+    return true;
   }
 
   /** Sends an error line and closes politely; destroys after a bounded wait. */
@@ -191,27 +230,54 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
 
   private onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
-    for (const ev of this.framer.push(chunk)) {
-      if (this.closed || this.closing) return;
+    this.framer.feed(chunk, (ev) => {
+      if (this.closed || this.closing) return false;
       if (ev.kind === 'overflow') {
         this.socket.pause();
         this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true, undefined);
+        return false;
+      }
+      if (ev.kind === 'payload') {
+        const value = this.awaiting!;
+        this.awaiting = undefined;
+        value.data = ev.data;
+        delete value.bytes;
+        this.deliver(check(value, this.validate));
         return;
       }
-      const parsed = parseLine(ev.line, this.validate, this.options.speaker);
-      if (!parsed.ok) {
-        this.emit('invalid', parsed.problem, parsed.fatal ?? false, parsed.ref);
-        continue;
+      const decoded = decodeLine(ev.line, this.options.speaker ?? 'this side');
+      if (!decoded.ok) {
+        this.emit('invalid', decoded.problem, decoded.fatal ?? false, decoded.ref);
+        return;
       }
-      const msg = parsed.message as { type?: unknown; t?: unknown };
-      if (msg.type === 'ping') {
-        this.send({ type: 'pong', t: typeof msg.t === 'number' ? msg.t : undefined } as unknown as Out);
-        continue;
+      const value = decoded.value;
+      if (PAYLOAD_TYPES.has(value.type)) {
+        const bytes = value.bytes;
+        // Without a right count the rest of the stream cannot be framed: the connection cannot be used.
+        if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_PAYLOAD_BYTES) {
+          this.emit('invalid', `${value.type} message needs "bytes", an integer from 1 to ${MAX_PAYLOAD_BYTES}`, true, undefined);
+          return false;
+        }
+        this.awaiting = value;
+        return bytes;
       }
-      if (msg.type === 'pong') continue;
-      if (this.held) this.held.push(parsed.message);
-      else this.emit('message', parsed.message);
+      this.deliver(check(value, this.validate));
+    });
+  }
+
+  private deliver(parsed: ParseResult<In>): void {
+    if (!parsed.ok) {
+      this.emit('invalid', parsed.problem, parsed.fatal ?? false, parsed.ref);
+      return;
     }
+    const msg = parsed.message as { type?: unknown; t?: unknown };
+    if (msg.type === 'ping') {
+      this.send({ type: 'pong', t: typeof msg.t === 'number' ? msg.t : undefined } as unknown as Out);
+      return;
+    }
+    if (msg.type === 'pong') return;
+    if (this.held) this.held.push(parsed.message);
+    else this.emit('message', parsed.message);
   }
 
   /** Called by the shared heartbeat timer. */

@@ -1,25 +1,56 @@
-// Guarded newline-delimited framing: splits bytes into lines and refuses any line longer than the limit, however it is chunked.
+// Guarded newline-delimited framing: splits bytes into lines, and raw payloads a line announces, and refuses any line
+// (or payload) longer than the limit, however it is chunked.
 
-export type FrameEvent = { kind: 'line'; line: Buffer } | { kind: 'overflow'; bytes: number };
+export type FrameEvent = { kind: 'line'; line: Buffer } | { kind: 'payload'; data: Buffer } | { kind: 'overflow'; bytes: number };
 
-/** Splits a byte stream into lines; a line (or an unfinished tail) over `maxLineBytes` yields an overflow, after which nothing more is read. */
+/**
+ * Told each event in order. For a line it answers how many raw bytes follow it (0 or nothing: none), or false to stop
+ * reading (the connection is closing); for a payload, false to stop.
+ */
+export type FrameSink = (event: FrameEvent) => number | false | void;
+
+/** Splits a byte stream into lines and payloads; a line, payload or unfinished tail over `maxLineBytes` yields an overflow, after which nothing more is read. */
 export class LineFramer {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes of the announced payload still to come, and the pieces of it seen so far. */
+  private payloadLeft = 0;
+  private payload: Buffer[] = [];
   private overflowed = false;
 
   constructor(private readonly maxLineBytes: number) {}
 
-  /** Feeds a chunk; returns the complete lines in it, in order, ending with an overflow event if one occurred. */
+  /** Feeds a chunk of lines only; returns them, in order, ending with an overflow event if one occurred. */
   push(chunk: Buffer): FrameEvent[] {
     const events: FrameEvent[] = [];
-    if (this.overflowed) return events;
+    this.feed(chunk, (e) => { events.push(e); });
+    return events;
+  }
+
+  /** Feeds a chunk, telling `sink` each complete line and payload in it as it is found. */
+  feed(chunk: Buffer, sink: FrameSink): void {
+    if (this.overflowed) return;
     let start = 0;
-    for (;;) {
+    while (start < chunk.length) {
+      if (this.payloadLeft > 0) {
+        const take = Math.min(this.payloadLeft, chunk.length - start);
+        const piece = chunk.subarray(start, start + take);
+        start += take;
+        this.payloadLeft -= take;
+        // Copied when it spans chunks: the socket may reuse a chunk's memory, and a small piece should not pin a large chunk.
+        if (this.payloadLeft > 0) {
+          this.payload.push(Buffer.from(piece));
+          continue;
+        }
+        const data = this.payload.length ? Buffer.concat([...this.payload, piece]) : piece;
+        this.payload = [];
+        if (sink({ kind: 'payload', data }) === false) return;
+        continue;
+      }
       const nl = chunk.indexOf(10, start);
       if (nl === -1) break;
       const lineBytes = this.pendingBytes + (nl - start);
-      if (lineBytes > this.maxLineBytes + 1) return this.overflow(events, lineBytes);
+      if (lineBytes > this.maxLineBytes + 1) return this.overflow(sink, lineBytes);
       let line: Buffer;
       if (this.pendingBytes === 0) line = chunk.subarray(start, nl);
       else {
@@ -28,31 +59,36 @@ export class LineFramer {
         this.pending = [];
         this.pendingBytes = 0;
       }
-      if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
-      if (line.length > this.maxLineBytes) return this.overflow(events, line.length);
-      if (line.length > 0) events.push({ kind: 'line', line });
       start = nl + 1;
+      if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+      if (line.length > this.maxLineBytes) return this.overflow(sink, line.length);
+      if (line.length === 0) continue;
+      const follows = sink({ kind: 'line', line });
+      if (follows === false) return;
+      if (follows && follows > 0) {
+        if (follows > this.maxLineBytes) return this.overflow(sink, follows);
+        this.payloadLeft = follows;
+      }
     }
     if (start < chunk.length) {
       const rest = chunk.length - start;
-      if (this.pendingBytes + rest > this.maxLineBytes + 1) return this.overflow(events, this.pendingBytes + rest);
-      // Copy: the socket may reuse the chunk's memory, and a small tail should not pin a large chunk.
+      if (this.pendingBytes + rest > this.maxLineBytes + 1) return this.overflow(sink, this.pendingBytes + rest);
       this.pending.push(Buffer.from(chunk.subarray(start)));
       this.pendingBytes += rest;
     }
-    return events;
   }
 
-  /** Bytes of an unfinished line held so far. */
+  /** Bytes of an unfinished line or payload held so far. */
   get buffered(): number {
-    return this.pendingBytes;
+    return this.pendingBytes + this.payload.reduce((n, b) => n + b.length, 0);
   }
 
-  private overflow(events: FrameEvent[], bytes: number): FrameEvent[] {
+  private overflow(sink: FrameSink, bytes: number): void {
     this.overflowed = true;
     this.pending = [];
     this.pendingBytes = 0;
-    events.push({ kind: 'overflow', bytes });
-    return events;
+    this.payload = [];
+    this.payloadLeft = 0;
+    sink({ kind: 'overflow', bytes });
   }
 }

@@ -87,6 +87,21 @@ describe('the core farm', () => {
     expect(p.stdout()).toContain('b1| last line');
   });
 
+  it('--follow prints the build\'s bytes line by line, a character split between two writes whole, a 3 MB burst complete', async () => {
+    const m = await startMaster();
+    await startBuilder(m.port, { scripts: { loud: "printf 'euro \\342\\202'; sleep 0.3; printf '\\254 sign\\n'; yes 123456789 | head -c 3000000; printf 'no newline'" } });
+    const r = await suggest(m.port, ['loud', 'main', '--follow']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines).toContain('b1| euro € sign');
+    expect(lines.filter((l) => l === 'b1| 123456789')).toHaveLength(300_000);
+    expect(lines).toContain('b1| no newline');
+    const j = await suggest(m.port, ['loud', 'main', '--follow', '--json']);
+    const text = j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: string }).filter((o) => o.type === 'output').map((o) => o.data).join('');
+    expect(text.startsWith('euro € sign\n123456789\n')).toBe(true);
+    expect(text.length).toBe('euro € sign\n'.length + 3_000_000 + 'no newline'.length);
+  });
+
   it('picks up a script added at runtime without a restart', async () => {
     const m = await startMaster();
     const b = await startBuilder(m.port, { name: 'b1', scripts: { foo: FOO }, args: ['--ignore-unknown'] });

@@ -439,14 +439,14 @@ describe('Relay', () => {
     const a = await t.builder('a');
     const s = t.suggester();
     const { id } = await t.suggest(s, 'main', { follow: true });
-    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'one\n' });
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: Buffer.from('one\n') });
     s.backlog = 64 * 1024 * 1024;
-    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'two\n' });
-    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'three\n' });
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: Buffer.from('two\n') });
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: Buffer.from('three\n') });
     s.backlog = 0;
-    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: 'four\n' });
-    expect(s.of('output').map((o) => o.data)).toEqual([
-      'one\n', expect.stringContaining('[simplebb: 10 characters of live output skipped'), 'four\n',
+    t.relay.message(a, { type: 'output', id, stream: 'stdout', data: Buffer.from('four\n') });
+    expect(s.of('output').map((o) => (o.data as Buffer).toString())).toEqual([
+      'one\n', expect.stringContaining('[simplebb: 10 bytes of live output skipped'), 'four\n',
     ]);
     expect(s.closedWith).toBeUndefined();
   });

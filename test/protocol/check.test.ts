@@ -15,7 +15,7 @@ const VALID: Array<Record<string, unknown>> = [
   { type: 'away', id: 'a-1', builder: 'b1', reason: 'heartbeat', windowMs: 600000 },
   { type: 'ack', id: 'a-1' },
   { type: 'started', id: 'a-1', builder: 'b1', startedAt: 1.5 },
-  { type: 'output', id: 'a-1', builder: 'b1', stream: 'stderr', data: 'x\n' },
+  { type: 'output', id: 'a-1', builder: 'b1', stream: 'stderr', data: Buffer.from('x\n\xff') },
   { type: 'report', id: 'a-1', builder: 'b1', project: 'foo', branch: 'main', exitCode: -1, signal: 'SIGTERM', verdict: 'timeout', message: 'm', startedAt: 5, durationMs: 0, uname, node: 'v20', outputBytes: 0, outputCut: 0 },
   { type: 'ping', t: 5 },
   { type: 'pong' },
@@ -28,6 +28,7 @@ const probe = fc.oneof(
   fc.constantFrom(-1, 0, 1, 1.5, 2 ** 53, 2 ** 53 - 1, -0.5, 7900),
   fc.constantFrom(undefined, null, true, false, [], {}, ['b1'], ['../x'], Array(4097).fill('b')),
   fc.constant(uname), fc.constant({ ...uname, type: 5 }),
+  fc.constantFrom(Buffer.alloc(0), Buffer.from('x'), new Uint8Array(3), Buffer.alloc(256 * 1024), Buffer.alloc(256 * 1024 + 1)),
 );
 
 const mutated = fc.tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.oneof(fc.constantFrom('id', 'project', 'branch', 'revision', 'builders', 'count', 'verdict', 'stream', 'data', 'uname', 'exitCode', 'durationMs', 'outputBytes', 'protocol', 'nonce', 'ref', 'replayed', 'startedAt', 'message', 'builder', 'heartbeatMs', 'signal', 't', 'node', 'server', 'outputCut', 'seq', 'store', 'code', 'reason', 'windowMs'), fc.string({ maxLength: 8 })), probe), { maxLength: 3 }), fc.boolean())

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../lib/protocol/limits.js';
+import { MAX_PAYLOAD_BYTES, PROTOCOL_VERSION } from '../../lib/protocol/limits.js';
 import { validateFromMaster, validateToMaster, versionProblem } from '../../lib/protocol/messages.js';
 import { parseLine } from '../../lib/wire/connection.js';
 
@@ -18,7 +18,6 @@ describe('messages to the master', () => {
     { type: 'skipped', id: 'abc-1' },
     { type: 'suggest', project: 'foo', branch: 'feature/x', revision: 'abcdef12', ref: '0', follow: true },
     { type: 'started', id: 'abc-1', startedAt: 1 },
-    { type: 'output', id: 'abc-1', stream: 'stderr', data: 'x\n' },
     { type: 'report-output', id: 'abc-1', data: 'out' },
     report,
     { type: 'projects', projects: [] },
@@ -42,12 +41,21 @@ describe('messages to the master', () => {
     [{ type: 'received', seq: 1.5 }, 'invalid received message: seq'],
     [{ ...report, verdict: 'great' }, 'verdict'],
     [{ ...report, outputChunks: 1000 }, 'outputChunks'],
-    [{ type: 'output', id: 'abc-1', stream: 'stdout', data: 'x'.repeat(200_000) }, 'data'],
     [{ type: 'started', id: '../../x', startedAt: 1 }, 'id'],
   ])('refuses %j naming the problem', (m, problem) => {
     const r = parse(m);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problem).toContain(problem);
+  });
+
+  it('takes an output message\'s raw bytes (put in `data` by the connection) and bounds them', () => {
+    const m = { type: 'output', id: 'abc-1', stream: 'stderr', data: Buffer.from([0x0a, 0xff, 0x00]) };
+    expect(validateToMaster(m)).toEqual({ ok: true, message: m });
+    for (const data of ['x\n', Buffer.alloc(0), Buffer.alloc(MAX_PAYLOAD_BYTES + 1), undefined]) {
+      const r = validateToMaster({ ...m, data });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problem).toContain('data');
+    }
   });
 
   it('refuses invalid UTF-8', () => {

@@ -57,4 +57,44 @@ describe('LineFramer', () => {
       },
     ));
   });
+
+  it('hands over the raw bytes a line announces, newlines and invalid UTF-8 included, however they are chunked', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.string({ maxLength: 20 }).map((s) => s.replace(/[\r\n]/g, '') || 'h'), fc.uint8Array({ minLength: 0, maxLength: 40 })), { maxLength: 12 }),
+      fc.array(fc.integer({ min: 1, max: 23 }), { minLength: 1, maxLength: 50 }),
+      (frames, cuts) => {
+        // Each frame: a line naming how many raw bytes follow it (0: none), then those bytes.
+        const bytes = Buffer.concat(frames.map(([l, raw]) => Buffer.concat([Buffer.from(`${l}:${raw.length}\n`), raw])));
+        const f = new LineFramer(64);
+        const got: Array<[string, number[]]> = [];
+        const sink = (e: FrameEvent): number | void => {
+          if (e.kind === 'line') {
+            got.push([e.line.toString(), []]);
+            return Number(e.line.toString().split(':').at(-1));
+          }
+          if (e.kind === 'payload') got.at(-1)![1] = [...e.data];
+        };
+        for (let pos = 0, i = 0; pos < bytes.length; pos += cuts[i++ % cuts.length]!) f.feed(bytes.subarray(pos, pos + cuts[i % cuts.length]!), sink);
+        expect(got).toEqual(frames.map(([l, raw]) => [`${l}:${raw.length}`, [...raw]]));
+        expect(f.buffered).toBe(0);
+      },
+    ));
+  });
+
+  it('refuses a payload announced longer than the limit, and stops when told to', () => {
+    const f = new LineFramer(10);
+    const seen: string[] = [];
+    f.feed(Buffer.from('a\nbig\nafter\n'), (e) => {
+      seen.push(e.kind === 'line' ? e.line.toString() : e.kind);
+      return e.kind === 'line' && e.line.toString() === 'big' ? 11 : 0;
+    });
+    expect(seen).toEqual(['a', 'big', 'overflow']);
+    const g = new LineFramer(100);
+    const taken: string[] = [];
+    g.feed(Buffer.from('one\ntwo\nthree\n'), (e) => {
+      if (e.kind === 'line') taken.push(e.line.toString());
+      return taken.length === 2 ? false : 0;
+    });
+    expect(taken).toEqual(['one', 'two']);
+  });
 });
