@@ -10,7 +10,8 @@ const above = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** dist/ (the benchmarks run compiled, as users do; the chaos test loads this file from source and still runs dist/). */
 export const DIST = basename(above) === 'dist' ? above : join(above, 'dist');
 export const ROOT = resolve(DIST, '..');
-export const RESULTS = join(ROOT, 'bench', 'results');
+/** Where results go: bench/results/, or $SIMPLEBB_BENCH_RESULTS (scripts/bench-runtimes.sh gives each runtime its own). */
+export const RESULTS = process.env.SIMPLEBB_BENCH_RESULTS ? resolve(process.env.SIMPLEBB_BENCH_RESULTS) : join(ROOT, 'bench', 'results');
 
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
