@@ -5,9 +5,9 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Uname, Verdict } from '../protocol/messages.js';
 import { migrate } from './migrations.js';
-import type {
-  BuilderRecord, DeliveryState, OpenDelivery, OpenState, Owed, ReportKey, Store, StoredReport, StoredSuggestion,
-  StoreOutcome, Writes, Written,
+import {
+  isOpen, type BuilderRecord, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
 interface ReportRow {
@@ -63,9 +63,11 @@ export class SqliteStore implements Store {
   readonly id: string;
   private readonly db: Database.Database;
   private readonly stmts;
+  /** The `synchronous` setting now in force: a commit of open deliveries alone runs with NORMAL (see commit()). */
+  private syncNow: 'FULL' | 'NORMAL' | 'OFF';
 
   /** `synchronous` is FULL in production; the benchmarks measure NORMAL and OFF beside it to show what durability costs. */
-  constructor(dir: string, synchronous: 'FULL' | 'NORMAL' | 'OFF' = 'FULL') {
+  constructor(dir: string, private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF' = 'FULL') {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'simplebb.db');
     this.db = new Database(file);
@@ -75,6 +77,7 @@ export class SqliteStore implements Store {
     }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
+    this.syncNow = synchronous;
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, () => randomBytes(16).toString('hex'));
     for (const f of [`${file}-wal`, `${file}-shm`]) {
@@ -109,6 +112,11 @@ export class SqliteStore implements Store {
   }
 
   async commit(w: Writes): Promise<Written> {
+    // A delivery that is still open (offered, received, started) is a view: after a power loss the builder's cursor
+    // and inbox decide what it is owed and the open delivery ends as it would have. A commit of nothing else skips
+    // the fsync (WAL with synchronous=NORMAL: it survives a crash of the master, and the next full commit syncs it
+    // with its own). Suggestions, reports, final deliveries and builders are synced before anyone is told.
+    this.syncFor(w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.deliveries.some((d) => !isOpen(d.state)));
     return this.db.transaction((): Written => {
       const suggestions = w.suggestions.map((s): StoredSuggestion => {
         const r = this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt);
@@ -175,7 +183,19 @@ export class SqliteStore implements Store {
   }
 
   async markLogged(keys: ReportKey[]): Promise<void> {
+    // Not fsynced: the log file it vouches for is not either (a crash of the master keeps both; a power loss may
+    // log a report again at the next start, never lose its line).
+    this.syncFor(false);
     this.db.transaction(() => { for (const k of keys) this.stmts.markLogged.run(k.builder, k.id); })();
+  }
+
+  /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */
+  private syncFor(durable: boolean): void {
+    if (this.synchronous !== 'FULL') return;
+    const sync = durable ? 'FULL' : 'NORMAL';
+    if (sync === this.syncNow) return;
+    this.db.pragma(`synchronous = ${sync}`);
+    this.syncNow = sync;
   }
 
   async close(): Promise<void> {
