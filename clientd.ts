@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // simplebb-clientd: a builder that runs the buildscript named after each suggested project and reports back.
+import './lib/builder/v8flags.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
