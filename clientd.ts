@@ -2,9 +2,10 @@
 // simplebb-clientd: a builder that runs the buildscript named after each suggested project and reports back.
 import './lib/builder/v8flags.js';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
-import { readNamedFile } from './lib/common/args.js';
+import { readPem } from './lib/common/args.js';
+import { EXIT_CONFIG, isDir, makeDir } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { Builder } from './lib/builder/builder.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
@@ -36,12 +37,13 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .addOption(flag('--tls', 'connect with TLS', 'SIMPLEBB_TLS'))
   .addOption(opt('--tls-ca <file>', 'trust this CA (PEM) instead of the system CAs; implies --tls', 'SIMPLEBB_TLS_CA'))
   .addOption(flag('--allow-root', 'run builds as root (refused by default)', 'SIMPLEBB_ALLOW_ROOT'))
+  .addOption(flag('--create-scripts-dir', 'create the buildscripts dir if it does not exist (otherwise refused)', 'SIMPLEBB_CREATE_SCRIPTS_DIR'))
   .parse();
 
 const o = cmd.opts<{
   master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string;
   jobs: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
-  ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean;
+  ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean;
 }>();
 const PROG = 'simplebb-clientd';
 
@@ -49,7 +51,18 @@ try {
   if (process.getuid?.() === 0 && !o.allowRoot) {
     throw new Error('refusing to run builds as root: run as an unprivileged user, or pass --allow-root if you really mean it');
   }
-  const master = parseAddress(o.master);
+  let master;
+  try {
+    master = parseAddress(o.master);
+  } catch (err) {
+    throw new Error(`--master: ${(err as Error).message}`);
+  }
+  // A dir that is not there would give a builder with no projects, every build reported no-script.
+  if (o.createScriptsDir) makeDir(o.scripts, 'the buildscripts dir (--scripts)');
+  else if (!isDir(o.scripts)) {
+    throw new Error(`--scripts: the buildscripts dir ${resolve(o.scripts)} does not exist or is not a directory; create it (one executable per project) or pass --create-scripts-dir`);
+  }
+  makeDir(o.work, 'the work dir (--work)');
   const name = o.name ?? defaultName();
   const nameProblem = builderNameProblem(name);
   if (nameProblem) throw new Error(`--name: ${nameProblem}, got "${name}"`);
@@ -58,7 +71,7 @@ try {
   const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => log.warn({ event: 'config' }, m));
   let ca: Buffer | undefined;
   if (o.tlsCa) {
-    ca = readNamedFile(o.tlsCa);
+    ca = readPem(o.tlsCa, '--tls-ca', 'certificate');
   }
   const builder = new Builder({
     master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, timeoutMs: o.timeout,
@@ -70,5 +83,6 @@ try {
   onShutdown(() => builder.stop(), o.shutdownGrace + 2 * o.killGrace + 6000);
   await builder.start();
 } catch (err) {
-  die(PROG, (err as Error).message, 2);
+  // Everything that stops clientd from starting is its configuration: exit 78, which the systemd unit does not restart.
+  die(PROG, (err as Error).message, EXIT_CONFIG);
 }

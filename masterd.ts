@@ -2,7 +2,8 @@
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { readNamedFile } from './lib/common/args.js';
+import { readPem } from './lib/common/args.js';
+import { ConfigError, EXIT_CONFIG } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger } from './lib/common/log.js';
@@ -40,7 +41,13 @@ function isLoopback(host: string): boolean {
   return host === '::1' || host === '::ffff:127.0.0.1';
 }
 
-const log = createLogger(PROG, o.log, o.logLevel);
+const log = (() => {
+  try {
+    return createLogger(PROG, o.log, o.logLevel);
+  } catch (err) {
+    return die(PROG, (err as Error).message, EXIT_CONFIG);
+  }
+})();
 onCrash(PROG, log);
 // Signals that arrive while we are still starting also stop us in order.
 let stopping: () => Promise<void> = async () => undefined;
@@ -55,7 +62,7 @@ try {
   if (builderToken !== undefined && builderToken === suggestToken) throw new Error('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   if (o.tlsCert && o.tlsKey) {
-    tls = { cert: readNamedFile(o.tlsCert), key: readNamedFile(o.tlsKey) };
+    tls = { cert: readPem(o.tlsCert, '--tls-cert', 'certificate'), key: readPem(o.tlsKey, '--tls-key', 'private key') };
   }
   if (!isLoopback(o.host) && (builderToken === undefined || suggestToken === undefined)) {
     if (!o.insecure) {
@@ -69,7 +76,7 @@ try {
   }
 } catch (err) {
   log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
-  die(PROG, (err as Error).message, 2);
+  die(PROG, (err as Error).message, EXIT_CONFIG);
 }
 
 try {
@@ -84,5 +91,7 @@ try {
   const e = err as NodeJS.ErrnoException;
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;
   log.fatal({ event: 'fatal', error: why }, 'cannot start');
-  die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : `cannot start: ${why}`);
+  // A busy port or an address not up yet may pass (exit 1: restart); a path or a port we may not use will not.
+  const config = err instanceof ConfigError || (e.syscall === 'listen' && e.code === 'EACCES');
+  die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : err instanceof ConfigError ? why : `cannot start: ${why}`, config ? EXIT_CONFIG : 1);
 }

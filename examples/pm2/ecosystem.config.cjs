@@ -13,7 +13,7 @@
 // setting it to an empty string. On/off variables (SIMPLEBB_IGNORE_UNKNOWN, SIMPLEBB_TLS, SIMPLEBB_INSECURE) are on
 // for '1', 'true', 'yes' or 'on' and off for anything else.
 //
-// Run pm2 as an unprivileged user: clientd refuses to run as root (exit status 2, which stop_exit_codes then
+// Run pm2 as an unprivileged user: clientd refuses to run as root (exit status 78, which stop_exit_codes then
 // leaves stopped). Tokens: point the *_TOKEN_FILE variables at files of mode 600 rather than putting tokens in env,
 // which pm2 shows and saves in ~/.pm2/dump.pm2. A master listening beyond 127.0.0.1 needs both tokens.
 //
@@ -48,7 +48,7 @@ module.exports = {
       instances: 1, // one master per database; never cluster mode
       autorestart: true,
       exp_backoff_restart_delay: 1000, // 1 s, growing on repeated crashes
-      stop_exit_codes: [2], // a bad flag or environment value: restarting would fail the same way
+      stop_exit_codes: [2, 78], // 2: a bad flag or environment value; 78: a configuration it cannot run with
       kill_timeout: 10_000,
       env: {
         SIMPLEBB_HOST: '127.0.0.1', // 0.0.0.0 (or one interface's address) to accept builders from other hosts
@@ -77,7 +77,7 @@ module.exports = {
       instances: 1, // one clientd per state dir (it is locked); for more parallel builds raise SIMPLEBB_JOBS
       autorestart: true,
       exp_backoff_restart_delay: 1000,
-      stop_exit_codes: [2],
+      stop_exit_codes: [2, 78],
       kill_timeout: (SHUTDOWN_GRACE + 2 * KILL_GRACE + 6 + 14) * 1000, // 70 s: clientd's own deadline plus a margin
       // pm2 normally signals the whole process tree (treekill), which would send SIGINT straight to the build
       // processes and kill them at once. With treekill off only clientd gets the signal; it gives running builds

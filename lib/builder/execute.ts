@@ -1,7 +1,7 @@
 // One build on this builder: find its script, make its work dir, note durably that it begins, run it, stream its output.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { makeDir } from '../common/files.js';
 import { Run, type BuildResult } from '../exec/run.js';
 import type { BuildOrder } from '../protocol/messages.js';
 import { resolveScript } from './buildscripts.js';
@@ -86,10 +86,9 @@ export class Executor {
     if (!lookup.ok) return this.config.ignoreUnknown ? { kind: 'skip' } : notRun('no-script', lookup.problem);
     const workDir = join(this.config.workDir, order.project);
     try {
-      mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      makeDir(workDir, 'the work dir');
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      return notRun('failure', `cannot create the work dir ${workDir}: ${e.code ?? e.message}`);
+      return notRun('failure', (err as Error).message);
     }
     if (!this.inbox.begun(order.id)) {
       if (this.closing) return { kind: 'kept' };

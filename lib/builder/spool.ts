@@ -1,6 +1,7 @@
 // Reports spooled by earlier clientds, one file each (in <state>/spool/, or for simplebb 0.1 at the top of the state
 // dir): taken into the inbox journal at start, where every report now waits for its ack.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { makeDir } from '../common/files.js';
 import { join } from 'node:path';
 import type { Inbox, SpooledReport } from './inbox.js';
 
@@ -51,7 +52,7 @@ export async function adoptSpool(stateDir: string, builder: string, inbox: Inbox
       }
       if (r.builder !== undefined && r.builder !== builder) {
         const to = join(spoolDir, 'foreign');
-        mkdirSync(to, { recursive: true, mode: 0o700 });
+        makeDir(to, 'the foreign reports dir');
         renameSync(file, join(to, f));
         out.foreign.push(r.id);
         continue;

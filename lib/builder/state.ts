@@ -1,6 +1,7 @@
 // A builder's state dir: belongs to one builder name (identity.json) and to one running clientd at a time (a lock).
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdirSync, promises as fs, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { promises as fs, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { makeDir } from '../common/files.js';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { TOKEN_ID_RULE } from '../protocol/names.js';
@@ -136,9 +137,9 @@ async function identity(dir: string, builder: string): Promise<Identity> {
 /** Opens (creating) the state dir of `builder`: locked for this process, its identity checked. */
 export async function openState(dir: string, builder: string): Promise<StateDir> {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDir(dir, 'the state dir');
   } catch (err) {
-    throw new StateError(`cannot create the state dir ${dir}: ${(err as Error).message}`);
+    throw new StateError((err as Error).message);
   }
   const server = await lock(dir);
   try {

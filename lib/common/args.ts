@@ -1,5 +1,6 @@
 // Parsing of command-line values and the one-line exit, with no dependencies (simplebb-suggest must start fast).
 import { readFileSync } from 'node:fs';
+import { ConfigError, reason } from './files.js';
 
 /** Parses seconds (fractions allowed) into milliseconds; `allowZero` lets 0 mean "none". */
 export function seconds(name: string, allowZero = false) {
@@ -34,11 +35,19 @@ export function die(prog: string, message: string, code = 1): never {
   process.exit(code);
 }
 
-/** Reads a file named on the command line; throws an Error whose message names the file and the reason. */
-export function readNamedFile(path: string): Buffer {
+/** Reads a file named on the command line; throws a ConfigError whose message names the flag, the file and the reason. */
+export function readNamedFile(path: string, flag?: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(`${flag ? `${flag}: ` : ''}cannot read ${path}: ${reason(err)}`);
   }
+}
+
+/** Reads a PEM file (a certificate or a private key) named by `flag`; anything that is not PEM is refused, naming the file. */
+export function readPem(path: string, flag: string, kind: 'certificate' | 'private key'): Buffer {
+  const pem = readNamedFile(path, flag);
+  const label = kind === 'certificate' ? /-----BEGIN CERTIFICATE-----/ : /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
+  if (!label.test(pem.toString('latin1'))) throw new ConfigError(`${flag}: ${path} is not a PEM ${kind} (no "-----BEGIN ${kind === 'certificate' ? 'CERTIFICATE' : 'PRIVATE KEY'}-----" line)`);
+  return pem;
 }

@@ -1,6 +1,7 @@
 // Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line.
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { checkAppendable } from './files.js';
 
 export type { Logger };
 
@@ -9,9 +10,13 @@ export type { Logger };
  * SIGHUP reopens the file, so logrotate can move it away (or copytruncate it).
  */
 export function createLogger(name: string, file?: string, level = 'info'): Logger {
-  if (file) endLine(file);
+  if (file) {
+    // Here, with one line naming the file, rather than as pino's stack trace (or, under /proc, never).
+    checkAppendable(file, 'the log file');
+    endLine(file);
+  }
   // Reports carry build output: the log is as private as the database (0600, before the umask).
-  const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: true, append: true, mode: 0o600 });
+  const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: false, append: true, mode: 0o600 });
   const log = pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   process.on('SIGHUP', () => {
     if (file) dest.reopen();

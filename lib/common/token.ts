@@ -1,5 +1,6 @@
 // Reading a role's token from a file or the environment, with one-line errors and a warning for loose file modes.
 import { readFileSync, statSync } from 'node:fs';
+import { ConfigError, reason } from './files.js';
 
 /** A token from a file (first line, trimmed) or else an environment variable; throws a one-line Error when unusable. */
 export function readToken(file: string | undefined, envName: string, warn: (m: string) => void = () => undefined): string | undefined {
@@ -11,13 +12,13 @@ export function readToken(file: string | undefined, envName: string, warn: (m: s
       if (st.mode & 0o077) warn(`token file ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read token file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(`cannot read token file ${file}: ${reason(err)}`);
     }
     token = text.split('\n')[0]!.trim();
-    if (!token) throw new Error(`token file ${file} is empty`);
+    if (!token) throw new ConfigError(`token file ${file} is empty`);
   } else {
     token = process.env[envName]?.trim() || undefined;
   }
-  if (token !== undefined && token.length < 16) throw new Error(`the token from ${file ?? envName} is shorter than 16 characters; use a long random one (openssl rand -hex 32)`);
+  if (token !== undefined && token.length < 16) throw new ConfigError(`the token from ${file ?? envName} is shorter than 16 characters; use a long random one (openssl rand -hex 32)`);
   return token;
 }

@@ -1,9 +1,10 @@
 // The record in SQLite (WAL, full fsync on commit): the default store, one file beside the master, no server to run.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Uname, Verdict } from '../protocol/messages.js';
+import { ConfigError, makeDir, reason } from '../common/files.js';
 import { migrate } from './migrations.js';
 import {
   isOpen, type BuilderRecord, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
@@ -68,14 +69,18 @@ export class SqliteStore implements Store {
 
   /** `synchronous` is FULL in production; the benchmarks measure NORMAL and OFF beside it to show what durability costs. */
   constructor(dir: string, private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF' = 'FULL') {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDir(dir, 'the data dir');
     const file = join(dir, 'simplebb.db');
-    this.db = new Database(file);
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+    } catch (err) {
+      throw new ConfigError(`cannot open the record ${file}: ${reason(err)}`);
+    }
     // The record holds build output: readable by the master's user only, whatever the umask or an older file says.
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       try { chmodSync(f, 0o600); } catch { /* not there yet */ }
     }
-    this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
     this.syncNow = synchronous;
     this.db.pragma('busy_timeout = 5000');

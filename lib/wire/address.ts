@@ -9,6 +9,8 @@ export interface Address {
 
 /** Parses HOST[:PORT]; IPv6 hosts go in brackets when a port follows ([::1]:7900). */
 export function parseAddress(text: string, defaultPort = DEFAULT_PORT): Address {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) throw new Error(`master address "${text}" is a URL; give HOST or HOST:PORT (for example 127.0.0.1:${DEFAULT_PORT})`);
+  if (/[/\s@?#]/.test(text)) throw new Error(`master address "${text}" is not HOST or HOST:PORT`);
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
   if (bracketed) return { host: bracketed[1]!, port: bracketed[2] !== undefined ? parsePort(bracketed[2]) : defaultPort };
   const colons = text.split(':').length - 1;

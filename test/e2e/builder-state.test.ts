@@ -14,7 +14,7 @@ describe('two clientds on one host', () => {
     const b = await startBuilder(m.port, { scripts: { foo: 'true' } });
     const state = join(b.dir, 'state');
     const second = node('clientd', ['--master', `127.0.0.1:${m.port}`, '--name', 'b1', '--scripts', b.scripts, '--state', state, '--log', join(b.dir, 'second.log'), ...ROOT_OK]);
-    expect((await second.exited).code).toBe(2);
+    expect((await second.exited).code).toBe(78);
     expect(second.stderr().trim()).toBe(`simplebb-clientd: another simplebb-clientd (pid ${b.pid}) is using the state dir ${state}; give each clientd its own --state (and --name)`);
     expect(b.child.exitCode).toBeNull();
   });
@@ -40,7 +40,7 @@ describe('two clientds on one host', () => {
     await b.exited;
     const state = join(b.dir, 'state');
     const other = node('clientd', ['--master', `127.0.0.1:${m.port}`, '--name', 'someone', '--scripts', b.scripts, '--state', state, '--log', join(b.dir, 'other.log'), ...ROOT_OK]);
-    expect((await other.exited).code).toBe(2);
+    expect((await other.exited).code).toBe(78);
     expect(other.stderr().trim()).toBe(`simplebb-clientd: the state dir ${state} belongs to builder owner, not someone; give this builder its own --state`);
   });
 

@@ -132,7 +132,7 @@ describe('builder trouble', () => {
     const r = await node('suggest', ['-p', String(m.port), 'foo', 'main', '--wait', '--timeout', '15']).exited;
     expect(r.code).toBe(1);
     const rep = await waitFor('report', () => m.reports()[0]);
-    expect(rep).toMatchObject({ verdict: 'failure', exitCode: -1, message: expect.stringMatching(/^cannot create the work dir .*foo: EEXIST$/) });
+    expect(rep).toMatchObject({ verdict: 'failure', exitCode: -1, message: expect.stringMatching(/^cannot create the work dir .*foo: it exists and is not a directory$/) });
     expect(b.child.exitCode).toBeNull();
     expect((await node('suggest', ['-p', String(m.port), 'bar', 'main', '--wait', '--timeout', '15']).exited).code).toBe(0);
   });

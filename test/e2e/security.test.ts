@@ -65,14 +65,14 @@ describe('authentication by role', () => {
     const dir = tempDir();
     const p = node('masterd', ['--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'd'), '--log', join(dir, 'l')]);
     const r = await p.exited;
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(78);
     expect(p.stderr().trim()).toMatch(/^simplebb-masterd: refusing to listen on 0\.0\.0\.0 without both --builder-token-file and --suggest-token-file/);
     const q = node('masterd', ['--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'd'), '--log', join(dir, 'l2'), '--insecure']);
     await waitFor('insecure warning', () => q.stderr().includes('warning: INSECURE: listening on 0.0.0.0'));
     process.kill(q.pid, 'SIGTERM');
     expect((await q.exited).code).toBe(0);
     const same = node('masterd', ['--port', '0', '--data', join(dir, 'd')], { env: { SIMPLEBB_BUILDER_TOKEN: BT, SIMPLEBB_SUGGEST_TOKEN: BT } });
-    expect((await same.exited).code).toBe(2);
+    expect((await same.exited).code).toBe(78);
     expect(same.stderr()).toContain('the builder and suggest tokens are the same');
   });
 
@@ -80,7 +80,7 @@ describe('authentication by role', () => {
     if (process.getuid?.() !== 0) return expect(ROOT_OK).toEqual([]);
     const dir = tempDir();
     const p = node('clientd', ['--master', '127.0.0.1:1', '--scripts', join(dir, 's'), '--spool', join(dir, 'sp'), '--log', join(dir, 'l')]);
-    expect((await p.exited).code).toBe(2);
+    expect((await p.exited).code).toBe(78);
     expect(p.stderr().trim()).toBe('simplebb-clientd: refusing to run builds as root: run as an unprivileged user, or pass --allow-root if you really mean it');
   });
 });

@@ -36,7 +36,7 @@ describe('readToken', () => {
   });
   it('names what is wrong', () => {
     const dir = tempDir();
-    expect(() => readToken(join(dir, 'missing'), 'X')).toThrow(/cannot read token file .*missing: ENOENT/);
+    expect(() => readToken(join(dir, 'missing'), 'X')).toThrow(/cannot read token file .*missing: no such file or directory/);
     writeFileSync(join(dir, 'empty'), '\n');
     expect(() => readToken(join(dir, 'empty'), 'X')).toThrow(/is empty/);
     writeFileSync(join(dir, 'short'), 'abc');

@@ -1,0 +1,77 @@
+// Files and directories named in the configuration: made and opened with errors that name the path and the reason
+// in words, never a loop (Node's recursive mkdir spins for ever on a path under /proc).
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** The exit code of a configuration a daemon cannot run with (sysexits' EX_CONFIG): systemd units do not restart on it. */
+export const EXIT_CONFIG = 78;
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'it exists and is not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** An error's reason in words ("permission denied"), for one-line messages. */
+export function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e.code && REASONS[e.code]) ?? e.code ?? (e instanceof Error ? e.message.split('\n')[0]! : String(err));
+}
+
+/** A configuration problem: one line naming what, where and why; the daemons exit EXIT_CONFIG on it. */
+export class ConfigError extends Error {}
+
+/**
+ * Makes `dir` and its missing parents (mode for the ones made), one level at a time, so that a path that cannot
+ * exist fails at once; throws a ConfigError naming `what` (for example "the data dir"), the path and the reason.
+ */
+export function makeDir(dir: string, what: string, mode = 0o700): void {
+  const target = resolve(dir);
+  const missing: string[] = [];
+  for (let d = target; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && isDir(d)) continue;
+      throw new ConfigError(`cannot create ${what} ${target}: ${reason(err)}${d !== target ? ` (at ${d})` : ''}`);
+    }
+  }
+  if (!isDir(target)) throw new ConfigError(`cannot create ${what} ${target}: it exists and is not a directory`);
+}
+
+/** Makes sure `file` can be appended to (creating it and its dir, mode 0600), or throws a ConfigError naming it. */
+export function checkAppendable(file: string, what: string): void {
+  try {
+    makeDir(dirname(resolve(file)), 'its directory');
+  } catch (err) {
+    throw new ConfigError(`cannot write ${what} ${resolve(file)}: ${(err as Error).message}`);
+  }
+  try {
+    closeSync(openSync(file, 'a', 0o600));
+  } catch (err) {
+    throw new ConfigError(`cannot write ${what} ${resolve(file)}: ${reason(err)}`);
+  }
+}
+
+/** Whether `path` is a directory (following symbolic links). */
+export function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
