@@ -9,7 +9,7 @@ import { EXIT_CONFIG, isDir, makeDir } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { Builder } from './lib/builder/builder.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
-import { createLogger } from './lib/common/log.js';
+import { createLogger, type LogFormat } from './lib/common/log.js';
 import { builderNameProblem } from './lib/protocol/names.js';
 
 /** The host name made into a valid builder name. */
@@ -41,7 +41,7 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .parse();
 
 const o = cmd.opts<{
-  master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string;
+  master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string; logFormat: LogFormat;
   jobs: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
   ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean;
 }>();
@@ -66,7 +66,7 @@ try {
   const name = o.name ?? defaultName();
   const nameProblem = builderNameProblem(name);
   if (nameProblem) throw new Error(`--name: ${nameProblem}, got "${name}"`);
-  const log = createLogger(PROG, o.log, o.logLevel);
+  const log = createLogger(PROG, o.log, o.logLevel, o.logFormat);
   onCrash(PROG, log);
   const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => log.warn({ event: 'config' }, m));
   let ca: Buffer | undefined;
@@ -82,6 +82,8 @@ try {
   // Room for the grace period, SIGTERM → SIGKILL, releasing pipes held by escaped processes, and spooling.
   onShutdown(() => builder.stop(), o.shutdownGrace + 2 * o.killGrace + 6000);
   await builder.start();
+  // With the log in a file, a terminal (or systemd's journal) still hears that it started and where it logs.
+  if (o.log) process.stderr.write(`${PROG}: started as ${name}, master ${o.master}; log: ${resolve(o.log)}\n`);
 } catch (err) {
   // Everything that stops clientd from starting is its configuration: exit 78, which the systemd unit does not restart.
   die(PROG, (err as Error).message, EXIT_CONFIG);

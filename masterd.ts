@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readPem } from './lib/common/args.js';
 import { ConfigError, EXIT_CONFIG } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
-import { createLogger } from './lib/common/log.js';
+import { createLogger, type LogFormat } from './lib/common/log.js';
 import { startMaster } from './lib/masterd/daemon.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
@@ -28,7 +28,7 @@ const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected bui
   .parse();
 
 const o = cmd.opts<{
-  host: string; port: number; log?: string; logLevel: string; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
+  host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
   builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string;
   maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
 }>();
@@ -43,7 +43,7 @@ function isLoopback(host: string): boolean {
 
 const log = (() => {
   try {
-    return createLogger(PROG, o.log, o.logLevel);
+    return createLogger(PROG, o.log, o.logLevel, o.logFormat);
   } catch (err) {
     return die(PROG, (err as Error).message, EXIT_CONFIG);
   }
@@ -86,7 +86,9 @@ try {
     ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
   }, log);
   stopping = () => starting.then((m) => m.stop(4000));
-  await starting;
+  const running = await starting;
+  // With the log in a file, a terminal (or systemd's journal) still hears that it started and where it logs.
+  if (o.log) process.stderr.write(`${PROG}: listening on ${running.host}:${running.port}; log: ${resolve(o.log)}\n`);
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;

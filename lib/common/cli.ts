@@ -27,6 +27,7 @@ function program(name: string, description: string): Command {
 export function daemon(name: string, description: string): Command {
   return program(name, description)
     .addOption(opt('--log <file>', 'write the JSON log here (default: stdout)', 'SIMPLEBB_LOG'))
+    .addOption(opt('--log-format <format>', 'how log lines on stdout look: readable on a terminal and JSON otherwise, or always one of them', 'SIMPLEBB_LOG_FORMAT', 'auto').choices(['auto', 'json', 'pretty']))
     .addOption(opt('--log-level <level>', 'least severe level logged', 'SIMPLEBB_LOG_LEVEL', 'info').choices(['debug', 'info', 'warn', 'error']));
 }
 

@@ -1,15 +1,33 @@
-// Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line.
+// Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line; on a
+// terminal, readable lines instead (pino-pretty).
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { checkAppendable } from './files.js';
 
 export type { Logger };
+
+/** How stdout's log lines look: JSON, readable lines, or readable on a terminal and JSON otherwise. A log file is always JSON. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Readable lines on stdout (time, level, event and message, then the other fields on the same line), coloured unless NO_COLOR. */
+function prettyStdout(): DestinationStream {
+  // Loaded only for a terminal: a daemon under systemd or pm2 writes JSON and never pays for it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  return pretty({
+    destination: 1, sync: true, colorize: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name,event', messageFormat: '{event}: {msg}',
+  });
+}
 
 /**
  * A logger writing to `file` (appending) or to stdout when no file is given.
  * SIGHUP reopens the file, so logrotate can move it away (or copytruncate it).
  */
-export function createLogger(name: string, file?: string, level = 'info'): Logger {
+export function createLogger(name: string, file?: string, level = 'info', format: LogFormat = 'auto'): Logger {
+  if (!file && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY))) {
+    return pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, prettyStdout());
+  }
   if (file) {
     // Here, with one line naming the file, rather than as pino's stack trace (or, under /proc, never).
     checkAppendable(file, 'the log file');
