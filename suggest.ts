@@ -146,5 +146,6 @@ process.exitCode = await runSuggest({
   ...(token !== undefined ? { token } : {}), ...(tls || ca ? { tls: ca ? { ca } : {} } : {}),
   out: (line) => process.stdout.write(line + '\n'),
   outBytes: (bytes) => process.stdout.write(bytes),
+  ...(process.stdout.isTTY && !o.json ? { terminal: { color: !env.NO_COLOR } } : {}),
   err: (line) => process.stderr.write(line + '\n'),
 });

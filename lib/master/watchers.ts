@@ -1,4 +1,5 @@
 // Waiting suggesters: each hears its suggestions' starts, output (if it follows), verdicts, and builders going away, from the events.
+import { TAIL_MAX_CHARS } from '../protocol/limits.js';
 import type { Uname } from '../protocol/messages.js';
 import type { StoredReport, StoredSuggestion } from '../store/store.js';
 import type { EventBus, MasterEvent } from './events.js';
@@ -8,6 +9,17 @@ import type { Peer } from './peer.js';
 const MAX_FOLLOW_BACKLOG = 4 * 1024 * 1024;
 /** Live output (bytes) forwarded to a waiting suggester per build and builder; beyond it the report still has the output. */
 const MAX_FORWARDED_OUTPUT = 64 * 1024 * 1024;
+
+/** The last lines of a build's output (at most TAIL_LINES, TAIL_MAX_CHARS), for a waiting suggester to show with a failure. */
+export function tailOf(output: string): string {
+  let text = output.endsWith('\n') ? output.slice(0, -1) : output;
+  if (text.length > TAIL_MAX_CHARS) text = text.slice(text.length - TAIL_MAX_CHARS);
+  const lines = text.split('\n');
+  return lines.slice(-TAIL_LINES).join('\n');
+}
+
+/** How many of a failed build's last output lines a waiting suggester gets. */
+const TAIL_LINES = 10;
 
 interface Watch {
   suggestion: StoredSuggestion;
@@ -100,8 +112,9 @@ export class Watchers {
   private verdict(report: StoredReport): void {
     const w = this.byId.get(report.id);
     if (!w || !w.waitingFor.delete(report.builder)) return;
-    const { output: _o, receivedAt: _r, seq: _s, ...fields } = report;
-    w.waiter.send({ type: 'report', ...fields });
+    const { output, receivedAt: _r, seq: _s, ...fields } = report;
+    const tail = report.verdict !== 'success' && output ? tailOf(output) : '';
+    w.waiter.send({ type: 'report', ...fields, ...(tail ? { tail } : {}) });
     this.doneIfAll(w);
   }
 

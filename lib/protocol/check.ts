@@ -1,5 +1,5 @@
 // What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with messages.ts.
-import { MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES } from './limits.js';
+import { MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, TAIL_MAX_CHARS } from './limits.js';
 import type { FromMaster } from './messages.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -67,7 +67,7 @@ const SHAPES: Record<FromMaster['type'], Check> = {
   ack: obj({ id }),
   started: obj({ id, builder, startedAt: num }),
   output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: payload }),
-  report: obj({ ...reportFields, builder }),
+  report: obj({ ...reportFields, builder, tail: opt(str(TAIL_MAX_CHARS)) }),
   away: obj({ id, builder, reason: shortText, windowMs: int(0) }),
   ping: obj({ t: opt(num) }),
   pong: obj({ t: opt(num) }),

@@ -11,6 +11,8 @@ export const MAX_CHUNK_CHARS = 128 * 1024;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** The message types whose line is followed by `bytes` raw bytes, which arrive as the message's `data`. */
 export const PAYLOAD_TYPES: ReadonlySet<string> = new Set(['output']);
+/** The most of a build's kept output (its last lines) a waiting suggester gets with a verdict that is not success. */
+export const TAIL_MAX_CHARS = 2048;
 /** A report keeps the first and the last this many bytes of a build's output. */
 export const REPORT_KEEP_BYTES = 512 * 1024;
 /** The most report-output chunks one report may have (covers 2 × REPORT_KEEP_BYTES plus the cut marker). */

@@ -1,7 +1,7 @@
 // The wire protocol's messages as zod schemas, and their types (docs/PROTOCOL.md). Only the master loads this at run time.
 import { z } from 'zod';
 import {
-  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION,
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, TAIL_MAX_CHARS,
 } from './limits.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -183,7 +183,7 @@ const Ack = z.object({ type: z.literal('ack'), id });
 const BuildStarted = z.object({ type: z.literal('started'), id, builder: builderName, startedAt: z.number() });
 const BuildOutput = z.object({ type: z.literal('output'), id, builder: builderName, stream: Stream, data: payload });
 /** A report as a waiting suggester sees it: the fields without the output. */
-export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName });
+export const BuildReport = ReportFields.extend({ type: z.literal('report'), builder: builderName, tail: z.string().max(TAIL_MAX_CHARS).optional() });
 export type BuildReport = z.infer<typeof BuildReport>;
 /** To a waiting suggester: a builder went away with this build open; it is `lost` unless back within `windowMs`. */
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });

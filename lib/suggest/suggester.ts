@@ -3,6 +3,8 @@ import { formatAddress, type Address } from '../wire/address.js';
 import { ClientError, connectToMaster } from '../wire/dial.js';
 import type { BuildReport, FromMaster, Verdict } from '../protocol/messages.js';
 import { LiveOutput } from './liveOutput.js';
+import { printable } from './printable.js';
+import { TerminalView } from './terminalView.js';
 
 export interface SuggestJob {
   master: Address;
@@ -20,6 +22,8 @@ export interface SuggestJob {
   out: (line: string) => void;
   /** Writes bytes as they are (a followed build's output, lines prefixed and ended already). */
   outBytes: (bytes: Buffer) => void;
+  /** stdout is a terminal (and not --json): aligned, coloured (unless `color` is false), with a status line and a summary. */
+  terminal?: { color: boolean };
   err: (line: string) => void;
 }
 
@@ -60,7 +64,16 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     job.err(`simplebb-suggest: ${err instanceof ClientError ? err.message : String(err)}`);
     return EXIT.error;
   }
-  const emit = (obj: Record<string, unknown>, text: string): void => job.out(job.json ? JSON.stringify(obj) : text);
+  const view = job.terminal && !job.json ? new TerminalView((text) => job.outBytes(Buffer.from(text)), job.terminal.color) : undefined;
+  const emit = (obj: Record<string, unknown>, text: string): void => {
+    if (job.json) job.out(JSON.stringify(obj));
+    else if (view) view.line(text);
+    else job.out(text);
+  };
+  const err = (line: string): void => {
+    view?.close();
+    job.err(line);
+  };
   const byRef = new Map<string, { branch: string; revision?: string }>();
   const tracked = new Map<string, Tracked>();
   const live = new LiveOutput();
@@ -73,6 +86,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       done = true;
       if (timer) clearTimeout(timer);
       if (!job.json) for (const rest of live.rest()) job.outBytes(rest);
+      view?.close();
       // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
       conn.destroy('done');
       resolve(code);
@@ -85,22 +99,25 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       const verdicts = all.flatMap((t) => [...t.reports.values()].map((r) => r.verdict));
       const code = exitCodeFor(verdicts);
       if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: code }));
-      else if (code === EXIT.nobody) job.out(`no builder could build ${job.project}`);
+      else {
+        view?.summary();
+        if (code === EXIT.nobody) job.out(`no builder could build ${job.project}`);
+      }
       finish(code);
     };
     conn.on('close', (reason) => {
       if (done) return;
-      job.err(`simplebb-suggest: lost the connection to master at ${formatAddress(job.master)}: ${reason}`);
+      err(`simplebb-suggest: lost the connection to master at ${formatAddress(job.master)}: ${reason}`);
       finish(EXIT.error);
     });
     conn.on('invalid', (problem, fatal) => {
-      job.err(`simplebb-suggest: master sent an invalid line: ${problem}`);
+      err(`simplebb-suggest: master sent an invalid line: ${problem}`);
       if (fatal) finish(EXIT.error);
     });
     conn.on('message', (m: FromMaster) => {
       switch (m.type) {
         case 'error':
-          job.err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${byRef.get(m.ref)?.branch ?? ''}` : ''}: ${m.message}`);
+          err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${byRef.get(m.ref)?.branch ?? ''}` : ''}: ${m.message}`);
           return finish(EXIT.error);
         case 'accepted': {
           const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, count: m.count, reports: new Map() };
@@ -108,16 +125,20 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
           emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
             `suggested ${m.project} ${m.branch}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
+          if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
         }
         case 'started':
+          view?.started(m.id, m.builder);
           if (job.follow) emit({ type: 'started', id: m.id, builder: m.builder }, `${m.builder}| build ${m.id} started`);
           return;
         case 'output': {
           if (!job.follow) return;
           if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: live.text(m.builder, m.id, m.stream, m.data) }));
           const lines = live.lines(m.builder, m.id, m.stream, m.data);
-          if (lines !== undefined) job.outBytes(lines);
+          if (lines === undefined) return;
+          if (view) view.bytes(() => job.outBytes(lines));
+          else job.outBytes(lines);
           return;
         }
         case 'away': {
@@ -131,9 +152,13 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           const t = tracked.get(m.id);
           if (!t) return;
           t.reports.set(m.builder, m);
-          const exit = m.signal ? `signal ${m.signal}` : `exit ${m.exitCode}`;
-          emit({ type: 'report', id: m.id, builder: m.builder, project: m.project, branch: m.branch, verdict: m.verdict, exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs, message: m.message },
-            `${m.builder}  ${m.project} ${m.branch}  ${m.verdict}  ${exit}  ${seconds(m.durationMs)}${m.message && m.verdict !== 'success' && m.verdict !== 'failure' ? `  (${m.message})` : ''}`);
+          if (view) view.report(m);
+          else {
+            // A report's signal and message come from a builder: shown with their control characters escaped.
+            const exit = m.signal ? `signal ${printable(m.signal)}` : `exit ${m.exitCode}`;
+            emit({ type: 'report', id: m.id, builder: m.builder, project: m.project, branch: m.branch, verdict: m.verdict, exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs, message: m.message, ...(m.tail !== undefined ? { tail: m.tail } : {}) },
+              `${m.builder}  ${m.project} ${m.branch}  ${m.verdict}  ${exit}  ${seconds(m.durationMs)}${m.message && m.verdict !== 'success' && m.verdict !== 'failure' ? `  (${printable(m.message)})` : ''}`);
+          }
           return settleIfDone();
         }
         default:
@@ -147,7 +172,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     if (job.wait && job.waitTimeoutMs > 0) {
       timer = setTimeout(() => {
         const missing = [...tracked.values()].flatMap((t) => t.builders.filter((b) => !t.reports.has(b)).map((b) => `${b} (${t.branch})`));
-        job.err(`simplebb-suggest: timed out after ${job.waitTimeoutMs / 1000} s waiting for ${missing.join(', ') || 'the master'}`);
+        err(`simplebb-suggest: timed out after ${job.waitTimeoutMs / 1000} s waiting for ${missing.join(', ') || 'the master'}`);
         if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: EXIT.timeout, timedOut: missing }));
         finish(EXIT.timeout);
       }, job.waitTimeoutMs);

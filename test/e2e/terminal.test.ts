@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, DIST, node, stop, tempDir, waitFor } from '../helpers.js';
+import { cleanup, DIST, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -39,5 +39,33 @@ describe('the daemons on a terminal', () => {
     await waitFor('the start line', () => /^simplebb-masterd: listening on 127\.0\.0\.1:\d+; log: .*server\.log\n$/.test(m.stderr()), 10_000);
     expect(m.stdout()).toBe('');
     await stop(m);
+  });
+});
+
+describe('simplebb-suggest --wait on a terminal', () => {
+  it('aligns and colours the verdicts, shows a failure\'s last lines with their escapes made visible, and sums up', async () => {
+    const m = await startMaster();
+    await startBuilder(m.port, { name: 'good', scripts: { mixed: 'echo fine' } });
+    await startBuilder(m.port, { name: 'bad-builder', scripts: { mixed: 'echo "building $1"; printf "error: \\033[2Jit broke\\n"; exit 1' } });
+    await waitFor('two builders', () => m.log().filter((l) => l.event === 'connected').length === 2);
+    const cmd = `${process.execPath} ${join(DIST, 'suggest.js')} -p ${m.port} mixed main --wait; echo "exit=$?"`;
+    const plain = await onTerminal(cmd, { NO_COLOR: '1' });
+    const lines = plain.split('\n').map((l) => l.replace(/^[\s\S]*\r\x1b\[K/, ''));
+    expect(lines).toContainEqual(expect.stringMatching(/^good         mixed main  success   exit 0      \d\.\d\d s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^bad-builder  mixed main  failure   exit 1      \d\.\d\d s$/));
+    expect(lines).toContain('  │ building main');
+    expect(lines).toContain('  │ error: \\x1b[2Jit broke');
+    expect(lines).toContain('1 of 2 builders passed, 1 failed: bad-builder');
+    expect(lines).toContain('exit=1');
+    expect(plain).not.toContain('\x1b[2J');
+    expect(plain).not.toMatch(/\x1b\[\d+m/);
+    const coloured = await onTerminal(cmd);
+    expect(coloured).toContain('\x1b[31mfailure');
+    expect(coloured).toContain('\x1b[32msuccess');
+    // Not a terminal: the plain, stable lines, no summary, no status line.
+    const piped = await suggest(m.port, ['mixed', 'main', '--wait']);
+    expect(piped.code).toBe(1);
+    expect(piped.stdout).toMatch(/^bad-builder  mixed main  failure  exit 1  \d\.\d\d s$/m);
+    expect(piped.stdout).not.toMatch(/passed|│|\x1b/);
   });
 });
