@@ -75,7 +75,13 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
   if (config.tls) {
     const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.helloTimeoutMs, minVersion: 'TLSv1.2' }, accept);
     tlsServer.on('tlsClientError', (err, socket) => {
-      events.notice('warn', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress, error: err.message });
+      // The two usual causes in words: a plain client (it waits for a greeting, so the handshake never starts) or
+      // a plain line where the handshake should be.
+      const error = /timeout/i.test(err.message) ? `no TLS handshake within ${config.helloTimeoutMs / 1000} s: the client may not use TLS (give it --tls or --tls-ca)`
+        : /disconnected before secure TLS/i.test(err.message) ? 'the client closed the connection without a TLS handshake: it may not use TLS (give it --tls or --tls-ca)'
+        : /wrong version|http request|unknown protocol|packet length/i.test(err.message) ? 'the client does not speak TLS (it sent plain text): give it --tls or --tls-ca'
+          : err.message;
+      events.notice('warn', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress ?? 'unknown', error });
       // Node leaves the socket open after a failed or timed-out handshake; it must not hold a connection slot.
       socket.destroy();
     });

@@ -6,6 +6,9 @@ import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, PAYLOAD_TYPES, PROTOCOL_VERSION } fr
 import type { Validator } from '../protocol/validator.js';
 import { LineFramer } from './framing.js';
 
+/** What a plain connection says when its peer starts a TLS handshake. */
+export const PLAIN_PEER_SPOKE_TLS = 'the client speaks TLS, and this master serves no TLS: give the master --tls-cert and --tls-key, or drop --tls and --tls-ca on the client';
+
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
 const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 
@@ -117,6 +120,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private closeReason = '';
   /** Messages parsed while delivery is held (between a handshake and its owner attaching handlers). */
   private held: In[] | undefined;
+  private heardAny = false;
   /** A message whose line announced a payload, waiting for its bytes. */
   private awaiting: (Record<string, unknown> & { type: string }) | undefined;
 
@@ -230,6 +234,14 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
 
   private onData(chunk: Buffer): void {
     this.lastHeard = Date.now();
+    // A TLS ClientHello (record type 22, version 3.x) on a plain connection: say so, not "not valid UTF-8".
+    if (!this.heardAny && chunk.length >= 2 && chunk[0] === 0x16 && chunk[1] === 0x03) {
+      this.heardAny = true;
+      this.socket.pause();
+      this.emit('invalid', PLAIN_PEER_SPOKE_TLS, true, undefined);
+      return;
+    }
+    this.heardAny = true;
     this.framer.feed(chunk, (ev) => {
       if (this.closed || this.closing) return false;
       if (ev.kind === 'overflow') {

@@ -26,6 +26,10 @@ const ERRNO_TEXT: Record<string, string> = {
   EADDRNOTAVAIL: 'address not available',
 };
 
+/** The two mismatches, named the same way wherever they are seen (suggest, clientd, the master's log). */
+export const PLAIN_MASTER = 'the master does not speak TLS (it answered in plain text): drop --tls and --tls-ca, or give the master --tls-cert and --tls-key';
+const TLS_HINT = 'if the master serves TLS, use --tls or --tls-ca';
+
 /** TLS verification failures in words. */
 const TLS_TEXT: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not signed by a trusted CA',
@@ -34,8 +38,8 @@ const TLS_TEXT: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate is self-signed and not trusted',
   CERT_HAS_EXPIRED: 'certificate has expired',
   ERR_TLS_CERT_ALTNAME_INVALID: 'certificate is not for this host name',
-  EPROTO: 'TLS handshake failed (is the master serving TLS?)',
-  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed (is the master serving TLS?)',
+  EPROTO: PLAIN_MASTER,
+  ERR_SSL_WRONG_VERSION_NUMBER: PLAIN_MASTER,
 };
 
 export interface ClientOptions {
@@ -90,11 +94,15 @@ export async function connectToMaster(
       conn.destroy(why);
       reject(new ClientError(`cannot reach master at ${where}: ${why}`));
     }
-    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs / 1000} s${options.tls ? '' : ' (if the master serves TLS, use --tls)'}`), options.timeoutMs);
+    // A TLS master says nothing until it hears a TLS handshake: silence, then a close, is how a plain client sees it.
+    let greeted = false;
+    const timer = setTimeout(() => fail(`no greeting within ${options.timeoutMs / 1000} s${options.tls ? '' : ` (${TLS_HINT})`}`), options.timeoutMs);
     conn.on('invalid', (problem) => fail(problem.startsWith('protocol version') ? `master's ${problem}` : `master sent an invalid line (${problem})`));
-    conn.on('close', (reason) => fail(reason === 'connection closed by peer' ? 'master closed the connection' : reason));
+    conn.on('close', (reason) => fail(reason !== 'connection closed by peer' ? reason
+      : greeted || options.tls ? 'master closed the connection' : `master closed the connection before its greeting (${TLS_HINT})`));
     const onMessage = (m: FromMasterT): void => {
       if (m.type === 'greeting') {
+        greeted = true;
         const fields = typeof hello === 'function' ? hello(m) : hello;
         const auth = options.token !== undefined && proof ? { auth: proof(options.token, m.nonce, fields.role) } : {};
         conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...fields, ...auth });

@@ -108,14 +108,18 @@ describe('TLS', () => {
     expect(wrongCa.stderr.trim()).toMatch(new RegExp(`^simplebb-suggest: cannot reach master at 127\\.0\\.0\\.1:${m.port}: TLS: certificate`));
     const plain = await suggest(m.port, ['foo', 'main', '--connect-timeout', '1']);
     expect(plain.code).toBe(2);
-    expect(plain.stderr).toContain('(if the master serves TLS, use --tls)');
+    expect(plain.stderr).toContain('(if the master serves TLS, use --tls or --tls-ca)');
+    const plainMaster = await startMaster();
+    const tlsToPlain = await suggest(plainMaster.port, ['foo', 'main', '--tls-ca', join(c, 'server.crt')]);
+    expect(tlsToPlain.code).toBe(2);
+    expect(tlsToPlain.stderr.trim()).toBe(`simplebb-suggest: cannot reach master at 127.0.0.1:${plainMaster.port}: TLS: the master does not speak TLS (it answered in plain text): drop --tls and --tls-ca, or give the master --tls-cert and --tls-key`);
+    await waitFor('the plain master names the TLS client', () => plainMaster.log().find((l) => l.event === 'invalid' && String(l.problem).startsWith('the client speaks TLS, and this master serves no TLS')), 10_000);
     const m2 = await startMaster({ args: ['--tls-cert', join(c, 'named.crt'), '--tls-key', join(c, 'named.key')] });
     const wrongName = await suggest(m2.port, ['foo', 'main', '--tls-ca', join(c, 'named.crt')]);
     expect(wrongName.code).toBe(2);
     expect(wrongName.stderr).toContain('TLS: certificate is not for this host name');
-    const m3 = await startMaster();
-    const tlsToPlain = await suggest(m3.port, ['foo', 'main', '--tls']);
-    expect(tlsToPlain.stderr).toMatch(/TLS: /);
+    const withSystemCas = await suggest(plainMaster.port, ['foo', 'main', '--tls']);
+    expect(withSystemCas.stderr).toContain('TLS: the master does not speak TLS');
   });
 
   it('drops a connection that never completes the TLS handshake', async () => {
@@ -123,7 +127,8 @@ describe('TLS', () => {
     const m = await startMaster({ args: ['--tls-cert', join(c, 'server.crt'), '--tls-key', join(c, 'server.key'), '--hello-timeout', '0.3'] });
     const silent = raw(m.port);
     await waitFor('the master to drop the silent connection', () => silent.closed(), 5000);
-    expect(m.log().some((l) => l.event === 'tls-error')).toBe(true);
+    // A plain client waits for a greeting, so the handshake never starts: the master says what that usually means.
+    expect(m.log().find((l) => l.event === 'tls-error')).toMatchObject({ address: '127.0.0.1', error: 'no TLS handshake within 0.3 s: the client may not use TLS (give it --tls or --tls-ca)' });
   });
 });
 
