@@ -7,7 +7,9 @@ import { parseAddress } from './lib/wire/address.js';
 import { readPem } from './lib/common/args.js';
 import { EXIT_CONFIG, isDir, makeDir } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
-import { Builder } from './lib/builder/builder.js';
+import { Builder, type BuilderConfig } from './lib/builder/builder.js';
+import { checkBuilder } from './lib/builder/check.js';
+import { Option } from 'commander';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger, type LogFormat } from './lib/common/log.js';
 import { builderNameProblem } from './lib/protocol/names.js';
@@ -37,13 +39,14 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .addOption(flag('--tls', 'connect with TLS', 'SIMPLEBB_TLS'))
   .addOption(opt('--tls-ca <file>', 'trust this CA (PEM) instead of the system CAs; implies --tls', 'SIMPLEBB_TLS_CA'))
   .addOption(flag('--allow-root', 'run builds as root (refused by default)', 'SIMPLEBB_ALLOW_ROOT'))
+  .addOption(new Option('--check', 'check the configuration and the master (reachable, TLS, token, name), print what was found, and exit 0, or 2 naming what is wrong'))
   .addOption(flag('--create-scripts-dir', 'create the buildscripts dir if it does not exist (otherwise refused)', 'SIMPLEBB_CREATE_SCRIPTS_DIR'))
   .parse();
 
 const o = cmd.opts<{
   master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string; logFormat: LogFormat;
   jobs: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
-  ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean;
+  ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean; check?: boolean;
 }>();
 const PROG = 'simplebb-clientd';
 
@@ -62,23 +65,33 @@ try {
   else if (!isDir(o.scripts)) {
     throw new Error(`--scripts: the buildscripts dir ${resolve(o.scripts)} does not exist or is not a directory; create it (one executable per project) or pass --create-scripts-dir`);
   }
-  makeDir(o.work, 'the work dir (--work)');
+  // --check creates nothing: not the work dir, not the log file.
+  if (!o.check) makeDir(o.work, 'the work dir (--work)');
   const name = o.name ?? defaultName();
   const nameProblem = builderNameProblem(name);
   if (nameProblem) throw new Error(`--name: ${nameProblem}, got "${name}"`);
-  const log = createLogger(PROG, o.log, o.logLevel, o.logFormat);
-  onCrash(PROG, log);
-  const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => log.warn({ event: 'config' }, m));
+  const log = o.check ? undefined : createLogger(PROG, o.log, o.logLevel, o.logFormat);
+  if (log) onCrash(PROG, log);
+  const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => (log ? log.warn({ event: 'config' }, m) : process.stderr.write(`${PROG}: warning: ${m}\n`)));
   let ca: Buffer | undefined;
   if (o.tlsCa) {
     ca = readPem(o.tlsCa, '--tls-ca', 'certificate');
   }
-  const builder = new Builder({
+  const config: BuilderConfig = {
     master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, timeoutMs: o.timeout,
     killGraceMs: o.killGrace, shutdownGraceMs: o.shutdownGrace, heartbeatMs: o.heartbeat,
     backoffBaseMs: o.reconnectBase, backoffCapMs: o.reconnectMax, ignoreUnknown: Boolean(o.ignoreUnknown), connectTimeoutMs: 10_000,
     ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),
-  }, log);
+  };
+  if (!log) {
+    try {
+      for (const line of await checkBuilder(config)) process.stdout.write(`${PROG}: ${line}\n`);
+    } catch (err) {
+      die(PROG, `check failed: ${(err as Error).message}`, 2);
+    }
+    process.exit(0);
+  }
+  const builder = new Builder(config, log);
   // Room for the grace period, SIGTERM → SIGKILL, releasing pipes held by escaped processes, and spooling.
   onShutdown(() => builder.stop(), o.shutdownGrace + 2 * o.killGrace + 6000);
   await builder.start();

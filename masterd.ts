@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { readPem } from './lib/common/args.js';
 import { ConfigError, EXIT_CONFIG } from './lib/common/files.js';
-import { readToken } from './lib/common/token.js';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger, type LogFormat } from './lib/common/log.js';
+import { Option } from 'commander';
+import { checkMaster } from './lib/masterd/check.js';
+import { readSecrets, type Secrets } from './lib/masterd/config.js';
 import { startMaster } from './lib/masterd/daemon.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
@@ -25,20 +25,23 @@ const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected bui
   .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
   .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
   .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
+  .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
   .parse();
 
 const o = cmd.opts<{
   host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
-  builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string;
+  builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
   maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
 }>();
 const PROG = 'simplebb-masterd';
 
-/** Loopback addresses: the only ones served without tokens unless --insecure. */
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '::ffff:127.0.0.1';
+if (o.check) {
+  try {
+    for (const line of await checkMaster(o)) process.stdout.write(`${PROG}: ${line}\n`);
+  } catch (err) {
+    die(PROG, `check failed: ${(err as Error).message}`, 2);
+  }
+  process.exit(0);
 }
 
 const log = (() => {
@@ -52,32 +55,18 @@ onCrash(PROG, log);
 // Signals that arrive while we are still starting also stop us in order.
 let stopping: () => Promise<void> = async () => undefined;
 onShutdown(() => stopping(), 4900);
-let builderToken: string | undefined;
-let suggestToken: string | undefined;
-let tls: { cert: Buffer; key: Buffer } | undefined;
+let secrets: Secrets;
 try {
-  const warn = (m: string): void => log.warn({ event: 'config' }, m);
-  builderToken = readToken(o.builderTokenFile, 'SIMPLEBB_BUILDER_TOKEN', warn);
-  suggestToken = readToken(o.suggestTokenFile, 'SIMPLEBB_SUGGEST_TOKEN', warn);
-  if (builderToken !== undefined && builderToken === suggestToken) throw new Error('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
-  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
-  if (o.tlsCert && o.tlsKey) {
-    tls = { cert: readPem(o.tlsCert, '--tls-cert', 'certificate'), key: readPem(o.tlsKey, '--tls-key', 'private key') };
-  }
-  if (!isLoopback(o.host) && (builderToken === undefined || suggestToken === undefined)) {
-    if (!o.insecure) {
-      throw new Error(`refusing to listen on ${o.host} without both --builder-token-file and --suggest-token-file (or SIMPLEBB_BUILDER_TOKEN and SIMPLEBB_SUGGEST_TOKEN): anyone who can reach it could run code on your builders; pass --insecure to do it anyway`);
-    }
-    const can = [builderToken === undefined ? 'register a builder' : '', suggestToken === undefined ? 'suggest builds' : ''].filter(Boolean).join(' and ');
-    const lacks = [builderToken === undefined ? 'a builder token' : '', suggestToken === undefined ? 'a suggest token' : ''].filter(Boolean).join(' and ');
-    const m = `INSECURE: listening on ${o.host} without ${lacks}: anyone who can reach this port can ${can}`;
-    log.warn({ event: 'insecure' }, m);
-    process.stderr.write(`${PROG}: warning: ${m}\n`);
+  secrets = readSecrets(o, (m) => log.warn({ event: 'config' }, m));
+  if (secrets.insecure) {
+    log.warn({ event: 'insecure' }, secrets.insecure);
+    process.stderr.write(`${PROG}: warning: ${secrets.insecure}\n`);
   }
 } catch (err) {
   log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
   die(PROG, (err as Error).message, EXIT_CONFIG);
 }
+const { builderToken, suggestToken, tls } = secrets;
 
 try {
   const starting = startMaster({

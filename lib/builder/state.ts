@@ -134,6 +134,20 @@ async function identity(dir: string, builder: string): Promise<Identity> {
   return id;
 }
 
+/** The instance id a state dir already has, for `clientd --check` (which neither locks nor creates anything); undefined for a new dir. */
+export function peekInstance(dir: string, builder: string): string | undefined {
+  let id: Partial<Identity>;
+  try {
+    id = JSON.parse(readFileSync(join(dir, 'identity.json'), 'utf8')) as Partial<Identity>;
+  } catch {
+    return undefined;
+  }
+  if (id.builder !== undefined && id.builder !== builder) {
+    throw new StateError(`the state dir ${dir} belongs to builder ${id.builder}, not ${builder}; give this builder its own --state`);
+  }
+  return typeof id.instance === 'string' && TOKEN_ID_RULE.test(id.instance) ? id.instance : undefined;
+}
+
 /** Opens (creating) the state dir of `builder`: locked for this process, its identity checked. */
 export async function openState(dir: string, builder: string): Promise<StateDir> {
   try {

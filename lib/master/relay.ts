@@ -214,6 +214,11 @@ export class Relay {
       this.events.notice('warn', 'name-in-use', 'builder name in use by another clientd', { builder: msg.name, address: peer.remote, connected: current.peer.remote });
       return peer.close('name in use', `builder name ${msg.name} is in use by another simplebb-clientd, connected from ${current.peer.address}; give each clientd its own --name`, 'name-in-use');
     }
+    if (msg.check) {
+      // clientd --check: everything a hello is checked for has passed; nothing is registered or recorded.
+      peer.send({ type: 'checked', protocol: PROTOCOL_VERSION, connected: current !== undefined });
+      return peer.close('checked');
+    }
     const known = this.instances.get(msg.name);
     const sameInstance = known === undefined || known === msg.instance;
     this.instances.set(msg.name, msg.instance);

@@ -60,6 +60,7 @@ const reportFields = {
 const SHAPES: Record<FromMaster['type'], Check> = {
   greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
+  checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
   accepted: obj({ ref: opt(str(64)), id, seq, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
   suggest: obj({ id, seq, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),

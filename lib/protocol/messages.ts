@@ -64,6 +64,8 @@ export const Hello = z.object({
   jobs: z.number().int().min(1).max(1024).optional(),
   cursor: Cursor.optional(),
   auth: z.string().max(128).optional(),
+  /** `simplebb-clientd --check`: checked like a builder's hello and answered with `checked`, never registered. */
+  check: z.boolean().optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -142,6 +144,10 @@ const Welcome = z.object({
   heartbeatMs: z.number().int().min(0),
 });
 
+/** The answer to a hello with `check`: it would have been welcomed; `connected` says a clientd of that name is connected now. */
+const Checked = z.object({ type: z.literal('checked'), protocol: z.number().int(), connected: z.boolean() });
+export type Checked = z.infer<typeof Checked>;
+
 const ErrorMessage = z.object({
   type: z.literal('error'),
   message: shortText,
@@ -189,7 +195,7 @@ export type BuildReport = z.infer<typeof BuildReport>;
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
+  Greeting, Welcome, Checked, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

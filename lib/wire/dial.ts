@@ -3,7 +3,7 @@ import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'n
 import { formatAddress, type Address } from './address.js';
 import { checkFromMaster } from '../protocol/check.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
-import type { FromMaster as FromMasterT, Greeting, Hello, ToMaster } from '../protocol/messages.js';
+import type { Checked, FromMaster as FromMasterT, Greeting, Hello, ToMaster } from '../protocol/messages.js';
 import { Connection } from './connection.js';
 
 /**
@@ -44,6 +44,8 @@ const TLS_TEXT: Record<string, string> = {
 
 export interface ClientOptions {
   timeoutMs: number;
+  /** With a hello that has `check`: told the master's answer, after which the returned connection closes. */
+  onChecked?: (m: Checked) => void;
   heartbeatMs: number;
   /** The role's shared secret, proven with an HMAC of the master's nonce. */
   token?: string;
@@ -106,6 +108,12 @@ export async function connectToMaster(
         const fields = typeof hello === 'function' ? hello(m) : hello;
         const auth = options.token !== undefined && proof ? { auth: proof(options.token, m.nonce, fields.role) } : {};
         conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...fields, ...auth });
+      } else if (m.type === 'checked') {
+        settled = true;
+        clearTimeout(timer);
+        options.onChecked?.(m);
+        conn.destroy('checked');
+        resolve(conn);
       } else if (m.type === 'welcome') {
         settled = true;
         clearTimeout(timer);

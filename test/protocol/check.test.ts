@@ -8,6 +8,7 @@ const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', h
 const VALID: Array<Record<string, unknown>> = [
   { type: 'greeting', protocol: 2, server: 'simplebb-masterd/0.1.0', nonce: 'ab'.repeat(16), store: 'cd'.repeat(16) },
   { type: 'welcome', protocol: 2, heartbeatMs: 10000 },
+  { type: 'checked', protocol: 2, connected: true },
   { type: 'error', message: 'x', ref: '1', code: 'name-in-use' },
   { type: 'accepted', ref: '0', id: 'a-1', seq: 1, project: 'foo', branch: 'feature/x', revision: 'abcd', count: 2, builders: ['b1', 'b.2'] },
   { type: 'suggest', id: 'a-1', seq: 9007199254740991, project: 'foo', branch: 'main', revision: 'abcdef', replayed: true },
@@ -31,7 +32,7 @@ const probe = fc.oneof(
   fc.constantFrom(Buffer.alloc(0), Buffer.from('x'), new Uint8Array(3), Buffer.alloc(256 * 1024), Buffer.alloc(256 * 1024 + 1)),
 );
 
-const mutated = fc.tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.oneof(fc.constantFrom('id', 'project', 'branch', 'revision', 'builders', 'count', 'verdict', 'stream', 'data', 'uname', 'exitCode', 'durationMs', 'outputBytes', 'protocol', 'nonce', 'ref', 'replayed', 'startedAt', 'message', 'builder', 'heartbeatMs', 'signal', 't', 'node', 'server', 'outputCut', 'seq', 'store', 'code', 'reason', 'windowMs'), fc.string({ maxLength: 8 })), probe), { maxLength: 3 }), fc.boolean())
+const mutated = fc.tuple(fc.constantFrom(...VALID), fc.array(fc.tuple(fc.oneof(fc.constantFrom('id', 'project', 'branch', 'revision', 'builders', 'count', 'verdict', 'stream', 'data', 'uname', 'exitCode', 'durationMs', 'outputBytes', 'protocol', 'nonce', 'ref', 'replayed', 'startedAt', 'message', 'builder', 'heartbeatMs', 'connected', 'tail', 'signal', 't', 'node', 'server', 'outputCut', 'seq', 'store', 'code', 'reason', 'windowMs'), fc.string({ maxLength: 8 })), probe), { maxLength: 3 }), fc.boolean())
   .map(([base, edits, dropOne]) => {
     const m: Record<string, unknown> = { ...base };
     for (const [k, v] of edits) {

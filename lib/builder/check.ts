@@ -1,0 +1,29 @@
+// simplebb-clientd --check: what this configuration would do, without doing it. Lists the projects, and connects
+// once with a hello the master checks as it would the real one (token, name, protocol) but does not register.
+import { randomBytes } from 'node:crypto';
+import { formatAddress } from '../wire/address.js';
+import { connectToMaster } from '../wire/dial.js';
+import type { BuilderConfig } from './builder.js';
+import { localUname } from './builder.js';
+import { listProjects } from './buildscripts.js';
+import { peekInstance } from './state.js';
+
+/** The lines --check prints when everything would work; throws an Error with one line when something would not. */
+export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
+  const projects = await listProjects(config.scriptsDir);
+  const instance = peekInstance(config.stateDir, config.name);
+  let connected = false;
+  await connectToMaster(config.master, {
+    role: 'builder', name: config.name, instance: instance ?? randomBytes(16).toString('hex'), uname: localUname(), node: process.version,
+    projects, ignoreUnknown: config.ignoreUnknown, jobs: config.jobs, check: true,
+  }, {
+    timeoutMs: config.connectTimeoutMs, heartbeatMs: 0, onChecked: (m) => { connected = m.connected; },
+    ...(config.token !== undefined ? { token: config.token } : {}), ...(config.tls ? { tls: config.tls } : {}),
+  });
+  const shown = projects.slice(0, 10).join(', ') + (projects.length > 10 ? ', …' : '');
+  return [
+    `builder ${config.name}: ${projects.length} project${projects.length === 1 ? '' : 's'} in ${config.scriptsDir}${projects.length ? ` (${shown})` : ' (every build would be reported no-script)'}`,
+    `state ${config.stateDir}${instance ? '' : ' (new)'}, work ${config.workDir}, ${config.jobs} job${config.jobs === 1 ? '' : 's'} at a time`,
+    `master ${formatAddress(config.master)}: reachable${config.tls ? ' over TLS (certificate verified)' : ''}, protocol 2, ${config.token !== undefined ? 'builder token accepted' : 'no token asked for'}, name ${config.name} ${connected ? 'connected now (by this state dir: a check does not disturb it)' : 'free'}`,
+  ];
+}

@@ -1,0 +1,53 @@
+// simplebb-masterd --check: what this configuration would do, without doing it: the secrets read, the data dir and
+// log file writable (or creatable), the port free to listen on. Leaves nothing behind.
+import { accessSync, constants, existsSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { isDir, reason } from '../common/files.js';
+import { readSecrets, type SecretFlags } from './config.js';
+
+export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string }
+
+/** Whether `path` could be written: it is there and writable, or a dir can be made in its nearest existing ancestor (tried, and removed). */
+function writable(path: string, dir: boolean): string | null {
+  const p = resolve(path);
+  let at = p;
+  while (!existsSync(at)) at = dirname(at);
+  if (at === p) {
+    if (dir && !isDir(p)) return `${p} is not a directory`;
+    try {
+      accessSync(p, constants.W_OK);
+      return null;
+    } catch {
+      return `${p} is not writable`;
+    }
+  }
+  try {
+    rmdirSync(mkdtempSync(join(at, '.simplebb-check-')));
+    return null;
+  } catch (err) {
+    return `${p} does not exist and cannot be created in ${at}: ${reason(err)}`;
+  }
+}
+
+/** The lines --check prints when everything would work; throws an Error with one line when something would not. */
+export async function checkMaster(o: CheckFlags): Promise<string[]> {
+  const warnings: string[] = [];
+  const s = readSecrets(o, (m) => warnings.push(m));
+  const dataProblem = writable(o.data, true) ?? (existsSync(join(o.data, 'simplebb.db')) ? writable(join(o.data, 'simplebb.db'), false) : null);
+  if (dataProblem) throw new Error(`the data dir (--data): ${dataProblem}`);
+  const logProblem = o.log ? writable(o.log, false) : null;
+  if (logProblem) throw new Error(`the log file (--log): ${logProblem}`);
+  await new Promise<void>((ok, fail) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${o.host}:${o.port}: ${
+      err.code === 'EADDRINUSE' ? 'address already in use (is a master running?)' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : err.message}`)));
+    server.listen(o.port, o.host, () => server.close(() => ok()));
+  });
+  return [
+    `listen on ${o.host}:${o.port}: free${s.tls ? ', TLS (certificate and key read)' : ', plain TCP'}`,
+    `builder token: ${s.builderToken !== undefined ? 'required' : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
+    `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
+    ...warnings.map((w) => `warning: ${w}`),
+  ];
+}

@@ -1,0 +1,46 @@
+// The master's secrets and exposure, read and checked from its flags: shared by the start and by --check.
+import { isIP } from 'node:net';
+import { readPem } from '../common/args.js';
+import { ConfigError } from '../common/files.js';
+import { readToken } from '../common/token.js';
+
+export interface SecretFlags {
+  host: string; builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string;
+}
+
+export interface Secrets {
+  builderToken?: string;
+  suggestToken?: string;
+  tls?: { cert: Buffer; key: Buffer };
+  /** Set when --insecure lets a non-loopback address go without a token: the warning to give, on stderr and in the log. */
+  insecure?: string;
+}
+
+/** Loopback addresses: the only ones served without tokens unless --insecure. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+/** Reads the tokens and TLS files the flags name; throws a ConfigError with one line when they cannot be used. */
+export function readSecrets(o: SecretFlags, warn: (m: string) => void): Secrets {
+  const builderToken = readToken(o.builderTokenFile, 'SIMPLEBB_BUILDER_TOKEN', warn);
+  const suggestToken = readToken(o.suggestTokenFile, 'SIMPLEBB_SUGGEST_TOKEN', warn);
+  if (builderToken !== undefined && builderToken === suggestToken) throw new ConfigError('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together');
+  const tls = o.tlsCert && o.tlsKey ? { cert: readPem(o.tlsCert, '--tls-cert', 'certificate'), key: readPem(o.tlsKey, '--tls-key', 'private key') } : undefined;
+  let insecure: string | undefined;
+  if (!isLoopback(o.host) && (builderToken === undefined || suggestToken === undefined)) {
+    if (!o.insecure) {
+      throw new ConfigError(`refusing to listen on ${o.host} without both --builder-token-file and --suggest-token-file (or SIMPLEBB_BUILDER_TOKEN and SIMPLEBB_SUGGEST_TOKEN): anyone who can reach it could run code on your builders; pass --insecure to do it anyway`);
+    }
+    const can = [builderToken === undefined ? 'register a builder' : '', suggestToken === undefined ? 'suggest builds' : ''].filter(Boolean).join(' and ');
+    const lacks = [builderToken === undefined ? 'a builder token' : '', suggestToken === undefined ? 'a suggest token' : ''].filter(Boolean).join(' and ');
+    insecure = `INSECURE: listening on ${o.host} without ${lacks}: anyone who can reach this port can ${can}`;
+  }
+  return {
+    ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
+    ...(tls ? { tls } : {}), ...(insecure ? { insecure } : {}),
+  };
+}
