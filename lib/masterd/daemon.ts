@@ -1,8 +1,8 @@
 // The master assembled: the record, the relay and its subscribers, the listener, the sweep timer, and an orderly stop.
+import { ConfigError } from '../common/files.js';
 import type { Logger } from 'pino';
 import { EventBus } from '../master/events.js';
 import { Relay, type RelayOptions } from '../master/relay.js';
-import { SqliteStore } from '../store/sqlite.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
 
@@ -22,6 +22,7 @@ export interface RunningMaster {
 export async function startMaster(config: MasterConfig, log: Logger): Promise<RunningMaster> {
   // SIMPLEBB_BENCH_SYNC is for the durable-throughput benchmark only: it weakens the promise that an acked report is on disk.
   const sync = process.env.SIMPLEBB_BENCH_SYNC;
+  const { SqliteStore } = await loadSqlite();
   const store = new SqliteStore(config.dataDir, sync === 'NORMAL' || sync === 'OFF' ? sync : 'FULL');
   if (sync === 'NORMAL' || sync === 'OFF') log.warn({ event: 'bench-sync', synchronous: sync }, `SIMPLEBB_BENCH_SYNC=${sync}: acknowledged reports may be lost on a crash`);
   const events = new EventBus();
@@ -51,4 +52,20 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     return stopped;
   };
   return { port: listening.port, host: config.host, stop };
+}
+
+/**
+ * The SQLite store, loaded when the master starts: better-sqlite3 is an optional dependency (a builder-only host
+ * installs without a C++ toolchain), so a master without it says so in one line instead of a module-not-found trace.
+ */
+async function loadSqlite(): Promise<typeof import('../store/sqlite.js')> {
+  try {
+    return await import('../store/sqlite.js');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND' || /bindings file|better_sqlite3\.node|NODE_MODULE_VERSION/.test(e.message)) {
+      throw new ConfigError(`better-sqlite3 is not installed or not built for this Node (${process.version}): install python3, make and g++, then run npm rebuild better-sqlite3 (${e.message.split('\n')[0]})`);
+    }
+    throw err;
+  }
 }
