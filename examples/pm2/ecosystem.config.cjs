@@ -34,6 +34,12 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOME = path.join(os.homedir(), '.simplebb');
 
+// A root pm2 would start clientd as root, which it refuses (exit 78): say so once, here, instead of a clientd that
+// pm2 keeps listed as errored. SIMPLEBB_ALLOW_ROOT=1 (a throwaway container) lets it through, as it does clientd.
+if (process.getuid && process.getuid() === 0 && !/^(1|true|yes|on)$/i.test(process.env.SIMPLEBB_ALLOW_ROOT || '')) {
+  throw new Error('simplebb: run pm2 as an unprivileged user: simplebb-clientd refuses to run builds as root (or set SIMPLEBB_ALLOW_ROOT=1 in a throwaway container)');
+}
+
 // Seconds, as the programs take them.
 const SHUTDOWN_GRACE = 30;
 const KILL_GRACE = 10;
