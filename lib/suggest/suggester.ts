@@ -2,9 +2,8 @@
 import { formatAddress, type Address } from '../wire/address.js';
 import { ClientError, connectToMaster } from '../wire/dial.js';
 import type { BuildReport, FromMaster, Verdict } from '../protocol/messages.js';
-import { LiveOutput } from './liveOutput.js';
+import type { LiveOutput } from './liveOutput.js';
 import { printable } from './printable.js';
-import { TerminalView } from './terminalView.js';
 
 export interface SuggestJob {
   master: Address;
@@ -64,7 +63,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     job.err(`simplebb-suggest: ${err instanceof ClientError ? err.message : String(err)}`);
     return EXIT.error;
   }
-  const view = job.terminal && !job.json ? new TerminalView((text) => job.outBytes(Buffer.from(text)), job.terminal.color) : undefined;
+  // Loaded only when used (the git hook runs without --wait, --follow or a terminal): each is a chunk of the bundle.
+  const view = job.terminal && !job.json && job.wait
+    ? new (await import('./terminalView.js')).TerminalView((text) => job.outBytes(Buffer.from(text)), job.terminal.color, printable) : undefined;
   const emit = (obj: Record<string, unknown>, text: string): void => {
     if (job.json) job.out(JSON.stringify(obj));
     else if (view) view.line(text);
@@ -76,7 +77,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
   };
   const byRef = new Map<string, { branch: string; revision?: string }>();
   const tracked = new Map<string, Tracked>();
-  const live = new LiveOutput();
+  const live: LiveOutput | undefined = job.follow ? new (await import('./liveOutput.js')).LiveOutput() : undefined;
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -85,7 +86,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
-      if (!job.json) for (const rest of live.rest()) job.outBytes(rest);
+      if (!job.json && live) for (const rest of live.rest()) job.outBytes(rest);
       view?.close();
       // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
       conn.destroy('done');
@@ -133,7 +134,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           if (job.follow) emit({ type: 'started', id: m.id, builder: m.builder }, `${m.builder}| build ${m.id} started`);
           return;
         case 'output': {
-          if (!job.follow) return;
+          if (!live) return;
           if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: live.text(m.builder, m.id, m.stream, m.data) }));
           const lines = live.lines(m.builder, m.id, m.stream, m.data);
           if (lines === undefined) return;

@@ -2,7 +2,6 @@
 // output, a status line of who is still running (redrawn every second), and a summary. Only when stdout is a
 // terminal; piped, the output stays the plain, stable lines of suggester.ts.
 import type { Verdict } from '../protocol/messages.js';
-import { printable } from './printable.js';
 
 const COLORS = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 
@@ -15,7 +14,16 @@ export class TerminalView {
   private status = '';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly write: (text: string) => void, private readonly color: boolean, private readonly now: () => number = Date.now) {}
+  /**
+   * `escape` is printable() (passed in rather than imported, so that it stays in the bundle's main file, which
+   * needs it too, instead of a chunk the git hook would load on every push).
+   */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly color: boolean,
+    private readonly escape: (text: string, keepNewlines?: boolean) => string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A suggestion went to these builders: they are waited for. */
   accepted(id: string, branch: string, builders: string[]): void {
@@ -54,10 +62,10 @@ export class TerminalView {
   report(r: { id: string; builder: string; project: string; branch: string; verdict: Verdict; exitCode: number; signal?: string; durationMs: number; message?: string; tail?: string }): void {
     const p = this.parts.get(`${r.id}\0${r.builder}`);
     if (p) p.verdict = r.verdict;
-    const exit = r.signal ? `signal ${printable(r.signal)}` : `exit ${r.exitCode}`;
-    const why = r.message && r.verdict !== 'success' && r.verdict !== 'failure' ? `  (${printable(r.message)})` : '';
+    const exit = r.signal ? `signal ${this.escape(r.signal)}` : `exit ${r.exitCode}`;
+    const why = r.message && r.verdict !== 'success' && r.verdict !== 'failure' ? `  (${this.escape(r.message)})` : '';
     let text = `${r.builder.padEnd(this.width)}  ${r.project} ${r.branch}  ${this.paint(r.verdict.padEnd(10), verdictColor(r.verdict))}${exit.padEnd(10)}  ${seconds(r.durationMs)}${why}`;
-    if (r.tail) text += '\n' + printable(r.tail, true).split('\n').map((l) => this.paint(`  │ ${l}`, 'dim')).join('\n');
+    if (r.tail) text += '\n' + this.escape(r.tail, true).split('\n').map((l) => this.paint(`  │ ${l}`, 'dim')).join('\n');
     this.line(text);
   }
 
