@@ -45,6 +45,11 @@ function parse(text: string): Line | undefined {
   } catch {
     return undefined;
   }
+  return check(v);
+}
+
+/** The same check on a value: what parse() would accept once it is written and read back. */
+function check(v: unknown): Line | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const l = v as Record<string, unknown>;
   const id = (x: unknown): x is string => typeof x === 'string' && ID_RULE.test(x);
@@ -113,8 +118,13 @@ export class Inbox {
     const lines: Array<{ line: Line; at: Place }> = [];
     let skipped = 0;
     for (let pos = 0; pos < bytes.length;) {
-      let nl = bytes.indexOf(10, pos);
-      if (nl === -1) nl = bytes.length;
+      const nl = bytes.indexOf(10, pos);
+      // Every line is written with its newline: a last one without is torn, whatever it parses as (a report cut
+      // just before its newline would otherwise be copied without one, and the next line glued to it).
+      if (nl === -1) {
+        skipped++;
+        break;
+      }
       if (nl > pos) {
         const line = parse(bytes.toString('utf8', pos, nl));
         if (line) lines.push({ line, at: { pos, len: nl + 1 - pos } });
@@ -188,7 +198,14 @@ export class Inbox {
 
   /** Durably keeps a finished build's report (or several, from an older spool) until done(). */
   keep(...reports: SpooledReport[]): Promise<void> {
+    // What could not be read back at the next start is refused now, not kept and lost then.
+    for (const r of reports) if (!check({ t: 'report', r })) return Promise.reject(new Error(`report ${String(r.id)} is not one the journal can keep`));
     return reports.length ? this.write(reports.map((r) => ({ t: 'report', r })), true) : Promise.resolve();
+  }
+
+  /** Whether `r` is a report this journal can keep and read back (spool.ts checks an earlier release's files with it). */
+  static keepable(r: unknown): r is SpooledReport {
+    return check({ t: 'report', r }) !== undefined;
   }
 
   /** Whether a report for this id waits for the master's ack. */
@@ -223,8 +240,13 @@ export class Inbox {
     return this.write([{ t: 'done', id }], false);
   }
 
+  /** Closes the journal: a write still queued, or one asked for later, fails instead of reaching a reused descriptor. */
   close(): void {
-    try { closeSync(this.fd); } catch { /* closed */ }
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    if (this.writing) return; // drain() closes it once its write and fdatasync are done
+    try { closeSync(fd); } catch { /* closed */ }
   }
 
   private apply(l: Line, at?: Place): void {
@@ -316,12 +338,16 @@ export class Inbox {
       if (text) put(Buffer.from(text));
       fsyncSync(fd);
       renameSync(tmp, this.file);
-      const dir = openSync(dirname(this.file), 'r');
-      try { fsyncSync(dir); } finally { closeSync(dir); }
     } catch (err) {
       closeSync(fd);
       throw err;
     }
+    // From the rename on, fd is the journal: a failure to sync the dir must not close it (that would leave this
+    // inbox writing to the replaced file). The rename reaches the disk with the next sync of the dir, or the OS's.
+    try {
+      const dir = openSync(dirname(this.file), 'r');
+      try { fsyncSync(dir); } finally { closeSync(dir); }
+    } catch { /* see above */ }
     for (const [id, at] of moved) this.reports.set(id, at);
     this.size = size;
     this.finished = 0;
@@ -359,6 +385,10 @@ export class Inbox {
       let error: Error | undefined;
       const fd = this.fd;
       const start = this.size;
+      if (fd < 0) {
+        for (const b of batch) b.done(new Error('the inbox journal is closed'));
+        continue;
+      }
       try {
         const placed: Array<{ line: Line; at: Place }> = [];
         const texts: string[] = [];
@@ -377,7 +407,7 @@ export class Inbox {
         this.size = pos;
         if (batch.some((b) => b.sync)) await new Promise<void>((res, rej) => fdatasync(fd, (err) => (err ? rej(err) : res())));
         for (const { line, at } of placed) this.apply(line, at);
-        if (this.finished >= COMPACT_AFTER && this.finished > this.held.size + this.reports.size) this.compact();
+        if (this.fd >= 0 && this.finished >= COMPACT_AFTER && this.finished > this.held.size + this.reports.size) this.compact();
       } catch (err) {
         error = err as Error;
         // Not confirmed, so not kept: and a write cut short (a full disk) must not glue a torn line to the next one.
@@ -385,6 +415,10 @@ export class Inbox {
           ftruncateSync(fd, start);
           this.size = start;
         } catch { /* the next open skips the torn line */ }
+      }
+      if (this.fd < 0) {
+        // close() came while this batch was being written: it is on disk (or failed); now the descriptor goes.
+        try { closeSync(fd); } catch { /* closed */ }
       }
       for (const b of batch) b.done(error);
     }

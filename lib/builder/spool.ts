@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { makeDir } from '../common/files.js';
 import { join } from 'node:path';
-import type { Inbox, SpooledReport } from './inbox.js';
+import { Inbox, type SpooledReport } from './inbox.js';
 
 const NAME = /^(\d{15})-(\d{6})-([0-9a-z-]{1,64})\.json$/;
 /** Reports are taken into the journal in batches of about this much, so a spool of hundreds of MiB is never all in memory. */
@@ -46,7 +46,7 @@ export async function adoptSpool(stateDir: string, builder: string, inbox: Inbox
         text = readFileSync(file, 'utf8');
         r = JSON.parse(text) as SpooledReport & { builder?: string };
       } catch { /* unreadable */ }
-      if (!r || typeof r !== 'object' || r.id !== NAME.exec(f)![3] || typeof r.output !== 'string') {
+      if (!r || typeof r !== 'object' || r.id !== NAME.exec(f)![3] || !Inbox.keepable(r)) {
         out.unreadable.push(file);
         continue;
       }

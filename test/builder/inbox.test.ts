@@ -161,6 +161,47 @@ describe('Inbox', () => {
     again.close();
   });
 
+  it('skips a whole report line torn just before its newline, and the next line starts on a line of its own', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1)], A, undefined, new Map([['o-1', 1]]));
+    inbox.close();
+    appendFileSync(join(dir, 'inbox.log'), JSON.stringify({ t: 'report', r: report(1) })); // complete JSON, no newline
+    const { inbox: again, skipped } = Inbox.open(dir);
+    expect([skipped, again.reported('o-1')]).toEqual([1, false]);
+    await again.receive([order(2)], A);
+    again.close();
+    const third = Inbox.open(dir);
+    expect(third.skipped).toBe(0);
+    expect(third.inbox.pending().map((h) => h.order.id)).toEqual(['o-1', 'o-2']);
+    third.inbox.close();
+  });
+
+  it('refuses to keep a report it could not read back, and adoption leaves such a spool file in place', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    const bad = { ...report(1), exitCode: 'zero' } as unknown as SpooledReport;
+    await expect(inbox.keep(bad)).rejects.toThrow('report o-1 is not one the journal can keep');
+    mkdirSync(join(dir, 'spool'));
+    const file = join(dir, 'spool', `${String(1001).padStart(15, '0')}-000000-o-1.json`);
+    writeFileSync(file, JSON.stringify({ ...bad, builder: 'me' }));
+    expect(await adoptSpool(dir, 'me', inbox)).toEqual({ adopted: 0, foreign: [], unreadable: [file] });
+    expect(existsSync(file)).toBe(true);
+    inbox.close();
+  });
+
+  it('finishes the write under way when closed, then refuses more instead of writing to a reused descriptor', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    const first = inbox.receive([order(1)], A);
+    inbox.close();
+    await first;
+    await expect(inbox.receive([order(2)], A)).rejects.toThrow('the inbox journal is closed');
+    const again = Inbox.open(dir).inbox;
+    expect(again.pending().map((h) => h.order.id)).toEqual(['o-1']);
+    again.close();
+  });
+
   it('takes reports spooled by earlier clientds into the journal, sets another builder\'s aside and leaves unreadable files', async () => {
     const dir = tempDir();
     const spool = join(dir, 'spool');
