@@ -1,6 +1,7 @@
 // simplebb-clientd --check: what this configuration would do, without doing it. Lists the projects, and connects
 // once with a hello the master checks as it would the real one (token, name, protocol) but does not register.
 import { randomBytes } from 'node:crypto';
+import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { formatAddress } from '../wire/address.js';
 import { connectToMaster } from '../wire/dial.js';
 import type { BuilderConfig } from './builder.js';
@@ -13,9 +14,13 @@ export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
   const projects = await listProjects(config.scriptsDir);
   const instance = peekInstance(config.stateDir, config.name);
   let connected = false;
-  await connectToMaster(config.master, {
-    role: 'builder', name: config.name, instance: instance ?? randomBytes(16).toString('hex'), uname: localUname(), node: process.version,
-    projects, ignoreUnknown: config.ignoreUnknown, jobs: config.jobs, check: true,
+  await connectToMaster(config.master, (greeting) => {
+    // An older master would take the check for this builder connecting, and could replace the running one.
+    if (!greeting.check) throw new Error(`it is too old to be checked (${greeting.server}); nothing was sent`);
+    return {
+      role: 'builder', name: config.name, instance: instance ?? randomBytes(16).toString('hex'), uname: localUname(), node: process.version,
+      projects, ignoreUnknown: config.ignoreUnknown, jobs: config.jobs, check: true,
+    };
   }, {
     timeoutMs: config.connectTimeoutMs, heartbeatMs: 0, onChecked: (m) => { connected = m.connected; },
     ...(config.token !== undefined ? { token: config.token } : {}), ...(config.tls ? { tls: config.tls } : {}),
@@ -24,6 +29,6 @@ export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
   return [
     `builder ${config.name}: ${projects.length} project${projects.length === 1 ? '' : 's'} in ${config.scriptsDir}${projects.length ? ` (${shown})` : ' (every build would be reported no-script)'}`,
     `state ${config.stateDir}${instance ? '' : ' (new)'}, work ${config.workDir}, ${config.jobs} job${config.jobs === 1 ? '' : 's'} at a time`,
-    `master ${formatAddress(config.master)}: reachable${config.tls ? ' over TLS (certificate verified)' : ''}, protocol 2, ${config.token !== undefined ? 'builder token accepted' : 'no token asked for'}, name ${config.name} ${connected ? 'connected now (by this state dir: a check does not disturb it)' : 'free'}`,
+    `master ${formatAddress(config.master)}: reachable${config.tls ? ' over TLS (certificate verified)' : ''}, protocol ${PROTOCOL_VERSION}, ${config.token !== undefined ? 'builder token accepted' : 'no token asked for'}, name ${config.name} ${connected ? 'connected now (by this state dir: a check does not disturb it)' : 'free'}`,
   ];
 }

@@ -93,7 +93,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true });
     };
     // An address that keeps failing to authenticate waits longer and longer for its greeting.
     const delay = this.throttle.delayMs(peer.address);

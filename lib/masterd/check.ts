@@ -1,10 +1,13 @@
-// simplebb-masterd --check: what this configuration would do, without doing it: the secrets read, the data dir and
-// log file writable (or creatable), the port free to listen on. Leaves nothing behind.
+// simplebb-masterd --check: what this configuration would do, without doing it: the secrets read (the certificate and
+// key as a pair), better-sqlite3 loadable, the data dir and log file writable (or creatable), the port free to
+// listen on. Leaves nothing behind.
 import { accessSync, constants, existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { dirname, join, resolve } from 'node:path';
 import { isDir, reason } from '../common/files.js';
 import { readSecrets, type SecretFlags } from './config.js';
+import { loadSqlite } from './daemon.js';
 
 export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string }
 
@@ -34,6 +37,14 @@ function writable(path: string, dir: boolean): string | null {
 export async function checkMaster(o: CheckFlags): Promise<string[]> {
   const warnings: string[] = [];
   const s = readSecrets(o, (m) => warnings.push(m));
+  if (s.tls) {
+    try {
+      createSecureContext({ cert: s.tls.cert, key: s.tls.key, minVersion: 'TLSv1.2' });
+    } catch (err) {
+      throw new Error(`--tls-cert and --tls-key cannot be used together: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  await loadSqlite();
   const dataProblem = writable(o.data, true) ?? (existsSync(join(o.data, 'simplebb.db')) ? writable(join(o.data, 'simplebb.db'), false) : null);
   if (dataProblem) throw new Error(`the data dir (--data): ${dataProblem}`);
   const logProblem = o.log ? writable(o.log, false) : null;

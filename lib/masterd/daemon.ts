@@ -58,7 +58,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
  * The SQLite store, loaded when the master starts: better-sqlite3 is an optional dependency (a builder-only host
  * installs without a C++ toolchain), so a master without it says so in one line instead of a module-not-found trace.
  */
-async function loadSqlite(): Promise<typeof import('../store/sqlite.js')> {
+export async function loadSqlite(): Promise<typeof import('../store/sqlite.js')> {
   try {
     return await import('../store/sqlite.js');
   } catch (err) {

@@ -58,7 +58,7 @@ const reportFields = {
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),

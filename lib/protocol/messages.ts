@@ -135,6 +135,8 @@ export const Greeting = z.object({
   nonce: z.string().max(128),
   /** The id of the master's record: a builder's cursor counts only against the record it came from. */
   store: tokenId,
+  /** This master answers a hello with `check` (clientd --check); an older one would take it for a builder. */
+  check: z.boolean().optional(),
 });
 export type Greeting = z.infer<typeof Greeting>;
 

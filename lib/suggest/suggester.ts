@@ -101,6 +101,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       const code = exitCodeFor(verdicts);
       if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: code }));
       else {
+        if (live) for (const rest of live.rest()) job.outBytes(rest);
         view?.summary();
         if (code === EXIT.nobody) job.out(`no builder could build ${job.project}`);
       }
@@ -118,14 +119,14 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     conn.on('message', (m: FromMaster) => {
       switch (m.type) {
         case 'error':
-          err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${byRef.get(m.ref)?.branch ?? ''}` : ''}: ${m.message}`);
+          err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${printable(byRef.get(m.ref)?.branch ?? '')}` : ''}: ${printable(m.message)}`);
           return finish(EXIT.error);
         case 'accepted': {
           const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, count: m.count, reports: new Map() };
           tracked.set(m.id, t);
           const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
           emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
-            `suggested ${m.project} ${m.branch}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
+            `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
           if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
         }
@@ -146,7 +147,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           const t = tracked.get(m.id);
           if (!t) return;
           emit({ type: 'away', id: m.id, builder: m.builder, reason: m.reason, windowMs: m.windowMs },
-            `${m.builder}  ${job.project} ${t.branch}  away (${m.reason}); waiting up to ${seconds(m.windowMs)} for it to come back`);
+            `${m.builder}  ${job.project} ${printable(t.branch)}  away (${printable(m.reason)}); waiting up to ${seconds(m.windowMs)} for it to come back`);
           return;
         }
         case 'report': {
@@ -158,7 +159,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
             // A report's signal and message come from a builder: shown with their control characters escaped.
             const exit = m.signal ? `signal ${printable(m.signal)}` : `exit ${m.exitCode}`;
             emit({ type: 'report', id: m.id, builder: m.builder, project: m.project, branch: m.branch, verdict: m.verdict, exitCode: m.exitCode, signal: m.signal, durationMs: m.durationMs, message: m.message, ...(m.tail !== undefined ? { tail: m.tail } : {}) },
-              `${m.builder}  ${m.project} ${m.branch}  ${m.verdict}  ${exit}  ${seconds(m.durationMs)}${m.message && m.verdict !== 'success' && m.verdict !== 'failure' ? `  (${printable(m.message)})` : ''}`);
+              `${m.builder}  ${m.project} ${printable(m.branch)}  ${m.verdict}  ${exit}  ${seconds(m.durationMs)}${m.message && m.verdict !== 'success' && m.verdict !== 'failure' ? `  (${printable(m.message)})` : ''}`);
           }
           return settleIfDone();
         }

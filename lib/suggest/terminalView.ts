@@ -64,7 +64,7 @@ export class TerminalView {
     if (p) p.verdict = r.verdict;
     const exit = r.signal ? `signal ${this.escape(r.signal)}` : `exit ${r.exitCode}`;
     const why = r.message && r.verdict !== 'success' && r.verdict !== 'failure' ? `  (${this.escape(r.message)})` : '';
-    let text = `${r.builder.padEnd(this.width)}  ${r.project} ${r.branch}  ${this.paint(r.verdict.padEnd(10), verdictColor(r.verdict))}${exit.padEnd(10)}  ${seconds(r.durationMs)}${why}`;
+    let text = `${r.builder.padEnd(this.width)}  ${r.project} ${this.escape(r.branch)}  ${this.paint(r.verdict.padEnd(10), verdictColor(r.verdict))}${exit.padEnd(10)}  ${seconds(r.durationMs)}${why}`;
     if (r.tail) text += '\n' + this.escape(r.tail, true).split('\n').map((l) => this.paint(`  │ ${l}`, 'dim')).join('\n');
     this.line(text);
   }
@@ -75,7 +75,7 @@ export class TerminalView {
     const parts = [...this.parts.values()];
     if (!parts.length) return;
     const multi = new Set(parts.map((p) => p.branch)).size > 1;
-    const who = (ps: Part[]): string => ps.map((p) => (multi ? `${p.builder} (${p.branch})` : p.builder)).join(', ');
+    const who = (ps: Part[]): string => ps.map((p) => (multi ? `${p.builder} (${this.escape(p.branch)})` : p.builder)).join(', ');
     const passed = parts.filter((p) => p.verdict === 'success');
     const failed = parts.filter((p) => p.verdict === 'failure' || p.verdict === 'timeout' || p.verdict === 'lost');
     const other = parts.filter((p) => p.verdict !== undefined && !passed.includes(p) && !failed.includes(p));

@@ -185,6 +185,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   send(message: Out): boolean {
     const data = (message as { data?: unknown }).data;
     if (PAYLOAD_TYPES.has(message.type) && data instanceof Uint8Array) {
+      if (data.length === 0) return true; // nothing to carry, and `bytes: 0` would be a framing error to the peer
       if (!this.writable()) return false;
       // One write of both (cork): the line and its bytes are never apart in the stream.
       this.socket.cork();

@@ -105,7 +105,12 @@ export async function connectToMaster(
     const onMessage = (m: FromMasterT): void => {
       if (m.type === 'greeting') {
         greeted = true;
-        const fields = typeof hello === 'function' ? hello(m) : hello;
+        let fields: HelloFields;
+        try {
+          fields = typeof hello === 'function' ? hello(m) : hello;
+        } catch (err) {
+          return fail((err as Error).message); // the caller's own judgement of the greeting
+        }
         const auth = options.token !== undefined && proof ? { auth: proof(options.token, m.nonce, fields.role) } : {};
         conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...fields, ...auth });
       } else if (m.type === 'checked') {

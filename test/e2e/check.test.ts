@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, ROOT_OK, script, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, node, ROOT_OK, script, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -49,6 +49,19 @@ describe('simplebb-clientd --check', () => {
     expect(other.code).toBe(2);
     expect(other.err).toContain('builder name busy is in use by another simplebb-clientd');
     expect(b.child.exitCode).toBeNull();
+  });
+});
+
+describe('simplebb-clientd --check against a master too old for it', () => {
+  it('sends no hello (the master would take it for the builder connecting) and says why, exit 2', async () => {
+    const fake = await fakeMaster(); // greets without `check`, like a master from before --check
+    const d = tempDir();
+    mkdirSync(join(d, 'scripts'));
+    const r = await run('clientd', ['--master', `127.0.0.1:${fake.port}`, '--name', 'old', '--scripts', join(d, 'scripts'), '--state', join(d, 'st'), '--check', ...ROOT_OK]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`simplebb-clientd: check failed: cannot reach master at 127.0.0.1:${fake.port}: it is too old to be checked (fake); nothing was sent\n`);
+    expect(fake.received.filter((m) => m.type === 'hello')).toEqual([]);
+    await fake.close();
   });
 });
 
