@@ -42,7 +42,9 @@ export class LineFramer {
           this.payload.push(Buffer.from(piece));
           continue;
         }
-        const data = this.payload.length ? Buffer.concat([...this.payload, piece]) : piece;
+        // Whole in this chunk: handed over as a view of it, unless it is a small part (it would keep the chunk alive
+        // for as long as a slow follower's queue holds it).
+        const data = this.payload.length ? Buffer.concat([...this.payload, piece]) : piece.length * 4 < chunk.length ? Buffer.from(piece) : piece;
         this.payload = [];
         if (sink({ kind: 'payload', data }) === false) return;
         continue;
