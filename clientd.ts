@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
 import { readPem } from './lib/common/args.js';
-import { EXIT_CONFIG, isDir, makeDir } from './lib/common/files.js';
+import { EXIT_CONFIG, isDir, makeDir, untrusted } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { Builder, type BuilderConfig } from './lib/builder/builder.js';
 import { checkBuilder } from './lib/builder/check.js';
@@ -65,6 +65,11 @@ try {
   else if (!isDir(o.scripts)) {
     throw new Error(`--scripts: the buildscripts dir ${resolve(o.scripts)} does not exist or is not a directory; create it (one executable per project) or pass --create-scripts-dir`);
   }
+  // Whoever can write the buildscripts dir (or the token) can run code as this user: refused, as sshd's StrictModes do.
+  for (const [flagName, path] of [['--scripts', o.scripts], ['--token-file', o.tokenFile], ['--work', o.work], ['--state', o.state ?? o.spool]] as const) {
+    const why = path ? untrusted(path) : null;
+    if (why) throw new Error(`${flagName}: ${why}`);
+  }
   // --check creates nothing: not the work dir, not the log file.
   if (!o.check) makeDir(o.work, 'the work dir (--work)');
   const name = o.name ?? defaultName();
@@ -72,7 +77,11 @@ try {
   if (nameProblem) throw new Error(`--name: ${nameProblem}, got "${name}"`);
   const log = o.check ? undefined : createLogger(PROG, o.log, o.logLevel, o.logFormat);
   if (log) onCrash(PROG, log);
-  const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => (log ? log.warn({ event: 'config' }, m) : process.stderr.write(`${PROG}: warning: ${m}\n`)));
+  // A warning about the token (a loose file mode) goes to stderr too: an operator starting clientd sees it.
+  const token = readToken(o.tokenFile, 'SIMPLEBB_BUILDER_TOKEN', (m) => {
+    log?.warn({ event: 'config' }, m);
+    process.stderr.write(`${PROG}: warning: ${m}\n`);
+  });
   let ca: Buffer | undefined;
   if (o.tlsCa) {
     ca = readPem(o.tlsCa, '--tls-ca', 'certificate');

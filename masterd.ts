@@ -57,7 +57,10 @@ let stopping: () => Promise<void> = async () => undefined;
 onShutdown(() => stopping(), 4900);
 let secrets: Secrets;
 try {
-  secrets = readSecrets(o, (m) => log.warn({ event: 'config' }, m));
+  secrets = readSecrets(o, (m) => {
+    log.warn({ event: 'config' }, m);
+    process.stderr.write(`${PROG}: warning: ${m}\n`); // a loose token file mode: seen at start, not only in the log
+  });
   if (secrets.insecure) {
     log.warn({ event: 'insecure' }, secrets.insecure);
     process.stderr.write(`${PROG}: warning: ${secrets.insecure}\n`);

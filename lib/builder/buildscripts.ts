@@ -2,6 +2,7 @@
 import { watch } from 'chokidar';
 import { accessSync, constants, promises as fs, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { untrusted } from '../common/files.js';
 import { projectProblem } from '../protocol/names.js';
 
 export type ScriptLookup = { ok: true; path: string } | { ok: false; problem: string };
@@ -24,8 +25,12 @@ export function resolveScript(dir: string, project: string): ScriptLookup {
   }
   if (!real.startsWith(root + sep)) return { ok: false, problem: `build script ${project} resolves outside the buildscripts dir` };
   try {
-    if (!statSync(real).isFile()) return { ok: false, problem: `build script ${project} is not a regular file` };
+    const st = statSync(real);
+    if (!st.isFile()) return { ok: false, problem: `build script ${project} is not a regular file` };
     accessSync(real, constants.X_OK);
+    // Someone who can change the script can run anything as this builder's user: not run (like sshd's StrictModes).
+    const why = untrusted(real, st);
+    if (why) return { ok: false, problem: `build script ${project} is not run: ${why}` };
   } catch {
     return { ok: false, problem: `build script ${project} is not executable` };
   }

@@ -75,3 +75,23 @@ export function isDir(path: string): boolean {
     return false;
   }
 }
+
+/**
+ * Why `path` (a dir or file clientd trusts: buildscripts, a token, its state) must not be trusted, like sshd's
+ * StrictModes: another user can write it (group or others have write permission), or someone other than this user
+ * or root owns it. Null when it is fine or not there.
+ */
+export function untrusted(path: string, st?: { mode: number; uid: number }): string | null {
+  let s = st;
+  if (!s) {
+    try {
+      s = statSync(path);
+    } catch {
+      return null;
+    }
+  }
+  const me = process.getuid?.();
+  if (s.mode & 0o022) return `${resolve(path)} is writable by other users (mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}): chmod go-w it`;
+  if (me !== undefined && s.uid !== me && s.uid !== 0) return `${resolve(path)} is owned by uid ${s.uid}, not by this user (uid ${me}) or root`;
+  return null;
+}

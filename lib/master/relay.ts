@@ -121,6 +121,8 @@ export class Relay {
       if (msg.type !== 'hello') return peer.close('no hello', `expected a hello message first, got ${msg.type}`);
       return this.hello(state, msg);
     }
+    // Answered only once a peer has said hello: before it, a ping is one line too many, like anything else.
+    if (msg.type === 'ping') return void peer.send({ type: 'pong', ...(msg.t !== undefined ? { t: msg.t } : {}) });
     if (msg.type === 'hello') return void peer.send({ type: 'error', message: 'hello was already received' });
     if (state.role === 'suggester') {
       if (msg.type === 'suggest') return void this.suggest(state, msg);

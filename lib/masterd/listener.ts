@@ -64,7 +64,7 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
       else perAddress.set(address, n);
       if (sockets.size === 0) drained?.();
     });
-    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master' });
+    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
     conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));

@@ -25,6 +25,9 @@ export function branchProblem(name: string): string | null {
   if (name.startsWith('-')) return 'branch name must not start with "-"';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(name)) return 'branch name must not contain control characters';
+  // Shown on terminals and pages: no C1 control (U+009B is a one-byte CSI), bidi embedding, override or isolate,
+  // zero-width character or BOM, which could make one branch look like another.
+  if (/[\u0080-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(name)) return 'branch name must not contain C1 controls, bidi controls or invisible characters';
   if (/[ ~^:?*[\\]/.test(name)) return 'branch name must not contain space, "~", "^", ":", "?", "*", "[" or "\\"';
   if (name === '@') return 'branch name must not be "@"';
   if (name.includes('@{')) return 'branch name must not contain "@{"';

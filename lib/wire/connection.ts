@@ -99,6 +99,8 @@ export interface ConnectionOptions {
   maxLineBytes?: number;
   /** Who we are, in a protocol version mismatch message ("this master"). */
   speaker?: string;
+  /** Deliver pings as messages instead of answering them here: the master answers only peers that said hello. */
+  passPings?: boolean;
 }
 
 export interface ConnectionEvents<T> {
@@ -284,7 +286,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
       return;
     }
     const msg = parsed.message as { type?: unknown; t?: unknown };
-    if (msg.type === 'ping') {
+    if (msg.type === 'ping' && !this.options.passPings) {
       this.send({ type: 'pong', t: typeof msg.t === 'number' ? msg.t : undefined } as unknown as Out);
       return;
     }

@@ -77,7 +77,8 @@ export async function connectToMaster(
   return new Promise((resolve, reject) => {
     const socket: Socket = options.tls && tlsConnect
       ? tlsConnect({
-        host: address.host, port: address.port, ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+        // Explicitly: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment would otherwise turn certificate checks off.
+        host: address.host, port: address.port, rejectUnauthorized: true, ...(options.tls.ca ? { ca: options.tls.ca } : {}),
         ...(isIP(address.host) ? {} : { servername: address.host }), minVersion: 'TLSv1.2',
       })
       : netConnect({ host: address.host, port: address.port, writableHighWaterMark: WRITE_BUFFER_BYTES } as NetConnectOpts);

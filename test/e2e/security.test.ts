@@ -106,6 +106,10 @@ describe('TLS', () => {
     const wrongCa = await suggest(m.port, ['foo', 'main', '--tls-ca', join(c, 'other.crt')]);
     expect(wrongCa.code).toBe(2);
     expect(wrongCa.stderr.trim()).toMatch(new RegExp(`^simplebb-suggest: cannot reach master at 127\\.0\\.0\\.1:${m.port}: TLS: certificate`));
+    // NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment does not turn the check off.
+    const unchecked = await suggest(m.port, ['foo', 'main', '--tls-ca', join(c, 'other.crt')], { env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
+    expect(unchecked.code).toBe(2);
+    expect(unchecked.stderr).toContain('TLS: certificate');
     const plain = await suggest(m.port, ['foo', 'main', '--connect-timeout', '1']);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('(if the master serves TLS, use --tls or --tls-ca)');

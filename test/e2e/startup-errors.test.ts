@@ -1,6 +1,6 @@
 // A configuration a daemon cannot run with: one line on stderr naming the flag or path and the reason in words, exit
 // status 78 (EX_CONFIG, which the systemd units do not restart on), within a few seconds, never a spin or a trace.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLog } from '../../lib/common/log.js';
@@ -48,9 +48,13 @@ describe('simplebb-clientd refuses a configuration it cannot run with', () => {
     ['a CA that is not PEM', (d: string) => ['--scripts', d, '--tls-ca', join(d, 'file')], /^simplebb-clientd: --tls-ca: .*\/file is not a PEM certificate/],
     ['a work dir under /proc', (d: string) => ['--scripts', d, '--work', '/proc/simplebb-nope/work'], 'simplebb-clientd: cannot create the work dir (--work) /proc/simplebb-nope/work: no such file or directory (at /proc/simplebb-nope)'],
     ['a log file under /proc', (d: string) => ['--scripts', d, '--log', '/proc/simplebb-nope/b.log'], 'simplebb-clientd: cannot write the log file /proc/simplebb-nope/b.log: cannot create its directory /proc/simplebb-nope: no such file or directory'],
+    ['a buildscripts dir other users can write', (d: string) => ['--scripts', join(d, 'shared')], /^simplebb-clientd: --scripts: .*\/shared is writable by other users \(mode 0777\): chmod go-w it\n$/],
+    ['a work dir other users can write (they could plant a Makefile)', (d: string) => ['--scripts', d, '--work', join(d, 'shared')], /^simplebb-clientd: --work: .*\/shared is writable by other users \(mode 0777\): chmod go-w it\n$/],
   ])('%s', async (_what, args, message) => {
     const d = tempDir();
     writeFileSync(join(d, 'file'), 'not PEM\n');
+    mkdirSync(join(d, 'shared'));
+    chmodSync(join(d, 'shared'), 0o777);
     const r = await refused(node('clientd', [...base(d), ...args(d)]));
     expect(r.code).toBe(78);
     oneLine(r.line, typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n$`) : message);

@@ -451,6 +451,18 @@ describe('Relay', () => {
     expect(s.closedWith).toBeUndefined();
   });
 
+  it('answers a ping only after hello: before it, a ping is one line too many and closes the connection', async () => {
+    const t = await setup();
+    const p = new FakePeer('x:1');
+    t.relay.connected(p);
+    t.relay.message(p, { type: 'ping', t: 1 });
+    expect(p.closedWith).toBe('expected a hello message first, got ping');
+    expect(p.of('pong')).toEqual([]);
+    const s = t.suggester();
+    t.relay.message(s, { type: 'ping', t: 7 });
+    expect(s.of('pong')).toEqual([{ type: 'pong', t: 7 }]);
+  });
+
   it('closes a connection whose first line is invalid, and tells only the first few invalid lines of any connection', async () => {
     const t = await setup();
     const p = new FakePeer('x:1');

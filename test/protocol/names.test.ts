@@ -16,7 +16,7 @@ describe('branch names (git check-ref-format)', () => {
     ['a?', '"?"'], ['a*', '"*"'], ['a[', '"["'], ['a\\b', '"\\\\"'], ['a\u0001', 'control'], ['a\u007f', 'control'],
     ['/a', '"/"'], ['a/', '"/"'], ['a//b', '"//"'], ['a.', 'end with "."'], ['a/.b', 'start with "."'], ['x.lock', '.lock'],
     ['a/b.lock/c', '.lock'], ['@', '"@"'], ['a@{1}', '"@{"'], ['x'.repeat(256), '255 bytes'], ['é'.repeat(128), '255 bytes'],
-    ['a\ud800', 'UTF-8'],
+    ['a\ud800', 'UTF-8'], ['a\u009b31m', 'C1'], ['main\u202egnp', 'bidi'], ['ma\u200bin', 'invisible'], ['\ufeffmain', 'invisible'],
   ])('refuses %j naming the rule', (n, rule) => expect(branchProblem(n)).toContain(rule.replace(/\\\\/g, '\\')));
 });
 
