@@ -10,7 +10,9 @@ export function proof(token: string, nonce: string, role: Role): string {
 
 /** Checks a proof in constant time. */
 export function verifyProof(token: string, nonce: string, role: Role, given: string | undefined): boolean {
-  if (given === undefined) return false;
+  // Strictly 64 lowercase hex digits: Buffer.from(x, 'hex') stops at the first other character, so a right proof
+  // with junk after it would decode to the right bytes.
+  if (given === undefined || !/^[0-9a-f]{64}$/.test(given)) return false;
   const want = Buffer.from(proof(token, nonce, role), 'hex');
   const got = Buffer.from(given, 'hex');
   // Compare equal-length buffers only; a wrong length still costs one comparison.

@@ -21,6 +21,8 @@ describe('proofs', () => {
     expect(verifyProof(token, 'nonce1', 'builder', undefined)).toBe(false);
     expect(verifyProof(token, 'nonce1', 'builder', p.slice(0, 10))).toBe(false);
     expect(verifyProof(token, 'nonce1', 'builder', 'zz' + p.slice(2))).toBe(false);
+    // Decoded strictly: the right proof with anything after it, or in capitals, is not the proof.
+    for (const junk of [`${p}zz`, `${p} `, `${p}00`, p.toUpperCase()]) expect(verifyProof(token, 'nonce1', 'builder', junk), junk).toBe(false);
   });
 });
 
