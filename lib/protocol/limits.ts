@@ -7,6 +7,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Longest `data` string in one output or report-output message, in UTF-16 code units; keeps every line under MAX_LINE_BYTES however it escapes. */
 export const MAX_CHUNK_CHARS = 128 * 1024;
+/** How deeply a message's JSON may nest (arrays and objects); no message nests deeper than three. */
+export const MAX_NESTING = 32;
 /** The most raw bytes one `output` message carries after its line (a pipe read is at most 64 KiB). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** The message types whose line is followed by `bytes` raw bytes, which arrive as the message's `data`. */

@@ -2,9 +2,10 @@
 // after its line), heartbeats, and bounded buffers.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { MAX_LINE_BYTES, MAX_PAYLOAD_BYTES, PAYLOAD_TYPES, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { MAX_LINE_BYTES, MAX_NESTING, MAX_PAYLOAD_BYTES, PAYLOAD_TYPES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Validator } from '../protocol/validator.js';
 import { LineFramer } from './framing.js';
+import { nestsTooDeep } from './nesting.js';
 
 /** What a plain connection says when its peer starts a TLS handshake. */
 export const PLAIN_PEER_SPOKE_TLS = 'the client speaks TLS, and this master serves no TLS: give the master --tls-cert and --tls-key, or drop --tls and --tls-ca on the client';
@@ -35,6 +36,7 @@ function decodeLine(line: Buffer, speaker: string): Decoded {
   } catch {
     return { ok: false, problem: 'line is not valid UTF-8' };
   }
+  if (nestsTooDeep(line)) return { ok: false, problem: `line nests deeper than ${MAX_NESTING} levels` };
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -63,11 +63,13 @@ describe('messages to the master', () => {
     expect(r).toEqual({ ok: false, problem: 'line is not valid UTF-8' });
   });
 
-  it('survives deeply nested JSON', () => {
+  it('refuses deeply nested JSON before parsing it, and counts no bracket inside a string', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    expect(parse(deep).ok).toBe(false);
-    const r = parse(`{"type":"ping","x":${deep}}`);
-    expect(r.ok).toBe(true);
+    expect(parse(deep)).toMatchObject({ ok: false, problem: 'line nests deeper than 32 levels' });
+    expect(parse(`{"type":"ping","x":${deep}}`)).toMatchObject({ ok: false, problem: 'line nests deeper than 32 levels' });
+    expect(parse(`{"type":"ping","x":${'['.repeat(31)}${']'.repeat(31)}}`).ok).toBe(true);
+    expect(parse({ type: 'suggest', project: 'foo', branch: 'main', ref: '[{'.repeat(30) }).ok).toBe(true);
+    expect(parse(`{"type":"ping","x":"\\\"${'['.repeat(40)}"}`).ok).toBe(true);
   });
 });
 
