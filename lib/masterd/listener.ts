@@ -41,27 +41,48 @@ class SocketPeer implements Peer {
   }
 }
 
+/** Connections in their TLS handshake at once, from all addresses: beyond it a new one is closed at once. */
+const MAX_HANDSHAKING = 1024;
+
 export async function listen(config: ListenerConfig, relay: Relay, events: EventBus): Promise<Listening> {
   const sockets = new Set<Socket>();
   const perAddress = new Map<string, number>();
+  let handshaking = 0;
+  /** The raw TCP sockets whose TLS handshake is not done yet. */
+  const inHandshake = new WeakSet<Socket>();
   let drained: (() => void) | undefined;
-  const accept = (socket: Socket): void => {
+  /**
+   * Counts a TCP connection against its address's limit when it is accepted (for TLS: before the handshake, so a
+   * flood of handshakes cannot get around it); false, after `refuse`, when the address is over its limit.
+   */
+  const admit = (socket: Socket, refuse: (address: string) => void): boolean => {
     const address = socket.remoteAddress ?? 'unknown';
     const count = (perAddress.get(address) ?? 0) + 1;
     if (count > config.maxConnsPerAddress) {
       events.notice('warn', 'too-many-connections', 'connection refused: per-address limit', { address, limit: config.maxConnsPerAddress });
       socket.on('error', () => undefined);
-      socket.end(JSON.stringify({ type: 'error', message: `too many connections from ${address} (limit ${config.maxConnsPerAddress})` }) + '\n');
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
+      refuse(address);
+      return false;
     }
     perAddress.set(address, count);
-    sockets.add(socket);
-    socket.on('close', () => {
-      sockets.delete(socket);
+    socket.once('close', () => {
       const n = (perAddress.get(address) ?? 1) - 1;
       if (n <= 0) perAddress.delete(address);
       else perAddress.set(address, n);
+    });
+    return true;
+  };
+  const accept = (socket: Socket): void => {
+    // A TLS socket's handshake is done: its TCP socket (Node's _parent) no longer counts as handshaking.
+    const raw = (socket as Socket & { _parent?: Socket })._parent;
+    if (raw && inHandshake.delete(raw)) handshaking--;
+    if (!config.tls && !admit(socket, (address) => {
+      socket.end(JSON.stringify({ type: 'error', message: `too many connections from ${address} (limit ${config.maxConnsPerAddress})` }) + '\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+    })) return;
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
       if (sockets.size === 0) drained?.();
     });
     const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true });
@@ -84,6 +105,19 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
       events.notice('warn', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress ?? 'unknown', error });
       // Node leaves the socket open after a failed or timed-out handshake; it must not hold a connection slot.
       socket.destroy();
+    });
+    // Counted at TCP accept, before the handshake: per address, and all handshakes together.
+    tlsServer.on('connection', (raw: Socket) => {
+      if (handshaking >= MAX_HANDSHAKING) {
+        events.notice('warn', 'too-many-handshakes', 'connection refused: too many TLS handshakes at once', { address: raw.remoteAddress ?? 'unknown', limit: MAX_HANDSHAKING });
+        raw.on('error', () => undefined);
+        raw.destroy();
+        return;
+      }
+      if (!admit(raw, () => raw.destroy())) return;
+      inHandshake.add(raw);
+      handshaking++;
+      raw.once('close', () => { if (inHandshake.delete(raw)) handshaking--; });
     });
     server = tlsServer;
   } else {

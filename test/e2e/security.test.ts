@@ -1,5 +1,7 @@
 // Locked down by default: role tokens, TLS, limits, and the refusal to serve the network unprotected.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proof } from '../../lib/protocol/auth.js';
@@ -124,6 +126,24 @@ describe('TLS', () => {
     expect(wrongName.stderr).toContain('TLS: certificate is not for this host name');
     const withSystemCas = await suggest(plainMaster.port, ['foo', 'main', '--tls']);
     expect(withSystemCas.stderr).toContain('TLS: the master does not speak TLS');
+  });
+
+  it('counts TLS connections per address at TCP accept, before the handshake: silent handshakes cannot crowd out another address', async () => {
+    const c = certs();
+    const m = await startMaster({ args: ['--tls-cert', join(c, 'server.crt'), '--tls-key', join(c, 'server.key'), '--max-conns-per-address', '3'] });
+    const silent = Array.from({ length: 5 }, () => raw(m.port)); // TCP only: no ClientHello, ever
+    await waitFor('the two over the limit to be closed', () => silent.filter((x) => x.closed()).length === 2, 5000);
+    expect(m.log().filter((l) => l.event === 'too-many-connections')).toHaveLength(2);
+    // Another address (127.0.0.2, same loopback) still gets in and is greeted, while the three hold their slots.
+    const greeting = await new Promise<string>((resolve, reject) => {
+      const t = tlsConnect({ host: '127.0.0.1', port: m.port, localAddress: '127.0.0.2', ca: readFileSync(join(c, 'server.crt')) }, () => undefined);
+      t.once('data', (d: Buffer) => { resolve(d.toString()); t.destroy(); });
+      t.once('error', reject);
+      setTimeout(() => reject(new Error('no greeting in 5 s')), 5000).unref();
+    });
+    expect(JSON.parse(greeting.split('\n')[0]!)).toMatchObject({ type: 'greeting', protocol: 2 });
+    expect(silent.filter((x) => x.closed())).toHaveLength(2);
+    for (const x of silent) x.sock.destroy();
   });
 
   it('drops a connection that never completes the TLS handshake', async () => {
