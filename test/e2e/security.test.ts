@@ -1,6 +1,7 @@
 // Locked down by default: role tokens, TLS, limits, and the refusal to serve the network unprotected.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -136,7 +137,8 @@ describe('TLS', () => {
     expect(m.log().filter((l) => l.event === 'too-many-connections')).toHaveLength(2);
     // Another address (127.0.0.2, same loopback) still gets in and is greeted, while the three hold their slots.
     const greeting = await new Promise<string>((resolve, reject) => {
-      const t = tlsConnect({ host: '127.0.0.1', port: m.port, localAddress: '127.0.0.2', ca: readFileSync(join(c, 'server.crt')) }, () => undefined);
+      const tcp = netConnect({ host: '127.0.0.1', port: m.port, localAddress: '127.0.0.2' });
+      const t = tlsConnect({ socket: tcp, host: '127.0.0.1', ca: readFileSync(join(c, 'server.crt')) }, () => undefined);
       t.once('data', (d: Buffer) => { resolve(d.toString()); t.destroy(); });
       t.once('error', reject);
       setTimeout(() => reject(new Error('no greeting in 5 s')), 5000).unref();
