@@ -178,7 +178,7 @@ export class Relay {
       if (now - since < this.options.replayWindowMs) continue;
       const why = away ? `it went away (${away.reason})` : 'the master started';
       for (const o of this.ledger.open(name)) {
-        this.giveVerdict(name, o.suggestion, 'lost',
+        void this.giveVerdict(name, o.suggestion, 'lost',
           `builder ${name} did not come back within the replay window (${this.options.replayWindowMs / 1000} s) after ${why}`, away);
       }
     }
@@ -292,9 +292,10 @@ export class Relay {
       cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project),
     });
     const why = sameInstance ? 'its state dir no longer holds it' : 'it came back with another state dir';
-    for (const s of plan.lost) this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b);
+    const given: Array<Promise<void>> = [];
+    for (const s of plan.lost) given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b));
     for (const { suggestion, by } of plan.superseded) {
-      this.giveVerdict(b.name, suggestion, 'superseded', `superseded by ${by.id} for the same project and branch while builder ${b.name} was away`, b);
+      given.push(this.giveVerdict(b.name, suggestion, 'superseded', `superseded by ${by.id} for the same project and branch while builder ${b.name} was away`, b));
     }
     const buffered = new Set(b.buffer.map((s) => s.seq));
     let head = owed.head;
@@ -306,6 +307,11 @@ export class Relay {
     for (const s of b.buffer) head = Math.max(head, s.seq);
     b.buffer = [];
     b.live = true;
+    // `synced` lets the builder's cursor pass every place up to head, those it was never sent included: the
+    // verdicts this master gave for them must be in the record first, or a crash in between leaves them open for
+    // good (the chaos suite found one: a superseded verdict lost, the builder's cursor already past it).
+    await Promise.all(given);
+    if (this.roster.get(b.name) !== b) return;
     b.peer.send({ type: 'synced', seq: head });
     const sent = plan.send.filter((s) => !buffered.has(s.seq)).map((s) => s.id);
     if (sent.length || plan.superseded.length || plan.lost.length) {
@@ -352,7 +358,8 @@ export class Relay {
   }
 
   /** A verdict the master gives for a builder: `lost` when it did not come back in time, `superseded` when a newer one was sent instead. */
-  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded', message: string, seen?: { uname: Uname; node: string }): void {
+  /** Stores a verdict the master gives itself; resolves once it is in the record. */
+  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded', message: string, seen?: { uname: Uname; node: string }): Promise<void> {
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
@@ -360,6 +367,6 @@ export class Relay {
     };
     // Out of the ledger at once, so a second sweep or replay does not give it twice while the commit is on its way.
     this.ledger.reported(builder, s.id);
-    void this.intake.verdict(report);
+    return this.intake.verdict(report);
   }
 }

@@ -297,6 +297,33 @@ describe('Relay', () => {
     expect(t.seen.find((e) => e.type === 'replay')).toMatchObject({ builder: 'a', sent: [m2.id, d1.id], superseded: [m1.id] });
   });
 
+  it('sends a returning builder synced only once the verdicts its replay gave are in the record', async () => {
+    // Found by the chaos suite: a master killed between `synced` (the builder's cursor passes the superseded
+    // place) and the commit of the superseded verdict left that delivery open for good.
+    const held: Array<() => void> = [];
+    const t = await setup({
+      store: (sq) => Object.assign(Object.create(sq) as SqliteStore, {
+        commit: async (w: Parameters<SqliteStore['commit']>[0]) => {
+          if (w.reports.length) await new Promise<void>((r) => held.push(r));
+          return sq.commit(w);
+        },
+      }),
+    });
+    const a = await t.builder('a', { projects: ['foo'], cursor: 0 });
+    t.relay.closed(a, 'gone');
+    const s = t.suggester();
+    const m1 = await t.suggest(s, 'main');
+    const m2 = await t.suggest(s, 'main');
+    const back = await t.builder('a', { projects: ['foo'], cursor: 0 });
+    expect(back.of('suggest').map((m) => m.id)).toEqual([m2.id]);
+    expect(back.of('synced')).toEqual([]);
+    expect(held).toHaveLength(1);
+    held[0]!();
+    await settle();
+    expect(t.reports()).toEqual([expect.objectContaining({ id: m1.id, builder: 'a', verdict: 'superseded' })]);
+    expect(back.of('synced')).toEqual([{ type: 'synced', seq: m2.seq }]);
+  });
+
   it('replays to a builder that ignores unknown projects only what it has scripts for', async () => {
     const t = await setup();
     const a = await t.builder('a', { projects: ['foo'], cursor: 0, ignoreUnknown: true });
