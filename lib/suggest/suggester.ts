@@ -65,7 +65,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
   }
   // Loaded only when used (the git hook runs without --wait, --follow or a terminal): each is a chunk of the bundle.
   const view = job.terminal && !job.json && job.wait
-    ? new (await import('./terminalView.js')).TerminalView((text) => job.outBytes(Buffer.from(text)), job.terminal.color, printable) : undefined;
+    ? new (await import('./terminalView.js')).TerminalView((text) => job.outBytes(Buffer.from(text)), job.terminal.color, { escape: printable, seconds }) : undefined;
   const emit = (obj: Record<string, unknown>, text: string): void => {
     if (job.json) job.out(JSON.stringify(obj));
     else if (view) view.line(text);

@@ -15,13 +15,13 @@ export class TerminalView {
   private timer: NodeJS.Timeout | undefined;
 
   /**
-   * `escape` is printable() (passed in rather than imported, so that it stays in the bundle's main file, which
-   * needs it too, instead of a chunk the git hook would load on every push).
+   * `text` is suggester.ts's own printable() and seconds() (passed in rather than imported, so that they stay in
+   * the bundle's main file, which needs them too, instead of a chunk the git hook would load on every push).
    */
   constructor(
     private readonly write: (text: string) => void,
     private readonly color: boolean,
-    private readonly escape: (text: string, keepNewlines?: boolean) => string,
+    private readonly text: { escape: (text: string, keepNewlines?: boolean) => string; seconds: (ms: number) => string },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -62,10 +62,10 @@ export class TerminalView {
   report(r: { id: string; builder: string; project: string; branch: string; verdict: Verdict; exitCode: number; signal?: string; durationMs: number; message?: string; tail?: string }): void {
     const p = this.parts.get(`${r.id}\0${r.builder}`);
     if (p) p.verdict = r.verdict;
-    const exit = r.signal ? `signal ${this.escape(r.signal)}` : `exit ${r.exitCode}`;
-    const why = r.message && r.verdict !== 'success' && r.verdict !== 'failure' ? `  (${this.escape(r.message)})` : '';
-    let text = `${r.builder.padEnd(this.width)}  ${r.project} ${this.escape(r.branch)}  ${this.paint(r.verdict.padEnd(10), verdictColor(r.verdict))}${exit.padEnd(10)}  ${seconds(r.durationMs)}${why}`;
-    if (r.tail) text += '\n' + this.escape(r.tail, true).split('\n').map((l) => this.paint(`  │ ${l}`, 'dim')).join('\n');
+    const exit = r.signal ? `signal ${this.text.escape(r.signal)}` : `exit ${r.exitCode}`;
+    const why = r.message && r.verdict !== 'success' && r.verdict !== 'failure' ? `  (${this.text.escape(r.message)})` : '';
+    let text = `${r.builder.padEnd(this.width)}  ${r.project} ${this.text.escape(r.branch)}  ${this.paint(r.verdict.padEnd(10), verdictColor(r.verdict))}${exit.padEnd(10)}  ${this.text.seconds(r.durationMs)}${why}`;
+    if (r.tail) text += '\n' + this.text.escape(r.tail, true).split('\n').map((l) => this.paint(`  │ ${l}`, 'dim')).join('\n');
     this.line(text);
   }
 
@@ -75,7 +75,7 @@ export class TerminalView {
     const parts = [...this.parts.values()];
     if (!parts.length) return;
     const multi = new Set(parts.map((p) => p.branch)).size > 1;
-    const who = (ps: Part[]): string => ps.map((p) => (multi ? `${p.builder} (${this.escape(p.branch)})` : p.builder)).join(', ');
+    const who = (ps: Part[]): string => ps.map((p) => (multi ? `${p.builder} (${this.text.escape(p.branch)})` : p.builder)).join(', ');
     const passed = parts.filter((p) => p.verdict === 'success');
     const failed = parts.filter((p) => p.verdict === 'failure' || p.verdict === 'timeout' || p.verdict === 'lost');
     const other = parts.filter((p) => p.verdict !== undefined && !passed.includes(p) && !failed.includes(p));
@@ -117,8 +117,4 @@ export class TerminalView {
 
 function verdictColor(v: Verdict): keyof typeof COLORS {
   return v === 'success' ? 'green' : v === 'failure' || v === 'timeout' || v === 'lost' ? 'red' : 'yellow';
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
