@@ -8,84 +8,94 @@ import { Option } from 'commander';
 import { checkMaster } from './lib/masterd/check.js';
 import { readSecrets, type Secrets } from './lib/masterd/config.js';
 import { startMaster } from './lib/masterd/daemon.js';
+import { tokenCommand } from './lib/masterd/tokenCommand.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
-const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
-  .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))
-  .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
-  .addOption(opt('--data <dir>', 'directory of the report database', 'SIMPLEBB_DATA', join(SIMPLEBB_HOME, 'master')))
-  .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10', seconds('--heartbeat')))
-  .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600', seconds('--replay-window', true)))
-  .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5', seconds('--hello-timeout')))
-  .addOption(opt('--builder-token-file <file>', 'builders must prove they know the secret in this file (or $SIMPLEBB_BUILDER_TOKEN)', 'SIMPLEBB_BUILDER_TOKEN_FILE'))
-  .addOption(opt('--suggest-token-file <file>', 'suggesters must prove they know the secret in this file (or $SIMPLEBB_SUGGEST_TOKEN)', 'SIMPLEBB_SUGGEST_TOKEN_FILE'))
-  .addOption(flag('--insecure', 'allow listening on a non-loopback address without both tokens', 'SIMPLEBB_INSECURE'))
-  .addOption(opt('--tls-cert <file>', 'serve TLS with this certificate (PEM)', 'SIMPLEBB_TLS_CERT'))
-  .addOption(opt('--tls-key <file>', 'the TLS private key (PEM)', 'SIMPLEBB_TLS_KEY'))
-  .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
-  .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
-  .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
-  .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
-  .parse();
-
-const o = cmd.opts<{
-  host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
-  builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
-  maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
-}>();
-const PROG = 'simplebb-masterd';
-
-if (o.check) {
-  try {
-    for (const line of await checkMaster(o)) process.stdout.write(`${PROG}: ${line}\n`);
-  } catch (err) {
-    die(PROG, `check failed: ${(err as Error).message}`, 2);
-  }
-  process.exit(0);
+if (process.argv[2] === 'token') {
+  tokenCommand(process.argv.slice(3));
+} else {
+  await main();
 }
 
-const log = (() => {
-  try {
-    return createLogger(PROG, o.log, o.logLevel, o.logFormat);
-  } catch (err) {
-    return die(PROG, (err as Error).message, EXIT_CONFIG);
-  }
-})();
-onCrash(PROG, log);
-// Signals that arrive while we are still starting also stop us in order.
-let stopping: () => Promise<void> = async () => undefined;
-onShutdown(() => stopping(), 4900);
-let secrets: Secrets;
-try {
-  secrets = readSecrets(o, (m) => {
-    log.warn({ event: 'config' }, m);
-    process.stderr.write(`${PROG}: warning: ${m}\n`); // a loose token file mode: seen at start, not only in the log
-  });
-  if (secrets.insecure) {
-    log.warn({ event: 'insecure' }, secrets.insecure);
-    process.stderr.write(`${PROG}: warning: ${secrets.insecure}\n`);
-  }
-} catch (err) {
-  log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
-  die(PROG, (err as Error).message, EXIT_CONFIG);
-}
-const { builderToken, suggestToken, tls } = secrets;
+async function main(): Promise<void> {
+  const cmd = daemon('simplebb-masterd', 'Relay suggestions to every connected builder and record their reports.')
+    .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))
+    .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
+    .addOption(opt('--data <dir>', 'directory of the report database', 'SIMPLEBB_DATA', join(SIMPLEBB_HOME, 'master')))
+    .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10', seconds('--heartbeat')))
+    .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600', seconds('--replay-window', true)))
+    .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5', seconds('--hello-timeout')))
+    .addOption(opt('--builder-token-file <file>', 'builders must prove they know the secret in this file (or $SIMPLEBB_BUILDER_TOKEN)', 'SIMPLEBB_BUILDER_TOKEN_FILE'))
+    .addOption(opt('--suggest-token-file <file>', 'suggesters must prove they know the secret in this file (or $SIMPLEBB_SUGGEST_TOKEN)', 'SIMPLEBB_SUGGEST_TOKEN_FILE'))
+    .addOption(flag('--shared-builder-token', 'also let a builder prove the builder secret itself instead of its own token (simplebb-masterd token builder NAME): any builder may then speak under any name', 'SIMPLEBB_SHARED_BUILDER_TOKEN'))
+    .addOption(flag('--insecure', 'allow listening on a non-loopback address without both tokens', 'SIMPLEBB_INSECURE'))
+    .addOption(opt('--tls-cert <file>', 'serve TLS with this certificate (PEM)', 'SIMPLEBB_TLS_CERT'))
+    .addOption(opt('--tls-key <file>', 'the TLS private key (PEM)', 'SIMPLEBB_TLS_KEY'))
+    .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
+    .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
+    .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
+    .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
+    .parse();
 
-try {
-  const starting = startMaster({
-    host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
-    ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
-    ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
-  }, log);
-  stopping = () => starting.then((m) => m.stop(4000));
-  const running = await starting;
-  // With the log in a file, a terminal (or systemd's journal) still hears that it started and where it logs.
-  if (o.log) process.stderr.write(`${PROG}: listening on ${running.host}:${running.port}; log: ${resolve(o.log)}\n`);
-} catch (err) {
-  const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;
-  log.fatal({ event: 'fatal', error: why }, 'cannot start');
-  // A busy port or an address not up yet may pass (exit 1: restart); a path or a port we may not use will not.
-  const config = err instanceof ConfigError || (e.syscall === 'listen' && e.code === 'EACCES');
-  die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : err instanceof ConfigError ? why : `cannot start: ${why}`, config ? EXIT_CONFIG : 1);
+  const o = cmd.opts<{
+    host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
+    builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
+    maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
+  }>();
+  const PROG = 'simplebb-masterd';
+
+  if (o.check) {
+    try {
+      for (const line of await checkMaster(o)) process.stdout.write(`${PROG}: ${line}\n`);
+    } catch (err) {
+      die(PROG, `check failed: ${(err as Error).message}`, 2);
+    }
+    process.exit(0);
+  }
+
+  const log = (() => {
+    try {
+      return createLogger(PROG, o.log, o.logLevel, o.logFormat);
+    } catch (err) {
+      return die(PROG, (err as Error).message, EXIT_CONFIG);
+    }
+  })();
+  onCrash(PROG, log);
+  // Signals that arrive while we are still starting also stop us in order.
+  let stopping: () => Promise<void> = async () => undefined;
+  onShutdown(() => stopping(), 4900);
+  let secrets: Secrets;
+  try {
+    secrets = readSecrets(o, (m) => {
+      log.warn({ event: 'config' }, m);
+      process.stderr.write(`${PROG}: warning: ${m}\n`); // a loose token file mode: seen at start, not only in the log
+    });
+    if (secrets.insecure) {
+      log.warn({ event: 'insecure' }, secrets.insecure);
+      process.stderr.write(`${PROG}: warning: ${secrets.insecure}\n`);
+    }
+  } catch (err) {
+    log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
+    die(PROG, (err as Error).message, EXIT_CONFIG);
+  }
+  const { builderToken, suggestToken, tls } = secrets;
+
+  try {
+    const starting = startMaster({
+      host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
+      ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
+      ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
+    }, log);
+    stopping = () => starting.then((m) => m.stop(4000));
+    const running = await starting;
+    // With the log in a file, a terminal (or systemd's journal) still hears that it started and where it logs.
+    if (o.log) process.stderr.write(`${PROG}: listening on ${running.host}:${running.port}; log: ${resolve(o.log)}\n`);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;
+    log.fatal({ event: 'fatal', error: why }, 'cannot start');
+    // A busy port or an address not up yet may pass (exit 1: restart); a path or a port we may not use will not.
+    const config = err instanceof ConfigError || (e.syscall === 'listen' && e.code === 'EACCES');
+    die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : err instanceof ConfigError ? why : `cannot start: ${why}`, config ? EXIT_CONFIG : 1);
+  }
 }

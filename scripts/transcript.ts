@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLog } from '../lib/common/log.js';
-import { proof } from '../lib/protocol/auth.js';
+import { builderToken, proof } from '../lib/protocol/auth.js';
 import { MAX_LINE_BYTES } from '../lib/protocol/limits.js';
 import { LineFramer } from '../lib/wire/framing.js';
 
@@ -14,6 +14,8 @@ const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'simplebb-transcript-'));
 const BUILDER_TOKEN = 'builder-token-for-the-transcript-0123';
 const SUGGEST_TOKEN = 'suggest-token-for-the-transcript-4567';
+/** Builder b1's own token, derived from the builder secret as `simplebb-masterd token builder b1` prints it. */
+const B1_TOKEN = builderToken(BUILDER_TOKEN, 'b1');
 const t0 = Date.now();
 const lines: string[] = [];
 const children: ChildProcess[] = [];
@@ -158,7 +160,7 @@ try {
   });
 
   say('### A session');
-  let b1 = run('clientd', builderArgs('b1', bTap), { SIMPLEBB_BUILDER_TOKEN: BUILDER_TOKEN });
+  let b1 = run('clientd', builderArgs('b1', bTap), { SIMPLEBB_BUILDER_TOKEN: B1_TOKEN });
   await until('b1', () => readLog(masterLog).some((l) => l.event === 'connected'));
   say(await suggest(sTap, ['foo', 'main', '--revision', '0123abcd4567ef89', '--follow']));
 
@@ -178,7 +180,7 @@ try {
 
   say('### A second clientd under the name b1, with its own state dir');
   scripts('b1-twin', { foo: 'true' });
-  const twin = run('clientd', [...builderArgs('b1', bTap), '--scripts', join(dir, 'scripts-b1-twin'), '--state', join(dir, 'state-twin'), '--log', join(dir, 'twin.log')], { SIMPLEBB_BUILDER_TOKEN: BUILDER_TOKEN });
+  const twin = run('clientd', [...builderArgs('b1', bTap), '--scripts', join(dir, 'scripts-b1-twin'), '--state', join(dir, 'state-twin'), '--log', join(dir, 'twin.log')], { SIMPLEBB_BUILDER_TOKEN: B1_TOKEN });
   await until('the twin refused', () => readLog(join(dir, 'twin.log')).some((l) => String(l.reason ?? '').includes('in use')));
   twin.kill('SIGTERM');
   await sleep(200);
@@ -189,7 +191,7 @@ try {
   b1.kill('SIGKILL');
   await new Promise((r) => b1.once('exit', r));
   await sleep(500);
-  b1 = run('clientd', builderArgs('b1', bTap), { SIMPLEBB_BUILDER_TOKEN: BUILDER_TOKEN });
+  b1 = run('clientd', builderArgs('b1', bTap), { SIMPLEBB_BUILDER_TOKEN: B1_TOKEN });
   say(await waiting);
 
   say('### Errors, from a raw client');
@@ -198,5 +200,5 @@ try {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }
-process.stdout.write(`tokens: builder ${BUILDER_TOKEN}, suggest ${SUGGEST_TOKEN}\n\n${lines.join('\n')}\n`);
+process.stdout.write(`tokens: builder secret ${BUILDER_TOKEN} (b1's own token ${B1_TOKEN}), suggest ${SUGGEST_TOKEN}\n\n${lines.join('\n')}\n`);
 process.exit(0);

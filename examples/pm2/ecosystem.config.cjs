@@ -69,7 +69,7 @@ module.exports = {
         SIMPLEBB_SUGGEST_RATE: '20',
         SIMPLEBB_SUGGEST_BURST: '1000',
         // Required together before SIMPLEBB_HOST may leave loopback (two different tokens):
-        // SIMPLEBB_BUILDER_TOKEN_FILE: path.join(HOME, 'builder.token'),
+        // SIMPLEBB_BUILDER_TOKEN_FILE: path.join(HOME, 'builder.secret'), // builders get `simplebb-masterd token builder NAME`
         // SIMPLEBB_SUGGEST_TOKEN_FILE: path.join(HOME, 'suggest.token'),
         // SIMPLEBB_TLS_CERT: path.join(HOME, 'master.crt'),
         // SIMPLEBB_TLS_KEY: path.join(HOME, 'master.key'),

@@ -11,7 +11,7 @@ export { die, integer, port, seconds } from './args.js';
 export const SIMPLEBB_HOME = join(homedir(), '.simplebb');
 
 /** A program with --help, --version, one-line errors and exit code 2 on bad flags. */
-function program(name: string, description: string): Command {
+export function program(name: string, description: string): Command {
   return new Command(name)
     .description(description)
     .version(VERSION, '-V, --version')
@@ -61,9 +61,6 @@ export function flag(flags: string, description: string, env: string): Option {
   if (value !== undefined) o.default(/^(1|true|yes|on)$/i.test(value.trim()));
   return o;
 }
-
-
-
 
 
 /** A last resort: an unexpected error is logged and ends the daemon with one line and exit 1 (systemd or pm2 restarts it). */

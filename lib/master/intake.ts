@@ -53,6 +53,23 @@ export class ReportIntake {
       b.peer.send({ type: 'ack', id: msg.id });
       return;
     }
+    if (!this.ledger.get(b.name, msg.id)) {
+      // Not open for this builder: taken only if the record offered it this one (a repeat after the ack was lost);
+      // a builder cannot report on what was never its to build, nor in another builder's place.
+      let offered;
+      try {
+        offered = await this.store.delivered(made.seq, b.name);
+      } catch (err) {
+        this.events.notice('error', 'store-failed', 'could not read the record', { error: (err as Error).message });
+        return;
+      }
+      if (!offered) {
+        this.events.notice('warn', 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why: 'not offered to this builder' });
+        b.peer.send({ type: 'error', message: `report ${msg.id}: that suggestion was not offered to builder ${b.name}; not stored` });
+        b.peer.send({ type: 'ack', id: msg.id });
+        return;
+      }
+    }
     const { type: _t, outputChunks: _c, ...fields } = msg;
     const report: StoredReport = { ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now() };
     let outcome;

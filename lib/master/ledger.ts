@@ -45,12 +45,15 @@ export class Ledger {
     this.write(builder, s, 'offered');
   }
 
-  /** A new suggestion was sent to these builders; its `suggestion` event names them, so no event per builder. */
-  offeredTo(builders: string[], s: StoredSuggestion): void {
+  /**
+   * A new suggestion was sent to these builders; its `suggestion` event names them, so no event per builder. Those
+   * in `recorded` have their delivery in the record already (written with the suggestion).
+   */
+  offeredTo(builders: string[], s: StoredSuggestion, recorded: ReadonlySet<string>): void {
     const at = this.now();
     for (const b of builders) {
       this.of(b).set(s.id, { suggestion: s, state: 'offered' });
-      this.commits.delivery({ seq: s.seq, builder: b, state: 'offered', at });
+      if (!recorded.has(b)) this.commits.delivery({ seq: s.seq, builder: b, state: 'offered', at });
     }
   }
 

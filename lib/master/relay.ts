@@ -1,6 +1,6 @@
 // The master's decisions: takes connection events, answers peers and emits events; the record, sockets and timers stay behind ports.
 import { randomBytes } from 'node:crypto';
-import { verifyProof } from '../protocol/auth.js';
+import { builderToken, verifyProof } from '../protocol/auth.js';
 import { MAX_LISTED_BUILDERS, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
 import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
@@ -22,8 +22,10 @@ export interface RelayOptions {
   /** How long a builder may be away and still get the suggestions it missed; after that its open builds are lost. */
   replayWindowMs: number;
   helloTimeoutMs: number;
-  /** The secret builders prove they know; none: builders need no proof. */
+  /** The master's builder secret: each builder proves it knows the token derived from it for its name; none: builders need no proof. */
   builderToken?: string;
+  /** Also let builders prove the builder secret itself: any of them may then speak under any name. */
+  sharedBuilderToken?: boolean;
   /** The secret suggesters prove they know; none: suggesters need no proof. */
   suggestToken?: string;
   /** Suggestions per second one connection may make, and how many at once. */
@@ -195,13 +197,13 @@ export class Relay {
     clearTimeout(state.timer);
     const versionErr = versionProblem(msg.protocol);
     if (versionErr) return peer.close('protocol version', versionErr); // normally caught before the schema, in parseLine
-    const token = msg.role === 'builder' ? this.options.builderToken : this.options.suggestToken;
-    if (token !== undefined && !verifyProof(token, state.nonce, msg.role, msg.auth)) {
+    const refusal = this.authProblem(state.nonce, msg);
+    if (refusal !== undefined) {
       this.throttle.record(peer.address);
-      this.events.notice('warn', 'auth-failed', 'authentication failed', { address: peer.remote, role: msg.role, builder: msg.name });
-      return peer.close('authentication failed', 'authentication failed');
+      this.events.notice('warn', 'auth-failed', 'authentication failed', { address: peer.remote, role: msg.role, builder: msg.name, ...(refusal ? { why: refusal } : {}) });
+      return peer.close('authentication failed', refusal ? `authentication failed: ${refusal}` : 'authentication failed');
     }
-    if (token !== undefined) this.throttle.succeeded(peer.address);
+    if ((msg.role === 'builder' ? this.options.builderToken : this.options.suggestToken) !== undefined) this.throttle.succeeded(peer.address);
     if (msg.role === 'suggester') {
       this.peers.set(peer, { role: 'suggester', peer, name: peer.remote, bucket: new TokenBucket(this.options.suggestRate, this.options.suggestBurst) });
       peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
@@ -248,6 +250,25 @@ export class Relay {
     const cursor = msg.cursor ? (msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined)
       : known === msg.instance ? 0 : undefined;
     void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
+  }
+
+  /**
+   * Why a hello's proof does not pass: undefined when it passes (or its role needs none), '' when it is simply wrong,
+   * or words for a builder that proved the master's builder secret itself where its own token was asked for.
+   */
+  private authProblem(nonce: string, msg: Hello): string | undefined {
+    if (msg.role === 'suggester') {
+      const token = this.options.suggestToken;
+      return token === undefined || verifyProof(token, nonce, 'suggester', msg.auth) ? undefined : '';
+    }
+    const secret = this.options.builderToken;
+    if (secret === undefined) return undefined;
+    const name = msg.name ?? '';
+    // A builder's own token is derived from the secret and its name: the proof for one name fails for any other.
+    if (verifyProof(builderToken(secret, name), nonce, 'builder', msg.auth, name)) return undefined;
+    if (!verifyProof(secret, nonce, 'builder', msg.auth, name)) return '';
+    if (this.options.sharedBuilderToken) return undefined;
+    return `builder ${name} proved the master's builder secret, not a token of its own; give it the output of \`simplebb-masterd token builder ${name}\` as its token, or start the master with --shared-builder-token`;
   }
 
   /** When a builder's absence began: when this master saw it go, else (the master has restarted since) at the latest its last connect or disconnect on record. */
@@ -332,15 +353,20 @@ export class Relay {
     this.recentIds.add(id);
     if (this.recentIds.size > 10_000) this.recentIds.delete(this.recentIds.values().next().value!);
     let s: StoredSuggestion;
+    // Who gets it is written with it: a report for it is then taken only from a builder it was offered to, also
+    // after a crash between the offer and the next commit.
+    const takers = this.roster.takers(msg.project);
     try {
-      s = await this.commits.suggestion({ id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now });
+      s = await this.commits.suggestion({
+        id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
+      });
     } catch (err) {
       from.peer.send({ type: 'error', message: `could not record the suggestion: ${(err as Error).message}`, ...ref });
       return;
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
     const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }));
-    this.ledger.offeredTo(names, s);
+    this.ledger.offeredTo(names, s, new Set(takers));
     this.events.emit({ type: 'suggestion', suggestion: s, builders: names });
     if (this.peers.get(from.peer) !== from) return; // the suggester left; the suggestion stands
     this.watchers.watch(from.peer, s, names, msg.follow ?? false);

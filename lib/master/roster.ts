@@ -60,6 +60,13 @@ export class Roster {
     return !s.ignoreUnknown || s.projects.has(project);
   }
 
+  /** The builders a suggestion for `project` would be offered to now. */
+  takers(project: string): string[] {
+    const names: string[] = [];
+    for (const b of this.sessions.values()) if (this.takes(b, project)) names.push(b.name);
+    return names;
+  }
+
   /**
    * Offers a suggestion to every connected builder that takes it: sent at once to those that are live, held for
    * those still catching up. Returns their names.

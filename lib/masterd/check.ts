@@ -57,7 +57,7 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
   });
   return [
     `listen on ${o.host}:${o.port}: free${s.tls ? ', TLS (certificate and key read)' : ', plain TCP'}`,
-    `builder token: ${s.builderToken !== undefined ? 'required' : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
+    `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
     `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
     ...warnings.map((w) => `warning: ${w}`),
   ];

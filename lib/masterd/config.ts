@@ -5,7 +5,7 @@ import { ConfigError } from '../common/files.js';
 import { readToken } from '../common/token.js';
 
 export interface SecretFlags {
-  host: string; builderTokenFile?: string; suggestTokenFile?: string; insecure?: boolean; tlsCert?: string; tlsKey?: string;
+  host: string; builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string;
 }
 
 export interface Secrets {
@@ -28,6 +28,9 @@ export function readSecrets(o: SecretFlags, warn: (m: string) => void): Secrets 
   const builderToken = readToken(o.builderTokenFile, 'SIMPLEBB_BUILDER_TOKEN', warn);
   const suggestToken = readToken(o.suggestTokenFile, 'SIMPLEBB_SUGGEST_TOKEN', warn);
   if (builderToken !== undefined && builderToken === suggestToken) throw new ConfigError('the builder and suggest tokens are the same; use two different secrets, or a suggester could register as a builder');
+  if (o.sharedBuilderToken && builderToken !== undefined) {
+    warn('--shared-builder-token: a builder that has the builder secret itself may connect under any builder name and report in its place; give each builder its own token (simplebb-masterd token builder NAME) and drop the flag');
+  }
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together');
   const tls = o.tlsCert && o.tlsKey ? { cert: readPem(o.tlsCert, '--tls-cert', 'certificate'), key: readPem(o.tlsKey, '--tls-key', 'private key') } : undefined;
   let insecure: string | undefined;

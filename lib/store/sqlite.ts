@@ -7,7 +7,7 @@ import type { Uname, Verdict } from '../protocol/messages.js';
 import { ConfigError, makeDir, reason } from '../common/files.js';
 import { migrate } from './migrations.js';
 import {
-  isOpen, type BuilderRecord, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type BuilderRecord, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -108,6 +108,7 @@ export class SqliteStore implements Store {
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ? AND d.state IN ('reported', 'skipped'))
           AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id)
         ORDER BY s.seq`),
+      delivered: this.db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM deliveries WHERE seq = ? AND builder = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT max(seq) AS head FROM suggestions'),
       open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number }>(`
         SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
@@ -123,13 +124,15 @@ export class SqliteStore implements Store {
     // with its own). Suggestions, reports, final deliveries and builders are synced before anyone is told.
     this.syncFor(w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.deliveries.some((d) => !isOpen(d.state)));
     return this.db.transaction((): Written => {
-      const suggestions = w.suggestions.map((s): StoredSuggestion => {
-        const r = this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt);
-        return { ...s, seq: Number(r.lastInsertRowid) };
+      const offers: DeliveryChange[] = [];
+      const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
+        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt).lastInsertRowid);
+        for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
+        return { ...s, seq };
       });
       const reports = w.reports.map((r) => this.storeReport(r));
       // A stored report's delivery is reported, in the same commit.
-      this.storeDeliveries([...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
+      this.storeDeliveries([...offers, ...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
         .map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as DeliveryState, at: r.receivedAt }))]);
       for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen);
       return { suggestions, reports };
@@ -166,6 +169,10 @@ export class SqliteStore implements Store {
   async suggestion(id: string): Promise<StoredSuggestion | undefined> {
     const r = this.stmts.suggestion.get(id);
     return r ? rowToSuggestion(r) : undefined;
+  }
+
+  async delivered(seq: number, builder: string): Promise<boolean> {
+    return this.stmts.delivered.get(seq, builder) !== undefined;
   }
 
   async owed(builder: string, afterSeq: number, since: number): Promise<Owed> {

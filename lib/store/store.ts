@@ -23,6 +23,11 @@ export interface NewSuggestion {
   /** Who made it (the suggester's address). */
   from: string;
   createdAt: number;
+  /**
+   * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
+   * builder's report for it is known to come from a builder it was offered to, whenever the master crashed.
+   */
+  offeredTo?: string[];
 }
 
 /** A suggestion in the record: `seq` is its place in the log, never reused and never smaller than an earlier one's. */
@@ -100,6 +105,8 @@ export interface Store {
   readonly id: string;
   commit(writes: Writes): Promise<Written>;
   suggestion(id: string): Promise<StoredSuggestion | undefined>;
+  /** Whether the record has a delivery of this place in the log to this builder, in any state. */
+  delivered(seq: number, builder: string): Promise<boolean>;
   /** Suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report for, oldest first. */
   owed(builder: string, afterSeq: number, since: number): Promise<Owed>;
   /** Every delivery not yet final (loaded at start: the master's view of who owes what). */

@@ -112,7 +112,7 @@ export async function connectToMaster(
         } catch (err) {
           return fail((err as Error).message); // the caller's own judgement of the greeting
         }
-        const auth = options.token !== undefined && proof ? { auth: proof(options.token, m.nonce, fields.role) } : {};
+        const auth = options.token !== undefined && proof ? { auth: proof(options.token, m.nonce, fields.role, fields.name) } : {};
         conn.send({ type: 'hello', protocol: PROTOCOL_VERSION, ...fields, ...auth });
       } else if (m.type === 'checked') {
         settled = true;

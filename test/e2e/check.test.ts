@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { builderToken } from '../../lib/protocol/auth.js';
 import { cleanup, fakeMaster, node, ROOT_OK, script, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
@@ -19,12 +20,13 @@ describe('simplebb-clientd --check', () => {
   it('connects once with its token, names what it found, registers nothing, and fails with one line when something is wrong', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'bt'), `${BT}\n`, { mode: 0o600 });
+    writeFileSync(join(d, 'chk.token'), `${builderToken(BT, 'chk')}\n`, { mode: 0o600 });
     const m = await startMaster({ args: ['--builder-token-file', join(d, 'bt')] });
     const scripts = join(d, 'scripts');
     const base = ['--master', `127.0.0.1:${m.port}`, '--name', 'chk', '--scripts', scripts, '--state', join(d, 'state'), '--work', join(d, 'work'), ...ROOT_OK];
     mkdirSync(scripts);
     script(scripts, 'foo', 'echo foo');
-    const ok = await run('clientd', [...base, '--token-file', join(d, 'bt'), '--check']);
+    const ok = await run('clientd', [...base, '--token-file', join(d, 'chk.token'), '--check']);
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('simplebb-clientd: builder chk: 1 project in');
     expect(ok.out).toMatch(/^simplebb-clientd: master 127\.0\.0\.1:\d+: reachable, protocol 2, builder token accepted, name chk free$/m);
@@ -33,6 +35,9 @@ describe('simplebb-clientd --check', () => {
     const noToken = await run('clientd', [...base, '--check']);
     expect(noToken.code).toBe(2);
     expect(noToken.err).toMatch(/^simplebb-clientd: check failed: master at 127\.0\.0\.1:\d+ refused: authentication failed\n$/);
+    const secret = await run('clientd', [...base, '--token-file', join(d, 'bt'), '--check']);
+    expect(secret.code).toBe(2);
+    expect(secret.err).toMatch(/^simplebb-clientd: check failed: master at 127\.0\.0\.1:\d+ refused: authentication failed: builder chk proved the master's builder secret, not a token of its own; give it the output of `simplebb-masterd token builder chk` as its token, or start the master with --shared-builder-token\n$/);
     const away = await run('clientd', [...base, '--master', '127.0.0.1:1', '--check']);
     expect(away.code).toBe(2);
     expect(away.err).toBe('simplebb-clientd: check failed: cannot reach master at 127.0.0.1:1: connection refused\n');

@@ -1,11 +1,11 @@
 // Locked down by default: role tokens, TLS, limits, and the refusal to serve the network unprotected.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { proof } from '../../lib/protocol/auth.js';
+import { builderToken, proof } from '../../lib/protocol/auth.js';
 import { cleanup, node, rawClient, ROOT_OK, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
@@ -19,7 +19,7 @@ const raw = rawClient;
 describe('authentication by role', () => {
   it('lets in builders and suggesters with their own tokens, and keeps tokens out of logs and build environments', async () => {
     const m = await startMaster({ env: TOKENS });
-    const b = await startBuilder(m.port, { scripts: { env: 'env | grep -c TOKEN || true' }, env: { SIMPLEBB_BUILDER_TOKEN: BT } });
+    const b = await startBuilder(m.port, { scripts: { env: 'env | grep -c TOKEN || true' }, env: { SIMPLEBB_BUILDER_TOKEN: builderToken(BT, 'b1') } });
     const r = await suggest(m.port, ['env', 'main', '--wait'], { env: { SIMPLEBB_SUGGEST_TOKEN: ST } });
     expect(r.code).toBe(0);
     const rep = await waitFor('report', () => m.reports()[0]);
@@ -27,6 +27,7 @@ describe('authentication by role', () => {
     for (const file of [m.logFile, b.logFile]) {
       const text = execFileSync('cat', [file]).toString();
       expect(text).not.toContain(BT);
+      expect(text).not.toContain(builderToken(BT, 'b1'));
       expect(text).not.toContain(ST);
     }
   });
@@ -46,6 +47,38 @@ describe('authentication by role', () => {
     expect(failures.length).toBeGreaterThanOrEqual(4);
     expect(failures[0]!.address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(m.log().some((l) => l.event === 'connected')).toBe(false);
+  });
+
+  it('gives each builder its own identity: a token derived for one name cannot speak as another, and the shared secret only with --shared-builder-token', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'secret'), `${BT}\n`, { mode: 0o600 });
+    const printed = node('masterd', ['token', 'builder', 'm1', '--builder-token-file', join(d, 'secret')]);
+    expect((await printed.exited).code).toBe(0);
+    expect(printed.stdout()).toBe(`${builderToken(BT, 'm1')}\n`);
+    for (const [args, line] of [
+      [['token', 'builder', 'm/1', '--builder-token-file', join(d, 'secret')], /^simplebb-masterd token: builder name must be/],
+      [['token', 'suggester', 'm1', '--builder-token-file', join(d, 'secret')], /^simplebb-masterd token: unknown role "suggester"/],
+      [['token', 'builder', 'm1'], /^simplebb-masterd token: no builder secret: give the master's --builder-token-file/],
+    ] as const) {
+      const bad = node('masterd', [...args], { env: { SIMPLEBB_BUILDER_TOKEN: '' } });
+      expect((await bad.exited).code).toBe(2);
+      expect(bad.stderr()).toMatch(line);
+      expect(bad.stderr().trim().split('\n')).toHaveLength(1);
+    }
+    const m = await startMaster({ env: TOKENS });
+    const m1 = await startBuilder(m.port, { name: 'm1', env: { SIMPLEBB_BUILDER_TOKEN: builderToken(BT, 'm1') } });
+    const takeover = await startBuilder(m.port, { name: 'm2', env: { SIMPLEBB_BUILDER_TOKEN: builderToken(BT, 'm1') }, wait: false });
+    const shared = await startBuilder(m.port, { name: 'm3', env: { SIMPLEBB_BUILDER_TOKEN: BT }, wait: false });
+    await waitFor('both refused', () => takeover.log().some((l) => String(l.reason ?? '').includes('authentication failed'))
+      && shared.log().some((l) => String(l.reason ?? '').includes('authentication failed')));
+    expect(shared.log().find((l) => String(l.reason ?? '').includes('authentication failed'))!.reason).toContain('builder m3 proved the master\'s builder secret, not a token of its own');
+    expect(m.log().filter((l) => l.event === 'connected').map((l) => l.builder)).toEqual(['m1']);
+    expect(m1.child.exitCode).toBeNull();
+    const open = await startMaster({ env: TOKENS, args: ['--shared-builder-token'] });
+    expect(open.stderr()).toContain('warning: --shared-builder-token: a builder that has the builder secret itself may connect under any builder name');
+    await startBuilder(open.port, { name: 'm3', env: { SIMPLEBB_BUILDER_TOKEN: BT } });
+    await startBuilder(open.port, { name: 'm4', env: { SIMPLEBB_BUILDER_TOKEN: builderToken(BT, 'm4') } });
+    expect(open.log().filter((l) => l.event === 'connected').map((l) => l.builder).sort()).toEqual(['m3', 'm4']);
   });
 
   it('refuses a replayed handshake: the proof is bound to each connection\'s nonce', async () => {

@@ -451,6 +451,34 @@ describe('Relay', () => {
     expect(t.reports()).toEqual([]);
   });
 
+  it('takes a report only from a builder the suggestion was offered to, also once its delivery is final or the master has restarted', async () => {
+    const dir = tempDir();
+    const t = await setup({ dir });
+    const a = await t.builder('a', { projects: ['foo'], ignoreUnknown: true });
+    const b = await t.builder('b', { projects: ['bar'], ignoreUnknown: true });
+    const s = t.suggester();
+    const { id, seq } = await t.suggest(s);
+    // Written with the suggestion, before anyone was sent it: a crash before the next commit keeps who it was for.
+    expect(recordedDelivery(dir, seq, 'a')).toBe('offered');
+    expect(recordedDelivery(dir, seq, 'b')).toBeUndefined();
+    await t.deliver(b, id);
+    expect(b.of('error').map((e) => e.message)).toEqual([`report ${id}: that suggestion was not offered to builder b; not stored`]);
+    expect(b.of('ack').map((m) => m.id)).toEqual([id]); // acknowledged, so it is not sent for ever
+    expect(t.reports()).toEqual([]);
+    await t.deliver(a, id);
+    expect(t.reports().map((r) => r.builder)).toEqual(['a']);
+    await t.sqlite.close();
+    const again = await setup({ dir });
+    const a2 = await again.builder('a', { projects: ['foo'], ignoreUnknown: true, cursor: seq });
+    const b2 = await again.builder('b', { projects: ['bar'], ignoreUnknown: true, cursor: seq });
+    await again.deliver(a2, id); // a repeat whose ack was lost: taken, and a duplicate
+    await again.deliver(b2, id);
+    expect(a2.of('ack').map((m) => m.id)).toEqual([id]);
+    expect(a2.of('error')).toEqual([]);
+    expect(b2.of('error').map((e) => e.message)).toEqual([`report ${id}: that suggestion was not offered to builder b; not stored`]);
+    expect(recorded(dir, 'b', id)).toBeUndefined();
+  });
+
   it('takes a builder\'s own lost verdict (its clientd died during the build) as final', async () => {
     const t = await setup();
     const a = await t.builder('a');

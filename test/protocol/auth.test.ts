@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readToken } from '../../lib/common/token.js';
 import { FailureThrottle } from '../../lib/master/throttle.js';
-import { proof, verifyProof } from '../../lib/protocol/auth.js';
+import { builderToken, proof, verifyProof } from '../../lib/protocol/auth.js';
 import { TokenBucket } from '../../lib/common/ratelimit.js';
 import { cleanup, tempDir } from '../helpers.js';
 
@@ -23,6 +23,20 @@ describe('proofs', () => {
     expect(verifyProof(token, 'nonce1', 'builder', 'zz' + p.slice(2))).toBe(false);
     // Decoded strictly: the right proof with anything after it, or in capitals, is not the proof.
     for (const junk of [`${p}zz`, `${p} `, `${p}00`, p.toUpperCase()]) expect(verifyProof(token, 'nonce1', 'builder', junk), junk).toBe(false);
+  });
+});
+
+describe('builder identities', () => {
+  it('derives a token per name from the secret, and a builder proof passes only for the name it was made for', () => {
+    const secret = 'the-masters-builder-secret-0123';
+    const m1 = builderToken(secret, 'm1');
+    expect(m1).toMatch(/^[0-9a-f]{64}$/);
+    expect(builderToken(secret, 'm2')).not.toBe(m1);
+    expect(builderToken('another-builder-secret-456789', 'm1')).not.toBe(m1);
+    const p = proof(m1, 'nonce1', 'builder', 'm1');
+    expect(verifyProof(m1, 'nonce1', 'builder', p, 'm1')).toBe(true);
+    expect(verifyProof(m1, 'nonce1', 'builder', p, 'm2')).toBe(false);
+    expect(verifyProof(builderToken(secret, 'm2'), 'nonce1', 'builder', p, 'm2')).toBe(false);
   });
 });
 
