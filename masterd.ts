@@ -32,15 +32,16 @@ async function main(): Promise<void> {
     .addOption(opt('--tls-cert <file>', 'serve TLS with this certificate (PEM)', 'SIMPLEBB_TLS_CERT'))
     .addOption(opt('--tls-key <file>', 'the TLS private key (PEM)', 'SIMPLEBB_TLS_KEY'))
     .addOption(opt('--max-conns-per-address <n>', 'connections one IP address may hold', 'SIMPLEBB_MAX_CONNS_PER_ADDRESS', '256', integer('--max-conns-per-address', 1, 1_000_000)))
-    .addOption(opt('--suggest-rate <n>', 'suggestions per second one connection may make', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
-    .addOption(opt('--suggest-burst <n>', 'suggestions one connection may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
+    .addOption(opt('--max-input-buffer <MiB>', 'unfinished lines all connections may hold together; beyond it the oldest are cut, unauthenticated ones first', 'SIMPLEBB_MAX_INPUT_BUFFER', '64', integer('--max-input-buffer', 1, 65_536)))
+    .addOption(opt('--suggest-rate <n>', 'suggestions per second one IP address may make (all its connections together)', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
+    .addOption(opt('--suggest-burst <n>', 'suggestions one IP address may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
     .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
     .parse();
 
   const o = cmd.opts<{
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
-    maxConnsPerAddress: number; suggestRate: number; suggestBurst: number;
+    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number;
   }>();
   const PROG = 'simplebb-masterd';
 
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
     const starting = startMaster({
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
-      ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
+      ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));
     const running = await starting;

@@ -6,6 +6,7 @@ import type { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import type { Ledger } from './ledger.js';
 import type { Peer } from './peer.js';
+import type { NoticeLimit } from './noticeLimit.js';
 import type { BuilderSession } from './roster.js';
 
 /** Characters of kept output one report may carry (first and last 512 KiB plus the cut line). */
@@ -20,6 +21,7 @@ export class ReportIntake {
     private readonly commits: GroupCommit,
     private readonly ledger: Ledger,
     private readonly events: EventBus,
+    private readonly notices: NoticeLimit,
     private readonly now: () => number,
   ) {}
 
@@ -48,7 +50,7 @@ export class ReportIntake {
     if (!made || mismatch) {
       // Made up, or from before the master's data was wiped: acknowledged so it is not sent forever, but not stored.
       const why = made ? 'does not match that suggestion\'s project, branch and revision' : 'no such suggestion';
-      this.events.notice('warn', 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why });
+      this.notices.warn(b.peer.remote, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why });
       b.peer.send({ type: 'error', message: `report ${msg.id}: ${why}; not stored` });
       b.peer.send({ type: 'ack', id: msg.id });
       return;
@@ -64,7 +66,7 @@ export class ReportIntake {
         return;
       }
       if (!offered) {
-        this.events.notice('warn', 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why: 'not offered to this builder' });
+        this.notices.warn(b.peer.remote, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why: 'not offered to this builder' });
         b.peer.send({ type: 'error', message: `report ${msg.id}: that suggestion was not offered to builder ${b.name}; not stored` });
         b.peer.send({ type: 'ack', id: msg.id });
         return;

@@ -15,6 +15,7 @@ import { encode, type Peer } from './peer.js';
 import { planReplay } from './replay.js';
 import { Roster, type BuilderSession } from './roster.js';
 import { FailureThrottle } from './throttle.js';
+import { NoticeLimit } from './noticeLimit.js';
 import { Watchers } from './watchers.js';
 
 export interface RelayOptions {
@@ -28,13 +29,13 @@ export interface RelayOptions {
   sharedBuilderToken?: boolean;
   /** The secret suggesters prove they know; none: suggesters need no proof. */
   suggestToken?: string;
-  /** Suggestions per second one connection may make, and how many at once. */
+  /** Suggestions per second one IP address may make (all its connections together), and how many at once. */
   suggestRate: number;
   suggestBurst: number;
 }
 
-/** Invalid lines logged per connection; the rest are answered but not logged. */
-const MAX_LOGGED_INVALID = 10;
+/** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
+const MAX_BUCKETS = 10_000;
 
 interface SuggesterSession { role: 'suggester'; peer: Peer; name: string; bucket: TokenBucket }
 interface Pending { role: 'pending'; peer: Peer; timer?: NodeJS.Timeout; nonce: string }
@@ -50,7 +51,9 @@ export class Relay {
   private readonly intake: ReportIntake;
   private readonly watchers: Watchers;
   private readonly throttle = new FailureThrottle();
-  private readonly invalidCounts = new WeakMap<Peer, number>();
+  private readonly notices: NoticeLimit;
+  /** Suggestion buckets per address, least recently used first. */
+  private readonly buckets = new Map<string, TokenBucket>();
   /** The state dir each builder name last came with (from the record, then from hellos). */
   private readonly instances = new Map<string, string | undefined>();
   /** When each builder last connected or went away, as the record has it: at most when its current absence began. */
@@ -67,9 +70,10 @@ export class Relay {
     private readonly now: () => number,
   ) {
     this.startedAt = now();
+    this.notices = new NoticeLimit(events, now);
     this.commits = new GroupCommit(store, events);
     this.ledger = new Ledger(this.commits, events, now);
-    this.intake = new ReportIntake(store, this.commits, this.ledger, events, now);
+    this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
     this.watchers = new Watchers(events);
   }
 
@@ -106,12 +110,11 @@ export class Relay {
   /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
   invalid(peer: Peer, problem: string, fatal: boolean, ref?: string): void {
     const state = this.peers.get(peer);
-    const count = (this.invalidCounts.get(peer) ?? 0) + 1;
-    this.invalidCounts.set(peer, count);
-    // Logged for the first few lines of a connection only: junk must not turn into an unbounded log.
-    if (count <= MAX_LOGGED_INVALID) this.events.notice('warn', 'invalid', 'invalid line', { address: peer.remote, problem });
-    else if (count === MAX_LOGGED_INVALID + 1) this.events.notice('warn', 'invalid', 'invalid line', { address: peer.remote, problem: 'more invalid lines from this connection are not logged' });
-    // Before its hello a peer has no business sending anything else: one error line, then closed.
+    // Rate-limited per connection: junk must not turn into an unbounded log.
+    this.notices.warn(peer.remote, 'invalid', 'invalid line', { address: peer.remote, problem });
+    // Before its hello a peer has no business sending anything else: one error line, then closed, and its address
+    // waits longer for its next greeting, as after a failed authentication.
+    if (state?.role === 'pending') this.throttle.record(peer.address);
     if (fatal || state?.role === 'pending') peer.close(problem, problem);
     else peer.send({ type: 'error', message: problem, ...(ref !== undefined ? { ref } : {}) });
   }
@@ -120,7 +123,10 @@ export class Relay {
     const state = this.peers.get(peer);
     if (!state) return;
     if (state.role === 'pending') {
-      if (msg.type !== 'hello') return peer.close('no hello', `expected a hello message first, got ${msg.type}`);
+      if (msg.type !== 'hello') {
+        this.throttle.record(peer.address);
+        return peer.close('no hello', `expected a hello message first, got ${msg.type}`);
+      }
       return this.hello(state, msg);
     }
     // Answered only once a peer has said hello: before it, a ping is one line too many, like anything else.
@@ -157,6 +163,7 @@ export class Relay {
     const state = this.peers.get(peer);
     if (!state) return;
     this.peers.delete(peer);
+    this.notices.end(peer.remote);
     if (state.role === 'pending') return clearTimeout(state.timer);
     if (state.role === 'suggester') return this.watchers.drop(peer);
     const at = this.now();
@@ -204,8 +211,9 @@ export class Relay {
       return peer.close('authentication failed', refusal ? `authentication failed: ${refusal}` : 'authentication failed');
     }
     if ((msg.role === 'builder' ? this.options.builderToken : this.options.suggestToken) !== undefined) this.throttle.succeeded(peer.address);
+    peer.trust?.();
     if (msg.role === 'suggester') {
-      this.peers.set(peer, { role: 'suggester', peer, name: peer.remote, bucket: new TokenBucket(this.options.suggestRate, this.options.suggestBurst) });
+      this.peers.set(peer, { role: 'suggester', peer, name: peer.remote, bucket: this.bucketOf(peer.address) });
       peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
       return;
     }
@@ -250,6 +258,19 @@ export class Relay {
     const cursor = msg.cursor ? (msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined)
       : known === msg.instance ? 0 : undefined;
     void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
+  }
+
+  /** The suggestion bucket of an address, shared by its connections: reconnecting does not refill it. */
+  private bucketOf(address: string): TokenBucket {
+    let bucket = this.buckets.get(address);
+    if (bucket) {
+      this.buckets.delete(address); // to the back: the least recently used is forgotten first
+    } else {
+      if (this.buckets.size >= MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value!);
+      bucket = new TokenBucket(this.options.suggestRate, this.options.suggestBurst, this.now);
+    }
+    this.buckets.set(address, bucket);
+    return bucket;
   }
 
   /**
@@ -343,8 +364,8 @@ export class Relay {
   private async suggest(from: SuggesterSession, msg: SuggestRequest): Promise<void> {
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
     if (!from.bucket.take()) {
-      this.events.notice('warn', 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
-      from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second (burst ${this.options.suggestBurst})`, ...ref });
+      this.notices.warn(from.peer.remote, 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
+      from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
     }
     const now = this.now();

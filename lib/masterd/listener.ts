@@ -2,10 +2,12 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { EventBus } from '../master/events.js';
+import { NoticeLimit } from '../master/noticeLimit.js';
 import type { Peer } from '../master/peer.js';
 import type { Relay } from '../master/relay.js';
 import { validateToMaster, type FromMaster, type ToMaster } from '../protocol/messages.js';
 import { Connection } from '../wire/connection.js';
+import { InputBudget } from '../wire/inputBudget.js';
 
 export interface ListenerConfig {
   host: string;
@@ -14,6 +16,8 @@ export interface ListenerConfig {
   helloTimeoutMs: number;
   /** Connections one IP address may hold at once. */
   maxConnsPerAddress: number;
+  /** Bytes of unfinished lines all connections may hold together; beyond it the oldest holders are cut, unauthenticated ones first. */
+  maxInputBytes?: number;
   /** Serve TLS with this certificate and key (PEM) instead of plain TCP. */
   tls?: { cert: Buffer; key: Buffer };
 }
@@ -32,6 +36,7 @@ class SocketPeer implements Peer {
   }
   get remote(): string { return this.conn.remote; }
   get backlog(): number { return this.conn.backlog; }
+  trust(): void { this.conn.trusted = true; }
   cork(): void { this.conn.socket.cork(); }
   uncork(): void { this.conn.socket.uncork(); }
   send(message: FromMaster): boolean { return this.conn.send(message); }
@@ -43,9 +48,16 @@ class SocketPeer implements Peer {
 
 /** Connections in their TLS handshake at once, from all addresses: beyond it a new one is closed at once. */
 const MAX_HANDSHAKING = 1024;
+/** The longest a TLS handshake may take (at most the hello timeout): a loopback one takes ~2 ms, across the world ~0.5 s. */
+const HANDSHAKE_TIMEOUT_MS = 3000;
+/** The default of maxInputBytes. */
+export const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 export async function listen(config: ListenerConfig, relay: Relay, events: EventBus): Promise<Listening> {
   const sockets = new Set<Socket>();
+  // Refusals are logged at a limited rate per address: a flood of connections must not become a flood of log lines.
+  const notices = new NoticeLimit(events);
+  const budget = new InputBudget(config.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
   const perAddress = new Map<string, number>();
   let handshaking = 0;
   /** The raw TCP sockets whose TLS handshake is not done yet. */
@@ -59,7 +71,7 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
     const address = socket.remoteAddress ?? 'unknown';
     const count = (perAddress.get(address) ?? 0) + 1;
     if (count > config.maxConnsPerAddress) {
-      events.notice('warn', 'too-many-connections', 'connection refused: per-address limit', { address, limit: config.maxConnsPerAddress });
+      notices.warn(address, 'too-many-connections', 'connection refused: per-address limit', { address, limit: config.maxConnsPerAddress });
       socket.on('error', () => undefined);
       refuse(address);
       return false;
@@ -85,7 +97,7 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
       sockets.delete(socket);
       if (sockets.size === 0) drained?.();
     });
-    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true });
+    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true, budget });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
     conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));
@@ -93,23 +105,24 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
     relay.connected(peer);
   };
   let server: Server;
+  const handshakeMs = Math.min(config.helloTimeoutMs, HANDSHAKE_TIMEOUT_MS);
   if (config.tls) {
-    const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: config.helloTimeoutMs, minVersion: 'TLSv1.2' }, accept);
+    const tlsServer = createTlsServer({ cert: config.tls.cert, key: config.tls.key, handshakeTimeout: handshakeMs, minVersion: 'TLSv1.2' }, accept);
     tlsServer.on('tlsClientError', (err, socket) => {
       // The two usual causes in words: a plain client (it waits for a greeting, so the handshake never starts) or
       // a plain line where the handshake should be.
-      const error = /timeout/i.test(err.message) ? `no TLS handshake within ${config.helloTimeoutMs / 1000} s: the client may not use TLS (give it --tls or --tls-ca)`
+      const error = /timeout/i.test(err.message) ? `no TLS handshake within ${handshakeMs / 1000} s: the client may not use TLS (give it --tls or --tls-ca)`
         : /disconnected before secure TLS/i.test(err.message) ? 'the client closed the connection without a TLS handshake: it may not use TLS (give it --tls or --tls-ca)'
         : /wrong version|http request|unknown protocol|packet length/i.test(err.message) ? 'the client does not speak TLS (it sent plain text): give it --tls or --tls-ca'
           : err.message;
-      events.notice('warn', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress ?? 'unknown', error });
+      notices.warn(socket.remoteAddress ?? 'unknown', 'tls-error', 'TLS handshake failed', { address: socket.remoteAddress ?? 'unknown', error });
       // Node leaves the socket open after a failed or timed-out handshake; it must not hold a connection slot.
       socket.destroy();
     });
     // Counted at TCP accept, before the handshake: per address, and all handshakes together.
     tlsServer.on('connection', (raw: Socket) => {
       if (handshaking >= MAX_HANDSHAKING) {
-        events.notice('warn', 'too-many-handshakes', 'connection refused: too many TLS handshakes at once', { address: raw.remoteAddress ?? 'unknown', limit: MAX_HANDSHAKING });
+        notices.warn('handshakes', 'too-many-handshakes', 'connection refused: too many TLS handshakes at once', { address: raw.remoteAddress ?? 'unknown', limit: MAX_HANDSHAKING });
         raw.on('error', () => undefined);
         raw.destroy();
         return;

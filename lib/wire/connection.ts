@@ -5,10 +5,14 @@ import type { Socket } from 'node:net';
 import { MAX_LINE_BYTES, MAX_NESTING, MAX_PAYLOAD_BYTES, PAYLOAD_TYPES, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Validator } from '../protocol/validator.js';
 import { LineFramer } from './framing.js';
+import type { BudgetHolder, InputBudget } from './inputBudget.js';
 import { nestsTooDeep } from './nesting.js';
 
 /** What a plain connection says when its peer starts a TLS handshake. */
 export const PLAIN_PEER_SPOKE_TLS = 'the client speaks TLS, and this master serves no TLS: give the master --tls-cert and --tls-key, or drop --tls and --tls-ca on the client';
+
+/** Messages of one connection handled in one turn of the event loop; the rest wait for the next, so one busy peer cannot starve the others. */
+const MESSAGES_PER_TURN = 64;
 
 /** Outgoing bytes a peer may leave unread before it is cut off as too slow. */
 const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
@@ -103,7 +107,12 @@ export interface ConnectionOptions {
   speaker?: string;
   /** Deliver pings as messages instead of answering them here: the master answers only peers that said hello. */
   passPings?: boolean;
+  /** Counts this connection's unfinished input against a budget shared with other connections. */
+  budget?: InputBudget;
 }
+
+/** A line's outcome waiting for its turn: a message to validate and deliver, or a problem to tell. */
+type Queued = { value: Record<string, unknown> & { type: string } } | { problem: string; fatal: boolean; ref: string | undefined };
 
 export interface ConnectionEvents<T> {
   message: [T];
@@ -113,8 +122,15 @@ export interface ConnectionEvents<T> {
 }
 
 /** One socket, framed and validated; emits 'message', 'invalid' (one line's problem) and 'close' (why, once). */
-export class Connection<In, Out extends { type: string }> extends EventEmitter<ConnectionEvents<In>> {
+export class Connection<In, Out extends { type: string }> extends EventEmitter<ConnectionEvents<In>> implements BudgetHolder {
   readonly remote: string;
+  /** Set once the peer has authenticated: the input budget cuts such connections last. */
+  trusted = false;
+  /** Lines read and not yet handled, oldest first (at most MESSAGES_PER_TURN handled per turn). */
+  private queue: Queued[] = [];
+  private draining = false;
+  /** Whether reading is paused because the queue is not yet worked off. */
+  private pausedForQueue = false;
   private readonly framer: LineFramer;
   private lastHeard = Date.now();
   private lastSent = Date.now();
@@ -225,6 +241,8 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
     if (errorLine) this.send(errorLine);
     this.closing = true;
     this.held = undefined;
+    this.framer.drop();
+    this.options.budget?.update(this, 0);
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.stopTimer();
@@ -251,7 +269,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
       if (this.closed || this.closing) return false;
       if (ev.kind === 'overflow') {
         this.socket.pause();
-        this.emit('invalid', `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, true, undefined);
+        this.queue.push({ problem: `line longer than ${this.options.maxLineBytes ?? MAX_LINE_BYTES} bytes`, fatal: true, ref: undefined });
         return false;
       }
       if (ev.kind === 'payload') {
@@ -259,12 +277,12 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         this.awaiting = undefined;
         value.data = ev.data;
         delete value.bytes;
-        this.deliver(check(value, this.validate));
+        this.queue.push({ value });
         return;
       }
       const decoded = decodeLine(ev.line, this.options.speaker ?? 'this side');
       if (!decoded.ok) {
-        this.emit('invalid', decoded.problem, decoded.fatal ?? false, decoded.ref);
+        this.queue.push({ problem: decoded.problem, fatal: decoded.fatal ?? false, ref: decoded.ref });
         return;
       }
       const value = decoded.value;
@@ -272,14 +290,55 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         const bytes = value.bytes;
         // Without a right count the rest of the stream cannot be framed: the connection cannot be used.
         if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_PAYLOAD_BYTES) {
-          this.emit('invalid', `${value.type} message needs "bytes", an integer from 1 to ${MAX_PAYLOAD_BYTES}`, true, undefined);
+          this.queue.push({ problem: `${value.type} message needs "bytes", an integer from 1 to ${MAX_PAYLOAD_BYTES}`, fatal: true, ref: undefined });
           return false;
         }
         this.awaiting = value;
         return bytes;
       }
-      this.deliver(check(value, this.validate));
+      this.queue.push({ value });
     });
+    this.options.budget?.update(this, this.framer.buffered);
+    this.drain();
+  }
+
+  /** Handles up to MESSAGES_PER_TURN queued lines; with more left, pauses reading and goes on in the next turn. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      let n = 0;
+      while (this.queue.length && n++ < MESSAGES_PER_TURN) {
+        if (this.closed || this.closing) {
+          this.queue = [];
+          return;
+        }
+        const item = this.queue.shift()!;
+        if ('value' in item) this.deliver(check(item.value, this.validate));
+        else this.emit('invalid', item.problem, item.fatal, item.ref);
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (this.queue.length) {
+      if (!this.pausedForQueue) {
+        this.pausedForQueue = true;
+        this.socket.pause();
+      }
+      setImmediate(() => this.drain());
+    } else if (this.pausedForQueue) {
+      this.pausedForQueue = false;
+      if (!this.closed && !this.closing) this.socket.resume();
+    }
+  }
+
+  /** Cut for the input budget: what it holds is dropped and the peer is told why (fatal: the owner closes it). */
+  shed(why: string): void {
+    this.framer.drop();
+    this.options.budget?.update(this, 0);
+    this.socket.pause();
+    this.queue = [];
+    this.emit('invalid', why, true, undefined);
   }
 
   private deliver(parsed: ParseResult<In>): void {
@@ -316,6 +375,9 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.queue = [];
+    this.framer.drop();
+    this.options.budget?.update(this, 0);
     this.stopTimer();
     this.emit('close', reason);
   }

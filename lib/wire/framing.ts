@@ -85,12 +85,17 @@ export class LineFramer {
     return this.pendingBytes + this.payload.reduce((n, b) => n + b.length, 0);
   }
 
-  private overflow(sink: FrameSink, bytes: number): void {
+  /** Drops what is held and reads nothing more (the connection is closing). */
+  drop(): void {
     this.overflowed = true;
     this.pending = [];
     this.pendingBytes = 0;
     this.payload = [];
     this.payloadLeft = 0;
+  }
+
+  private overflow(sink: FrameSink, bytes: number): void {
+    this.drop();
     sink({ kind: 'overflow', bytes });
   }
 }

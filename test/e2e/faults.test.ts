@@ -157,7 +157,10 @@ describe('builder trouble', () => {
     await waitFor('spool drained', () => spooled(b).length === 0, 60_000, 100);
     expect(readdirSync(spool).filter((f) => f.endsWith('.json'))).toEqual(['identity.json']);
     expect(b.log().filter((l) => l.event === 'disconnected')).toEqual([]);
-    expect(m.log().filter((l) => l.event === 'unknown-report')).toHaveLength(60); // this master never made them
+    // This master never made them: each is refused, and logged at the rate one connection is allowed (a burst of 10).
+    const refused = m.log().filter((l) => l.event === 'unknown-report');
+    expect(refused.length).toBeGreaterThanOrEqual(10);
+    expect(refused.length).toBeLessThan(60);
   }, 90_000);
 });
 

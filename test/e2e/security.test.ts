@@ -6,7 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { builderToken, proof } from '../../lib/protocol/auth.js';
-import { cleanup, node, rawClient, ROOT_OK, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, messages, node, rawClient, ROOT_OK, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -192,22 +192,42 @@ describe('TLS', () => {
 });
 
 describe('limits', () => {
-  it('rate-limits suggestions per connection and keeps serving others', async () => {
+  it('rate-limits suggestions per address, across its connections, and keeps serving other addresses', async () => {
     const m = await startMaster({ args: ['--suggest-rate', '5', '--suggest-burst', '10'] });
     await startBuilder(m.port, { scripts: { foo: 'true' }, args: ['--ignore-unknown'] });
-    const c = raw(m.port);
-    await waitFor('greeting', () => c.lines()[0]);
-    c.send({ type: 'hello', protocol: 2, role: 'suggester' });
-    await waitFor('welcome', () => c.lines().some((l) => l.type === 'welcome'));
-    for (let i = 0; i < 100; i++) c.send({ type: 'suggest', ref: String(i), project: 'nothing', branch: 'main' });
-    await waitFor('100 answers', () => c.lines().filter((l) => l.type === 'accepted' || l.type === 'error').length >= 100);
-    const accepted = c.lines().filter((l) => l.type === 'accepted').length;
-    const limited = c.lines().filter((l) => l.type === 'error');
+    const suggester = async (localAddress: string) => {
+      const sock = netConnect({ host: '127.0.0.1', port: m.port, localAddress });
+      const got: Array<Record<string, unknown>> = [];
+      sock.on('data', messages((msg) => got.push(msg)));
+      sock.on('error', () => undefined);
+      await waitFor('greeting', () => got[0]);
+      sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'suggester' }) + '\n');
+      await waitFor('welcome', () => got.some((l) => l.type === 'welcome'));
+      const ask = async (n: number) => {
+        const before = got.length;
+        for (let i = 0; i < n; i++) sock.write(JSON.stringify({ type: 'suggest', ref: String(i), project: 'nothing', branch: 'main' }) + '\n');
+        await waitFor(`${n} answers`, () => got.slice(before).filter((l) => l.type === 'accepted' || l.type === 'error').length >= n);
+        return got.slice(before);
+      };
+      return { sock, ask };
+    };
+    const c = await suggester('127.0.0.1');
+    const answers = await c.ask(100);
+    const accepted = answers.filter((l) => l.type === 'accepted').length;
+    const limited = answers.filter((l) => l.type === 'error');
     expect(accepted).toBeGreaterThanOrEqual(10);
     expect(accepted).toBeLessThan(20);
-    expect(limited[0]).toMatchObject({ message: 'rate limit: at most 5 suggestions per second (burst 10)', ref: expect.any(String) });
-    expect((await suggest(m.port, ['foo', 'main', '--wait'])).code).toBe(0);
-    c.sock.destroy();
+    expect(limited[0]).toMatchObject({ message: 'rate limit: at most 5 suggestions per second from one address (burst 10)', ref: expect.any(String) });
+    // A new connection from the same address does not start with a full bucket...
+    const again = await suggester('127.0.0.1');
+    expect((await again.ask(20)).filter((l) => l.type === 'accepted').length).toBeLessThan(5);
+    // ...another address does; the refusals were logged at a limited rate, with the count of those left out.
+    const other = await suggester('127.0.0.2');
+    expect((await other.ask(10)).filter((l) => l.type === 'accepted')).toHaveLength(10);
+    const logged = m.log().filter((l) => l.event === 'rate-limited');
+    expect(logged.length).toBeLessThan(30);
+    for (const x of [c, again, other]) x.sock.destroy();
+    await waitFor('suppressed counts', () => m.log().filter((l) => l.event === 'suppressed').length >= 1);
   });
 
   it('caps connections per address', async () => {
@@ -227,6 +247,35 @@ describe('limits', () => {
     });
     fifth.sock.destroy();
     for (const c of conns) c.sock.destroy();
+  });
+
+  it('holds a budget for unfinished input from all connections: the oldest unauthenticated holders are cut first, memory stays bounded', async () => {
+    const m = await startMaster({ args: ['--max-input-buffer', '4', '--hello-timeout', '60'] });
+    const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${m.child.pid}/status`, 'utf8'))![1]) / 1024;
+    // An authenticated peer (a suggester: no tokens on loopback) is the oldest holder, half-way through a long line.
+    const trusted = raw(m.port);
+    await waitFor('greeting', () => trusted.lines().length > 0);
+    trusted.send({ type: 'hello', protocol: 2, role: 'suggester' });
+    await waitFor('welcome', () => trusted.lines().some((l) => l.type === 'welcome'));
+    trusted.sock.write('{"type":"ping","t":7' + ' '.repeat(512 * 1024));
+    await new Promise((r) => setTimeout(r, 200));
+    const before = rss();
+    const strangers = Array.from({ length: 250 }, () => raw(m.port));
+    await waitFor('greetings', () => strangers.every((c) => c.lines().length > 0 || c.closed()), 20_000);
+    for (const c of strangers) c.sock.write('{"type":"hello","junk":"' + 'x'.repeat(1000 * 1024));
+    await waitFor('the oldest strangers cut', () => strangers.filter((c) => c.closed()).length >= 240, 30_000);
+    const cut = strangers.filter((c) => c.closed());
+    expect(cut[0]!.lines().at(-1)).toEqual({ type: 'error', message: expect.stringMatching(/^the master holds more than 4 MiB of unfinished lines from all connections; this connection's was the oldest and is dropped$/) });
+    expect(strangers[0]!.closed()).toBe(true); // oldest first
+    expect(strangers.at(-1)!.closed()).toBe(false); // the newest still within the budget
+    // 250 MB were sent, which the master would hold without the budget; it kept at most 4 MiB of it. Its RSS still
+    // grows by the garbage it has read and not yet collected (measured here: ~90 MiB).
+    expect(rss() - before).toBeLessThan(150);
+    // The authenticated peer was not cut: its line completes and is answered.
+    trusted.sock.write('}\n');
+    await waitFor('pong', () => trusted.lines().some((l) => l.type === 'pong' && l.t === 7));
+    expect(trusted.closed()).toBe(false);
+    for (const c of [trusted, ...strangers]) c.sock.destroy();
   });
 
   it('refuses oversized report output from a builder', async () => {
