@@ -1,4 +1,5 @@
 // `npm run bench [-- --quick] [-- --only NAME[,NAME]]`: every scenario prints a table and writes bench/results/NAME.json.
+import { abuse } from './abuse.js';
 import { durable } from './durable.js';
 import { fanout } from './fanout.js';
 import { hook } from './hook.js';
@@ -7,7 +8,7 @@ import { output } from './output.js';
 import { roundtrip } from './roundtrip.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
