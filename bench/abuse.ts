@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builderToken as ownToken } from '../lib/protocol/auth.js';
 import type { AttackCmd, AttackStats, Flood } from './attacker.js';
 import { ask } from './ipc.js';
 import { DIST, fmt, nodeScript, percentile, readLog, rss, sleep, startMaster, stop, table, tempDir, until, ROOT_OK, type BenchMaster } from './common.js';
@@ -80,14 +81,17 @@ function selfSigned(dir: string): { cert: string; key: string } {
 
 async function startFarm(tls: boolean, pace: Pace): Promise<Farm> {
   const dir = tempDir('simplebb-abuse-');
+  const builderSecret = join(dir, 'builder.secret');
   const builderToken = join(dir, 'builder.token');
   const suggestTokenFile = join(dir, 'suggest.token');
   const suggestToken = randomBytes(16).toString('hex');
-  writeFileSync(builderToken, randomBytes(16).toString('hex') + '\n', { mode: 0o600 });
+  const secret = randomBytes(16).toString('hex');
+  writeFileSync(builderSecret, secret + '\n', { mode: 0o600 });
+  writeFileSync(builderToken, ownToken(secret, 'abuse') + '\n', { mode: 0o600 }); // as `simplebb-masterd token builder abuse` prints it
   writeFileSync(suggestTokenFile, suggestToken + '\n', { mode: 0o600 });
   const pem = tls ? selfSigned(dir) : undefined;
   // The defaults of the limits, spelled out after the ones startMaster lifts (the last one given wins).
-  const master = await startMaster(['--builder-token-file', builderToken, '--suggest-token-file', suggestTokenFile,
+  const master = await startMaster(['--builder-token-file', builderSecret, '--suggest-token-file', suggestTokenFile,
     '--max-conns-per-address', String(CAP), '--suggest-rate', '20', '--suggest-burst', '1000',
     ...(pem ? ['--tls-cert', pem.cert, '--tls-key', pem.key] : [])], {}, dir);
   const scripts = join(dir, 'scripts');
