@@ -50,7 +50,7 @@ export class ReportIntake {
     if (!made || mismatch) {
       // Made up, or from before the master's data was wiped: acknowledged so it is not sent forever, but not stored.
       const why = made ? 'does not match that suggestion\'s project, branch and revision' : 'no such suggestion';
-      this.notices.warn(b.peer.remote, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why });
+      this.notices.warn(b.peer.address, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why });
       b.peer.send({ type: 'error', message: `report ${msg.id}: ${why}; not stored` });
       b.peer.send({ type: 'ack', id: msg.id });
       return;
@@ -66,7 +66,7 @@ export class ReportIntake {
         return;
       }
       if (!offered) {
-        this.notices.warn(b.peer.remote, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why: 'not offered to this builder' });
+        this.notices.warn(b.peer.address, 'unknown-report', 'report refused', { builder: b.name, id: msg.id, why: 'not offered to this builder' });
         b.peer.send({ type: 'error', message: `report ${msg.id}: that suggestion was not offered to builder ${b.name}; not stored` });
         b.peer.send({ type: 'ack', id: msg.id });
         return;

@@ -14,7 +14,7 @@ export class NoticeLimit {
 
   constructor(private readonly events: EventBus, private readonly now: () => number = Date.now) {}
 
-  /** Logs a warning for `key` (a connection's ADDRESS:PORT, or an address) unless it has had its share; the next one logged says how many were not. */
+  /** Logs a warning for `key` (an IP address: its connections share it, so reconnecting does not refill it) unless it has had its share; the next one logged says how many were not. */
   warn(key: string, event: string, message: string, fields: Record<string, unknown>): void {
     let limit = this.limits.get(key);
     if (!limit) {
@@ -31,11 +31,16 @@ export class NoticeLimit {
     this.events.notice('warn', event, message, { ...fields, ...(suppressed ? { suppressed } : {}) });
   }
 
-  /** The key is done with (its connection closed): how many lines about it were left out since the last one logged, if any. */
-  end(key: string): void {
-    const limit = this.limits.get(key);
-    this.limits.delete(key);
-    if (!limit?.suppressed) return;
-    this.events.notice('warn', 'suppressed', 'log lines about this connection were left out (rate limit)', { address: key, suppressed: limit.suppressed });
+  /** Logs, for each key with lines left out since its last logged one, how many (at most `maxLines` lines, the rest summed up in one more). */
+  flush(maxLines = 100): void {
+    let lines = 0;
+    let rest = 0;
+    for (const [key, limit] of this.limits) {
+      if (!limit.suppressed) continue;
+      if (lines++ < maxLines) this.events.notice('warn', 'suppressed', 'log lines were left out (rate limit)', { address: key, suppressed: limit.suppressed });
+      else rest += limit.suppressed;
+      limit.suppressed = 0;
+    }
+    if (rest) this.events.notice('warn', 'suppressed', 'log lines were left out (rate limit)', { address: 'others', suppressed: rest });
   }
 }

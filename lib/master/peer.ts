@@ -14,6 +14,9 @@ export interface Peer {
   send(message: FromMaster): boolean;
   /** Sends a message already encoded by encode(): the fan-out encodes an order once for all builders. */
   sendLine(line: string): boolean;
+  /** Stops and resumes reading from the peer (optional): a throttled address is not read before its greeting. */
+  pause?(): void;
+  resume?(): void;
   /** The peer has authenticated: cut last when the master holds too much unfinished input (optional). */
   trust?(): void;
   /** Sends an error line (when given, with its code) and closes. */

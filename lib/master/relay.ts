@@ -94,6 +94,7 @@ export class Relay {
     this.peers.set(peer, state);
     const greet = (): void => {
       if (this.peers.get(peer) !== state) return;
+      peer.resume?.();
       state.timer = setTimeout(() => {
         this.events.notice('warn', 'hello-timeout', 'no hello in time', { address: peer.remote });
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
@@ -101,17 +102,22 @@ export class Relay {
       state.timer.unref();
       peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true });
     };
-    // An address that keeps failing to authenticate waits longer and longer for its greeting.
+    // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
+    // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
     const delay = this.throttle.delayMs(peer.address);
-    if (delay > 0) setTimeout(greet, delay).unref();
-    else greet();
+    if (delay > 0) {
+      peer.pause?.();
+      setTimeout(greet, delay).unref();
+    } else {
+      greet();
+    }
   }
 
   /** A line that could not be read: answered with one error line; `fatal` when the connection can no longer be read. */
   invalid(peer: Peer, problem: string, fatal: boolean, ref?: string): void {
     const state = this.peers.get(peer);
     // Rate-limited per connection: junk must not turn into an unbounded log.
-    this.notices.warn(peer.remote, 'invalid', 'invalid line', { address: peer.remote, problem });
+    this.notices.warn(peer.address, 'invalid', 'invalid line', { address: peer.remote, problem });
     // Before its hello a peer has no business sending anything else: one error line, then closed, and its address
     // waits longer for its next greeting, as after a failed authentication.
     if (state?.role === 'pending') this.throttle.record(peer.address);
@@ -163,7 +169,6 @@ export class Relay {
     const state = this.peers.get(peer);
     if (!state) return;
     this.peers.delete(peer);
-    this.notices.end(peer.remote);
     if (state.role === 'pending') return clearTimeout(state.timer);
     if (state.role === 'suggester') return this.watchers.drop(peer);
     const at = this.now();
@@ -179,6 +184,7 @@ export class Relay {
   /** Builders away longer than the replay window lose their open builds: `lost` is final now. */
   tick(): void {
     if (this.stopping) return;
+    this.notices.flush();
     const now = this.now();
     for (const name of this.ledger.builders()) {
       if (this.roster.get(name)) continue;
@@ -364,7 +370,7 @@ export class Relay {
   private async suggest(from: SuggesterSession, msg: SuggestRequest): Promise<void> {
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
     if (!from.bucket.take()) {
-      this.notices.warn(from.peer.remote, 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
+      this.notices.warn(from.peer.address, 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
       from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
     }

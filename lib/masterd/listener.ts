@@ -37,6 +37,8 @@ class SocketPeer implements Peer {
   get remote(): string { return this.conn.remote; }
   get backlog(): number { return this.conn.backlog; }
   trust(): void { this.conn.trusted = true; }
+  pause(): void { this.conn.socket.pause(); }
+  resume(): void { this.conn.socket.resume(); }
   cork(): void { this.conn.socket.cork(); }
   uncork(): void { this.conn.socket.uncork(); }
   send(message: FromMaster): boolean { return this.conn.send(message); }

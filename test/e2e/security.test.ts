@@ -227,7 +227,6 @@ describe('limits', () => {
     const logged = m.log().filter((l) => l.event === 'rate-limited');
     expect(logged.length).toBeLessThan(30);
     for (const x of [c, again, other]) x.sock.destroy();
-    await waitFor('suppressed counts', () => m.log().filter((l) => l.event === 'suppressed').length >= 1);
   });
 
   it('caps connections per address', async () => {

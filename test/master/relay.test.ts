@@ -518,23 +518,24 @@ describe('Relay', () => {
     expect(s.of('pong')).toEqual([{ type: 'pong', t: 7 }]);
   });
 
-  it('closes a connection whose first line is invalid, and logs any connection\'s bad lines at a limited rate, counting those left out', async () => {
+  it('closes a connection whose first line is invalid, and logs bad lines at a limited rate per address, counting those left out', async () => {
     const t = await setup();
     const p = new FakePeer('x:1');
     t.relay.connected(p);
     t.relay.invalid(p, 'line is not valid JSON', false);
     expect(p.closedWith).toBe('line is not valid JSON');
     const s = t.suggester();
+    // Both fake peers are on 127.0.0.1: the first line used one of the address's burst of 10.
     const logged = () => t.notices('invalid').filter((n) => n.type === 'notice' && n.fields.address === 's:1')
       .map((n) => (n.type === 'notice' ? n.fields.suppressed : undefined));
     for (let i = 0; i < 50; i++) t.relay.invalid(s, 'junk', false);
     expect(s.of('error')).toHaveLength(50); // every one is answered
-    expect(logged()).toEqual(Array(10).fill(undefined)); // a burst of 10, then at most one a second
+    expect(logged()).toEqual(Array(9).fill(undefined)); // a burst of 10 per address, then at most one a second
     t.advance(5000);
     for (let i = 0; i < 20; i++) t.relay.invalid(s, 'junk', false);
-    expect(logged().slice(10)).toEqual([40, undefined, undefined, undefined, undefined]);
-    t.relay.closed(s, 'gone');
-    expect(t.notices('suppressed').map((n) => (n.type === 'notice' ? n.fields : undefined))).toEqual([{ address: 's:1', suppressed: 15 }]);
+    expect(logged().slice(9)).toEqual([41, undefined, undefined, undefined, undefined]);
+    t.relay.tick(); // the sweep says how many were left out since
+    expect(t.notices('suppressed').map((n) => (n.type === 'notice' ? n.fields : undefined))).toEqual([{ address: '127.0.0.1', suppressed: 15 }]);
   });
 
   it('answers a builder message from a suggester with an error and keeps the connection', async () => {
