@@ -86,7 +86,7 @@ export function check(e: Evidence): Findings {
         else if ((code === 0) !== (r.verdict === 'success')) bad(`${b} reported ${s.id} ${r.verdict} but the build exited ${code}`);
       } else if (r.verdict === 'lost') {
         if (code !== undefined) completedButLost++;
-      } else if (ran && (r.verdict === 'superseded' || r.verdict === 'no-script')) {
+      } else if (ran && (r.verdict === 'superseded' || r.verdict === 'no-script' || r.verdict === 'refused')) {
         bad(`${b} reported ${s.id} ${r.verdict} but the build ran`);
       }
     }
