@@ -92,7 +92,7 @@ export function check(e: Evidence): Findings {
     }
   }
 
-  // A report line, once per report; a `replaced` line follows only a verdict the master gave (lost, superseded).
+  // A report line, once per report; a `replaced` line follows only a verdict the master gave (lost, superseded, refused).
   const lines = new Map<string, number>();
   const everLogged = new Set<string>();
   for (const l of e.logged) {

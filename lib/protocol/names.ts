@@ -60,8 +60,8 @@ export const TOKEN_ID_RULE = /^[0-9a-f]{16,64}$/;
 export const TOKEN_ID_RULE_TEXT = 'must be 16 to 64 lowercase hexadecimal digits';
 
 /**
- * Every verdict a report can carry. `lost` and `superseded` may come from the master as well as a builder.
- * `refused`: never run, because the builder's queue was at its bound.
+ * Every verdict a report can carry. `lost`, `superseded` and `refused` may come from the master as well as a builder.
+ * `refused`: never run, because the builder's queue, or the master's replay to a returning builder, was at its bound.
  */
 export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded', 'refused'] as const;
 export type Verdict = (typeof VERDICTS)[number];
