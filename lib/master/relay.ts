@@ -293,9 +293,9 @@ export class Relay {
     const plan = planReplay({
       cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project), max: MAX_REPLAY,
     });
-    // Everything is decided in this turn, with the hello: the verdicts go to the record in the commit that notes the
-    // builder's return, and what is to be sent counts as offered, so a builder that goes away while the orders are
-    // still being written is owed the rest again, whatever their age.
+    // Everything is decided at once, in the turn that read the record: the verdicts go to the record together (with
+    // the builder's return, when the read did not wait), and what is to be sent counts as offered, so a builder that
+    // goes away while the orders are still being written is owed the rest again, whatever their age.
     const why = sameInstance ? 'its state dir no longer holds it' : 'it came back with another state dir';
     const given: Array<Promise<void>> = [];
     for (const s of plan.lost) given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b));
