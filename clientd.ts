@@ -28,6 +28,7 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .addOption(opt('--state <dir>', 'this builder\'s inbox, spool and identity, locked while it runs (default: ~/.simplebb/state/NAME)', 'SIMPLEBB_STATE'))
   .addOption(opt('--spool <dir>', 'the old name of --state', 'SIMPLEBB_SPOOL').hideHelp())
   .addOption(opt('-j, --jobs <n>', 'builds to run at once', 'SIMPLEBB_JOBS', '1', integer('--jobs', 1, 1024)))
+  .addOption(opt('--max-queued <n>', 'orders waiting to be built at most; beyond, one for another project and branch is reported refused', 'SIMPLEBB_MAX_QUEUED', '1000', integer('--max-queued', 1, 1_000_000)))
   .addOption(opt('--timeout <sec>', 'kill a build after this long (0 for never)', 'SIMPLEBB_TIMEOUT', '3600', seconds('--timeout', true)))
   .addOption(opt('--kill-grace <sec>', 'after SIGTERM, wait this long before SIGKILL', 'SIMPLEBB_KILL_GRACE', '10', seconds('--kill-grace', true)))
   .addOption(opt('--shutdown-grace <sec>', 'on SIGTERM, let running builds finish for this long', 'SIMPLEBB_SHUTDOWN_GRACE', '30', seconds('--shutdown-grace', true)))
@@ -45,7 +46,7 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
 
 const o = cmd.opts<{
   master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string; logFormat: LogFormat;
-  jobs: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
+  jobs: number; maxQueued: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
   ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean; check?: boolean;
 }>();
 const PROG = 'simplebb-clientd';
@@ -87,7 +88,7 @@ try {
     ca = readPem(o.tlsCa, '--tls-ca', 'certificate');
   }
   const config: BuilderConfig = {
-    master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, timeoutMs: o.timeout,
+    master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, maxQueued: o.maxQueued, timeoutMs: o.timeout,
     killGraceMs: o.killGrace, shutdownGraceMs: o.shutdownGrace, heartbeatMs: o.heartbeat,
     backoffBaseMs: o.reconnectBase, backoffCapMs: o.reconnectMax, ignoreUnknown: Boolean(o.ignoreUnknown), connectTimeoutMs: 10_000,
     ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),

@@ -86,13 +86,13 @@ export function check(e: Evidence): Findings {
         else if ((code === 0) !== (r.verdict === 'success')) bad(`${b} reported ${s.id} ${r.verdict} but the build exited ${code}`);
       } else if (r.verdict === 'lost') {
         if (code !== undefined) completedButLost++;
-      } else if (ran && (r.verdict === 'superseded' || r.verdict === 'no-script')) {
+      } else if (ran && (r.verdict === 'superseded' || r.verdict === 'no-script' || r.verdict === 'refused')) {
         bad(`${b} reported ${s.id} ${r.verdict} but the build ran`);
       }
     }
   }
 
-  // A report line, once per report; a `replaced` line follows only a verdict the master gave (lost, superseded).
+  // A report line, once per report; a `replaced` line follows only a verdict the master gave (lost, superseded, refused).
   const lines = new Map<string, number>();
   const everLogged = new Set<string>();
   for (const l of e.logged) {

@@ -23,6 +23,8 @@ export interface BuilderConfig {
   /** Inbox journal (orders and reports) and identity: this builder's alone, locked while clientd runs. */
   stateDir: string;
   jobs: number;
+  /** The most orders waiting to be built; an order for another project and branch beyond it is reported `refused`. */
+  maxQueued: number;
   timeoutMs: number;
   killGraceMs: number;
   shutdownGraceMs: number;
@@ -61,7 +63,7 @@ export class Builder {
   private readonly work = new Set<Promise<void>>();
 
   constructor(private readonly config: BuilderConfig, private readonly log: Logger) {
-    this.queue = new BuildQueue(config.jobs, (o) => this.track(this.build(o)), (old, by) => this.supersede(old, by));
+    this.queue = new BuildQueue(config.jobs, config.maxQueued, (o) => this.track(this.build(o)), (old, by) => this.supersede(old, by), (o, by) => this.refuse(o, by));
   }
 
   async start(): Promise<void> {
@@ -165,7 +167,7 @@ export class Builder {
         this.link.close('inbox write failed');
         return;
       }
-      const upTo = Math.max(a.synced ?? 0, ...a.orders.map((o) => o.seq));
+      const upTo = a.orders.reduce((max, o) => Math.max(max, o.seq), a.synced ?? 0); // no spread: a batch can be long
       if (this.link.generation === a.gen) this.link.send({ type: 'received', seq: upTo });
       for (const { order, lookup } of sorted) this.act(order, lookup);
     }).catch((err: Error) => this.log.error({ event: 'internal-error', error: err.message }, 'unexpected error taking orders'));
@@ -190,7 +192,7 @@ export class Builder {
   private act(order: BuildOrder, lookup: { ok: true } | { ok: false; problem: string }): void {
     if (lookup.ok) {
       this.log.info({ event: 'queued', id: order.id, project: order.project, branch: order.branch, replayed: order.replayed ?? false }, 'build queued');
-      if (!this.queue.push(order) && this.inbox.begun(order.id)) {
+      if (this.queue.push(order) === 'closed' && this.inbox.begun(order.id)) {
         // Noted as beginning with its receipt, but clientd began to stop first: it never ran, and says so.
         this.track(this.finish(order, notRun('failure', 'builder shutting down: build not started')));
       }
@@ -206,6 +208,16 @@ export class Builder {
   private supersede(old: BuildOrder, by: BuildOrder): void {
     this.log.info({ event: 'superseded', id: old.id, by: by.id }, 'queued build superseded');
     this.track(this.finish(old, notRun('superseded', `superseded by ${by.id} for the same project and branch`)));
+  }
+
+  /** An order the full queue will not hold: reported, so it is acknowledged and leaves the inbox like any other. */
+  private refuse(order: BuildOrder, by?: BuildOrder): void {
+    const { name, maxQueued } = this.config;
+    this.log.warn({ event: 'refused', id: order.id, project: order.project, branch: order.branch, replayed: order.replayed ?? false, ...(by ? { by: by.id } : {}) }, 'queue full: build refused');
+    const why = by
+      ? `builder ${name}'s queue was full (--max-queued ${maxQueued}), and live order ${by.id} took the place of this replayed one`
+      : `builder ${name}'s queue already held ${maxQueued} orders for other projects and branches (--max-queued ${maxQueued})`;
+    this.track(this.finish(order, notRun('refused', `not built: ${why}`)));
   }
 
   private async build(order: BuildOrder): Promise<void> {

@@ -27,7 +27,7 @@ export type Outcome = Finished | { kind: 'skip' } | { kind: 'kept' };
 export interface Finished { kind: 'result'; result: Omit<BuildResult, 'startedAt'> & { startedAt?: number } }
 
 /** A result for an order that never ran. */
-export function notRun(verdict: 'no-script' | 'failure' | 'superseded' | 'lost', message: string, extra: Partial<BuildResult> = {}): Finished {
+export function notRun(verdict: 'no-script' | 'failure' | 'superseded' | 'lost' | 'refused', message: string, extra: Partial<BuildResult> = {}): Finished {
   return { kind: 'result', result: { exitCode: -1, verdict, message, durationMs: 0, output: '', outputBytes: 0, outputCut: 0, ...extra } };
 }
 

@@ -93,6 +93,8 @@ export class Inbox {
   /** Ids of orders being written: a second copy arriving meanwhile is not new. */
   private readonly incoming = new Set<string>();
   private cursorOf: { store: string; seq: number } | undefined;
+  /** How many held orders are skipped: asked after every ack, so counted, not found by a pass over what is held. */
+  private skipped = 0;
   private fd: number;
   /** The journal's length in bytes: where the next line goes. */
   private size = 0;
@@ -152,6 +154,11 @@ export class Inbox {
   /** Orders still to confirm as skipped to the master. */
   skips(): string[] {
     return this.pending().filter((h) => h.skipped).map((h) => h.order.id);
+  }
+
+  /** How many orders are still to confirm as skipped (skips().length, without sorting what is held). */
+  get skipCount(): number {
+    return this.skipped;
   }
 
   /** The orders new to this inbox (neither held nor being written); they count as being written until receive() ends. */
@@ -272,10 +279,14 @@ export class Inbox {
           if (l.at !== undefined) h.begunAt = l.at;
         }
         else if (l.t === 'pid') h.pid = l.pid;
-        else h.skipped = true;
+        else if (!h.skipped) {
+          h.skipped = true;
+          this.skipped++;
+        }
         return;
       }
       case 'done': {
+        if (this.held.get(l.id)?.skipped) this.skipped--;
         const had = this.held.delete(l.id);
         if (this.reports.delete(l.id) || had) this.finished++;
         return;

@@ -73,7 +73,7 @@ export class Outbox {
   }
 
   private owed(): number {
-    return this.inbox.reportCount + this.inbox.skips().length;
+    return this.inbox.reportCount + this.inbox.skipCount;
   }
 
   private send(r: SpooledReport): void {

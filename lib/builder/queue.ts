@@ -1,44 +1,82 @@
-// The builder's job queue: up to N builds at once, never the same project and branch twice at once, queued duplicates coalesced.
+// The builder's job queue: up to N builds at once, never the same project and branch twice at once, queued duplicates
+// coalesced, live orders before replayed ones, and at most a bound of orders waiting.
 import type { BuildOrder } from '../protocol/messages.js';
 
 const keyOf = (o: BuildOrder): string => `${o.project}\0${o.branch}`;
 
+/** What push() did with an order: queued (or coalesced into a queued one), refused (the queue is full), or nothing (closed). */
+export type Taken = 'queued' | 'refused' | 'closed';
+
 export class BuildQueue {
-  private readonly queued: BuildOrder[] = [];
+  /**
+   * Orders waiting, one per project and branch, each map in the order its key was first queued: live orders start
+   * before replayed ones (a returning builder's catch-up must not hold up a build someone is waiting for now).
+   */
+  private readonly live = new Map<string, BuildOrder>();
+  private readonly replayed = new Map<string, BuildOrder>();
   private readonly runningKeys = new Map<string, string>();
   private closed = false;
 
   constructor(
     private readonly jobs: number,
+    /** The most orders waiting at once; an order for another project and branch beyond it is refused. */
+    private readonly maxQueued: number,
     /** Starts a build; the promise settles when it has ended. */
     private readonly run: (order: BuildOrder) => Promise<void>,
     /** Called for a queued order replaced by a newer one for the same project and branch. */
     private readonly superseded: (old: BuildOrder, by: BuildOrder) => void,
+    /**
+     * Called for an order the full queue will not hold: the one pushed, or (with `by`) the oldest replayed order,
+     * which makes room for the live order `by`.
+     */
+    private readonly refused: (order: BuildOrder, by?: BuildOrder) => void,
   ) {}
 
-  /** Queues an order (false when the queue is closed and took nothing). */
-  push(order: BuildOrder): boolean {
-    if (this.closed) return false;
+  /**
+   * Queues an order. One for a project and branch already waiting replaces it (even when the queue is full), and
+   * waits as live if either was live. A new one beyond the bound is refused, unless it is live and a replayed
+   * order is waiting: the oldest of those is refused instead.
+   */
+  push(order: BuildOrder): Taken {
+    if (this.closed) return 'closed';
     const key = keyOf(order);
-    const i = this.queued.findIndex((q) => keyOf(q) === key);
-    if (i >= 0) {
-      const [old] = this.queued.splice(i, 1, order);
-      this.superseded(old!, order);
+    const old = this.live.get(key) ?? this.replayed.get(key);
+    if (old) {
+      if (!this.live.has(key) && !order.replayed) {
+        this.replayed.delete(key);
+        this.live.set(key, order);
+      } else {
+        (this.live.has(key) ? this.live : this.replayed).set(key, order); // in place: a Map keeps a key's position
+      }
+      this.superseded(old, order);
+    } else if (this.size < this.maxQueued) {
+      (order.replayed ? this.replayed : this.live).set(key, order);
+    } else if (!order.replayed && this.replayed.size) {
+      const [oldestKey, oldest] = this.replayed.entries().next().value!;
+      this.replayed.delete(oldestKey);
+      this.live.set(key, order);
+      this.refused(oldest, order);
     } else {
-      this.queued.push(order);
+      this.refused(order);
+      return 'refused';
     }
     this.pump();
-    return true;
+    return 'queued';
   }
 
   get running(): number {
     return this.runningKeys.size;
   }
 
+  /** Orders waiting (not running). */
+  get size(): number {
+    return this.live.size + this.replayed.size;
+  }
+
   /** Which of these orders, pushed now in this order, would start at once (a free slot, nothing waiting, their key not running). */
   startable(orders: BuildOrder[]): Set<string> {
     const out = new Set<string>();
-    if (this.closed || this.queued.length) return out;
+    if (this.closed || this.size) return out;
     const keys = new Set(this.runningKeys.keys());
     for (const o of orders) {
       if (keys.size >= this.jobs || keys.has(keyOf(o))) break;
@@ -48,29 +86,39 @@ export class BuildQueue {
     return out;
   }
 
-  /** Ids of builds queued or running. */
+  /** Ids of builds queued (live ones first) or running. */
   ids(): string[] {
-    return [...this.queued.map((o) => o.id), ...this.runningKeys.values()];
+    return [...[...this.live.values(), ...this.replayed.values()].map((o) => o.id), ...this.runningKeys.values()];
   }
 
   /** Takes no more orders and hands back those still queued. */
   close(): BuildOrder[] {
     this.closed = true;
-    return this.queued.splice(0);
+    const left = [...this.live.values(), ...this.replayed.values()];
+    this.live.clear();
+    this.replayed.clear();
+    return left;
   }
 
   private pump(): void {
     while (!this.closed && this.runningKeys.size < this.jobs) {
-      const i = this.queued.findIndex((q) => !this.runningKeys.has(keyOf(q)));
-      if (i < 0) return;
-      const [order] = this.queued.splice(i, 1);
-      const key = keyOf(order!);
-      this.runningKeys.set(key, order!.id);
+      const next = this.first(this.live) ?? this.first(this.replayed);
+      if (!next) return;
+      const [key, order] = next;
+      this.live.delete(key); // a key waits in one of the two
+      this.replayed.delete(key);
+      this.runningKeys.set(key, order.id);
       // run() reports its own failures; a rejection here must still free the slot and not crash the daemon.
-      void this.run(order!).catch(() => undefined).finally(() => {
+      void this.run(order).catch(() => undefined).finally(() => {
         this.runningKeys.delete(key);
         this.pump();
       });
     }
+  }
+
+  /** The first order of `from` whose project and branch is not running: passes over at most `jobs` entries. */
+  private first(from: Map<string, BuildOrder>): [string, BuildOrder] | undefined {
+    for (const entry of from) if (!this.runningKeys.has(entry[0])) return entry;
+    return undefined;
   }
 }

@@ -9,14 +9,14 @@ export type MasterEvent =
   | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
   | { type: 'started'; id: string; builder: string; startedAt: number }
   | { type: 'output'; id: string; builder: string; stream: Stream; data: Buffer }
-  /** A report is in the record (new, or replacing a `lost` or `superseded` the master gave). */
+  /** A report is in the record (new, or replacing a `lost`, `superseded` or `refused` the master gave). */
   | { type: 'report'; report: StoredReport; replaced: boolean }
   | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; replaced?: string }
   /** A builder's connection closed; `open` deliveries wait for it until the replay window ends. */
   | { type: 'builder-down'; name: string; address: string; reason: string; open: Array<{ id: string; seq: number }>; windowMs: number }
   | { type: 'projects'; name: string; projects: string[] }
-  /** What a returning builder was sent, and which of the suggestions it missed were superseded by newer ones. */
-  | { type: 'replay'; builder: string; sent: string[]; superseded: string[]; lost: string[] }
+  /** What a returning builder was sent, which of the suggestions it missed were superseded by newer ones, and which not replayed (refused) because it was owed too many. */
+  | { type: 'replay'; builder: string; sent: string[]; superseded: string[]; lost: string[]; refused: string[] }
   /** Something refused or gone wrong that an operator may want to see: bad input, failed authentication, a store error. */
   | { type: 'notice'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; message: string; fields: Record<string, unknown> };
 

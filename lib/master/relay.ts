@@ -1,7 +1,7 @@
 // The master's decisions: takes connection events, answers peers and emits events; the record, sockets and timers stay behind ports.
 import { randomBytes } from 'node:crypto';
 import { builderToken, verifyProof } from '../protocol/auth.js';
-import { MAX_LISTED_BUILDERS, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
 import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
@@ -36,6 +36,8 @@ export interface RelayOptions {
 
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;
+/** Replayed orders sent per turn of the event loop: one builder's catch-up must not hold up everyone else's messages. */
+const REPLAY_BATCH = 100;
 
 interface SuggesterSession { role: 'suggester'; peer: Peer; name: string; bucket: TokenBucket }
 interface Pending { role: 'pending'; peer: Peer; timer?: NodeJS.Timeout; nonce: string }
@@ -337,22 +339,44 @@ export class Relay {
     }
     const open = this.ledger.open(b.name);
     const plan = planReplay({
-      cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project),
+      cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project), max: MAX_REPLAY,
     });
+    // Everything is decided at once, in the turn that read the record: the verdicts go to the record together (with
+    // the builder's return, when the read did not wait), and what is to be sent counts as offered, so a builder that
+    // goes away while the orders are still being written is owed the rest again, whatever their age.
     const why = sameInstance ? 'its state dir no longer holds it' : 'it came back with another state dir';
     const given: Array<Promise<void>> = [];
     for (const s of plan.lost) given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b));
     for (const { suggestion, by } of plan.superseded) {
       given.push(this.giveVerdict(b.name, suggestion, 'superseded', `superseded by ${by.id} for the same project and branch while builder ${b.name} was away`, b));
     }
-    const buffered = new Set(b.buffer.map((s) => s.seq));
-    let head = owed.head;
-    for (const s of plan.send) {
-      this.ledger.offered(b.name, s);
-      b.peer.sendLine(encode({ type: 'suggest', id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), ...(buffered.has(s.seq) ? {} : { replayed: true }) }));
-      head = Math.max(head, s.seq);
+    for (const s of plan.refused) {
+      given.push(this.giveVerdict(b.name, s, 'refused', `not replayed: builder ${b.name} was owed more than ${MAX_REPLAY} builds when it came back, and only the newest ${MAX_REPLAY} were sent`, b));
     }
-    for (const s of b.buffer) head = Math.max(head, s.seq);
+    for (const s of plan.send) this.ledger.offered(b.name, s);
+    // Their deliveries are in the record before any is sent: a report for one is then known to come from the
+    // builder it was offered to, also after a crash right after the send.
+    if (plan.send.length) {
+      await this.commits.flush();
+      if (this.roster.get(b.name) !== b) return;
+    }
+    const buffered = new Set(b.buffer.map((s) => s.seq));
+    const bufferedThen = b.buffer.length;
+    const order = (s: StoredSuggestion, replayed: boolean): string => encode({
+      type: 'suggest', id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), ...(replayed ? { replayed: true } : {}),
+    });
+    // Oldest first, a batch per turn; live suggestions made meanwhile keep waiting in the buffer, and go right after.
+    for (let i = 0; i < plan.send.length; i++) {
+      if (i > 0 && i % REPLAY_BATCH === 0) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.roster.get(b.name) !== b) return; // gone: what was not sent is still offered, so owed when it is back
+      }
+      const s = plan.send[i]!;
+      b.peer.sendLine(order(s, !buffered.has(s.seq)));
+    }
+    for (const s of b.buffer.slice(bufferedThen)) b.peer.sendLine(order(s, false));
+    let head = owed.head;
+    for (const s of [...plan.send, ...b.buffer]) head = Math.max(head, s.seq);
     b.buffer = [];
     b.live = true;
     // `synced` lets the builder's cursor pass every place up to head, those it was never sent included: the
@@ -362,8 +386,11 @@ export class Relay {
     if (this.roster.get(b.name) !== b) return;
     b.peer.send({ type: 'synced', seq: head });
     const sent = plan.send.filter((s) => !buffered.has(s.seq)).map((s) => s.id);
-    if (sent.length || plan.superseded.length || plan.lost.length) {
-      this.events.emit({ type: 'replay', builder: b.name, sent, superseded: plan.superseded.map((x) => x.suggestion.id), lost: plan.lost.map((s) => s.id) });
+    if (sent.length || plan.superseded.length || plan.lost.length || plan.refused.length) {
+      this.events.emit({
+        type: 'replay', builder: b.name, sent, superseded: plan.superseded.map((x) => x.suggestion.id), lost: plan.lost.map((s) => s.id),
+        refused: plan.refused.map((s) => s.id),
+      });
     }
   }
 
@@ -410,9 +437,11 @@ export class Relay {
     if (recorded) b.peer.send({ type: 'ack', id });
   }
 
-  /** A verdict the master gives for a builder: `lost` when it did not come back in time, `superseded` when a newer one was sent instead. */
-  /** Stores a verdict the master gives itself; resolves once it is in the record. */
-  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded', message: string, seen?: { uname: Uname; node: string }): Promise<void> {
+  /**
+   * Stores a verdict the master gives for a builder, and resolves once it is in the record: `lost` when it did not
+   * come back in time, `superseded` when a newer one was sent instead, `refused` when it was owed too many to replay.
+   */
+  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused', message: string, seen?: { uname: Uname; node: string }): Promise<void> {
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',

@@ -12,6 +12,8 @@ export interface ReplayInput {
   buffered: StoredSuggestion[];
   /** Whether a suggestion made now would go to this builder (its projects, --ignore-unknown). */
   eligible: (s: StoredSuggestion) => boolean;
+  /** The most orders sent as replayed (those offered live meanwhile always go, and do not count). */
+  max: number;
 }
 
 export interface ReplayPlan {
@@ -21,12 +23,15 @@ export interface ReplayPlan {
   superseded: Array<{ suggestion: StoredSuggestion; by: StoredSuggestion }>;
   /** Started by a state dir the builder no longer has: the outcome is unknown. */
   lost: StoredSuggestion[];
+  /** Not sent: the builder was owed more than `max`, and these are older than the newest `max`. */
+  refused: StoredSuggestion[];
 }
 
 /**
  * The rules: what the cursor covers is on the builder's disk and is its to finish; an open delivery beyond it is
  * offered again unless it had started (then its outcome is unknown: lost); what the record holds beyond the cursor
- * is offered if the builder would get it now; of all that, only the newest per project and branch is sent.
+ * is offered if the builder would get it now; of all that, only the newest per project and branch is sent, and of
+ * those only the newest `max` (what was offered live meanwhile goes in any case).
  */
 export function planReplay(input: ReplayInput): ReplayPlan {
   const held = (s: StoredSuggestion): boolean => input.cursor !== undefined && s.seq <= input.cursor;
@@ -46,9 +51,14 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   for (const s of input.buffered) candidates.set(s.seq, s); // offered live already: it goes whatever it is
   const newest = new Map<string, StoredSuggestion>();
   for (const s of [...candidates.values()].sort((a, b) => a.seq - b.seq)) newest.set(`${s.project}\0${s.branch}`, s);
-  const send = [...newest.values()].sort((a, b) => a.seq - b.seq);
-  const sent = new Set(send.map((s) => s.seq));
-  const superseded = [...candidates.values()].filter((s) => !sent.has(s.seq))
+  const chosen = [...newest.values()].sort((a, b) => a.seq - b.seq);
+  const chosenSeqs = new Set(chosen.map((s) => s.seq));
+  const superseded = [...candidates.values()].filter((s) => !chosenSeqs.has(s.seq))
     .map((s) => ({ suggestion: s, by: newest.get(`${s.project}\0${s.branch}`)! }));
-  return { send, superseded, lost };
+  const live = new Set(input.buffered.map((s) => s.seq));
+  const replayed = chosen.filter((s) => !live.has(s.seq));
+  const refused = replayed.slice(0, Math.max(0, replayed.length - input.max));
+  const refusedSeqs = new Set(refused.map((s) => s.seq));
+  const send = chosen.filter((s) => !refusedSeqs.has(s.seq));
+  return { send, superseded, lost, refused };
 }

@@ -63,7 +63,7 @@ function line(log: Logger, e: MasterEvent): void {
       log.info({ event: 'projects', builder: e.name, projects: e.projects }, 'builder projects changed');
       return;
     case 'replay':
-      log.info({ event: 'replay', builder: e.builder, ids: e.sent, superseded: e.superseded, lost: e.lost }, 'replayed missed suggestions');
+      log.info({ event: 'replay', builder: e.builder, ids: e.sent, superseded: e.superseded, lost: e.lost, refused: e.refused }, 'replayed missed suggestions');
       return;
     case 'delivery':
       log.debug({ event: 'delivery', id: e.id, seq: e.seq, builder: e.builder, state: e.state }, 'delivery');

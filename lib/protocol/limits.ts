@@ -23,3 +23,5 @@ export const MAX_REPORT_CHUNKS = 16;
 export const MAX_PROJECTS = 4096;
 /** The most builder names an accepted message lists; `count` always has the full number. */
 export const MAX_LISTED_BUILDERS = 4096;
+/** The most orders the master replays to a returning builder; the older ones it was owed beyond that are given `refused`. */
+export const MAX_REPLAY = 1000;

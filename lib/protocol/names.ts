@@ -59,8 +59,11 @@ export const ID_RULE_TEXT = 'id must be 1 to 64 characters of [0-9a-z-]';
 export const TOKEN_ID_RULE = /^[0-9a-f]{16,64}$/;
 export const TOKEN_ID_RULE_TEXT = 'must be 16 to 64 lowercase hexadecimal digits';
 
-/** Every verdict a report can carry. `lost` and `superseded` may come from the master as well as a builder. */
-export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded'] as const;
+/**
+ * Every verdict a report can carry. `lost`, `superseded` and `refused` may come from the master as well as a builder.
+ * `refused`: never run, because the builder's queue, or the master's replay to a returning builder, was at its bound.
+ */
+export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded', 'refused'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** Returns null when `name` is a valid builder name, else the rule it breaks. */

@@ -41,8 +41,8 @@ function rowToSuggestion(r: SuggestionRow): StoredSuggestion {
   };
 }
 
-/** Verdicts the master gives for a builder (`lost`, `superseded`); a real report from that builder replaces them. */
-const PROVISIONAL = new Set(['lost', 'superseded']);
+/** Verdicts the master gives for a builder (`lost`, `superseded`, `refused`); a real report from that builder replaces them. */
+const PROVISIONAL = new Set(['lost', 'superseded', 'refused']);
 
 /** SQL for a delivery state's rank (see DELIVERY_RANK): a change never moves a delivery backwards. */
 const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN 'received' THEN 1 WHEN 'started' THEN 2 ELSE 3 END)`;

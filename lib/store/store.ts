@@ -80,7 +80,7 @@ export interface Writes {
   builders: BuilderRecord[];
 }
 
-/** What storing a report did: a new record, a master-given `lost` or `superseded` replaced by a real report, or a duplicate left alone. */
+/** What storing a report did: a new record, a master-given `lost`, `superseded` or `refused` replaced by a real report, or a duplicate left alone. */
 export type StoreOutcome = 'new' | 'replaced' | 'duplicate';
 
 export interface Written {

@@ -29,6 +29,7 @@ export interface SuggestJob {
 /** Exit codes of simplebb-suggest. */
 const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
 
+/** Verdicts of a build that ran (or may have: `lost`); `no-script`, `superseded` and `refused` never ran. */
 const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost']);
 
 /** What a set of reports means for the exit code: 3 when nobody ran the script, 1 when any run failed, else 0. */

@@ -36,6 +36,24 @@ describe('Inbox', () => {
     again.close();
   });
 
+  it('counts the skips still to confirm as skips() does, a skip noted twice once, and none once done', async () => {
+    const dir = tempDir();
+    const { inbox } = Inbox.open(dir);
+    await inbox.receive([order(1), order(2), order(3)], A);
+    await inbox.noteSkipped('o-1');
+    await inbox.noteSkipped('o-1');
+    await inbox.noteSkipped('o-2');
+    await inbox.noteSkipped('o-9'); // not held: nothing to confirm
+    expect([inbox.skipCount, inbox.skips().length]).toEqual([2, 2]);
+    await inbox.done('o-1');
+    await inbox.done('o-3');
+    expect([inbox.skipCount, inbox.skips().length]).toEqual([1, 1]);
+    inbox.close();
+    const again = Inbox.open(dir).inbox;
+    expect([again.skipCount, again.skips()]).toEqual([1, ['o-2']]);
+    again.close();
+  });
+
   it('says which orders are new, and keeps its cursor per record, moving only forward', async () => {
     const dir = tempDir();
     const { inbox } = Inbox.open(dir);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus, type MasterEvent } from '../../lib/master/events.js';
 import type { Peer } from '../../lib/master/peer.js';
 import { Relay } from '../../lib/master/relay.js';
+import { MAX_REPLAY } from '../../lib/protocol/limits.js';
 import type { FromMaster, Report } from '../../lib/protocol/messages.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
 import type { Owed, Store } from '../../lib/store/store.js';
@@ -417,6 +418,99 @@ describe('Relay', () => {
     await settle();
     expect(back.of('suggest').map((m) => m.id)).toEqual([missed.id, live.id]);
     expect(back.of('synced')).toEqual([{ type: 'synced', seq: live.seq }]);
+  });
+
+  /** Makes `n` suggestions on distinct branches (b0, b1, …) while builder `a` is away; their places, oldest first. */
+  async function missed(t: Awaited<ReturnType<typeof setup>>, n: number): Promise<Array<{ id: string; seq: number }>> {
+    const a = await t.builder('a', { cursor: 0 });
+    t.relay.closed(a, 'gone');
+    const suggesters = Array.from({ length: Math.ceil(n / 1000) }, () => t.suggester()); // 1000 each: the burst
+    for (let i = 0; i < n; i++) t.relay.message(suggesters[Math.floor(i / 1000)]!, { type: 'suggest', project: 'foo', branch: `b${i}` });
+    for (let i = 0; i < 20 && suggesters.reduce((k, s) => k + s.of('accepted').length, 0) < n; i++) await settle();
+    const accepted = suggesters.flatMap((s) => s.of('accepted')).sort((x, y) => x.seq - y.seq);
+    expect(accepted).toHaveLength(n);
+    return accepted;
+  }
+
+  /** Says hello as builder `a` with `peer`, without waiting for anything. */
+  const hello = (t: Awaited<ReturnType<typeof setup>>, peer: FakePeer): void => {
+    t.relay.connected(peer);
+    t.relay.message(peer, { type: 'hello', protocol: 2, role: 'builder', name: 'a', instance: INSTANCE, uname, node: 'v20', projects: ['foo'], cursor: { store: t.store.id, seq: 0 } });
+  };
+
+  it('replays to a builder owed more than the bound only the newest, and gives each older one refused in the record before synced', async () => {
+    const t = await setup();
+    const made = await missed(t, MAX_REPLAY + 3);
+    const back = await t.builder('a', { cursor: 0 });
+    for (let i = 0; i < 20 && !back.of('synced').length; i++) await settle();
+    const orders = back.of('suggest');
+    expect(orders.map((m) => m.id)).toEqual(made.slice(3).map((m) => m.id));
+    expect(orders.every((m) => m.replayed === true)).toBe(true);
+    expect(back.of('synced')).toEqual([{ type: 'synced', seq: made.at(-1)!.seq }]);
+    const refused = t.reports().filter((r) => r.verdict === 'refused');
+    expect(refused.map((r) => r.id)).toEqual(made.slice(0, 3).map((m) => m.id));
+    expect(refused[0]).toMatchObject({ builder: 'a', exitCode: -1, message: `not replayed: builder a was owed more than ${MAX_REPLAY} builds when it came back, and only the newest ${MAX_REPLAY} were sent` });
+    for (const m of made.slice(0, 3)) expect(recorded(t.dir, 'a', m.id)).toMatchObject({ verdict: 'refused' });
+    expect(t.seen.find((e) => e.type === 'replay')).toMatchObject({ builder: 'a', refused: made.slice(0, 3).map((m) => m.id), superseded: [] });
+    // Not owed again: the next return of the builder gets nothing it was refused.
+    t.relay.closed(back, 'gone');
+    const again = await t.builder('a', { cursor: 0 });
+    expect(again.of('suggest').map((m) => m.id)).not.toContain(made[0]!.id);
+  });
+
+  it('sends a long replay a batch per turn of the event loop: another peer is answered before it ends', async () => {
+    const t = await setup();
+    await missed(t, MAX_REPLAY);
+    const order: string[] = [];
+    class Logged extends FakePeer {
+      override send(m: FromMaster): boolean { order.push(`${this.remote} ${m.type}`); return super.send(m); }
+    }
+    const other = new Logged('o:1');
+    t.relay.connected(other);
+    t.relay.message(other, { type: 'hello', protocol: 2, role: 'suggester' });
+    const back = new Logged('a:2');
+    hello(t, back);
+    setImmediate(() => t.relay.message(other, { type: 'ping', t: 1 }));
+    for (let i = 0; i < 40 && !back.of('synced').length; i++) await settle();
+    expect(back.of('suggest')).toHaveLength(MAX_REPLAY);
+    const pong = order.indexOf('o:1 pong');
+    const lastOrder = order.lastIndexOf('a:2 suggest');
+    expect(pong).toBeGreaterThan(order.indexOf('a:2 suggest'));
+    expect(pong).toBeLessThan(lastOrder); // a replay written in one go would come before the ping is even read
+  });
+
+  it('holds live suggestions made while a long replay is being sent, and sends them right after it, before synced', async () => {
+    const t = await setup();
+    const made = await missed(t, MAX_REPLAY);
+    const s = t.suggester();
+    const back = new FakePeer('a:2');
+    hello(t, back);
+    const live = await t.suggest(s, 'live'); // while the replay is still being written
+    expect(live.builders).toEqual(['a']);
+    expect(back.of('suggest').length).toBeLessThan(MAX_REPLAY);
+    for (let i = 0; i < 40 && !back.of('synced').length; i++) await settle();
+    const orders = back.of('suggest');
+    expect(orders.map((m) => m.id)).toEqual([...made.map((m) => m.id), live.id]);
+    expect(orders.at(-1)!.replayed).toBeUndefined();
+    expect(back.of('synced')).toEqual([{ type: 'synced', seq: live.seq }]);
+    expect(back.sent.at(-1)).toEqual({ type: 'synced', seq: live.seq });
+  });
+
+  it('a builder that goes away in the middle of a long replay is owed the rest when it is back', async () => {
+    const t = await setup();
+    const made = await missed(t, MAX_REPLAY);
+    const back = new FakePeer('a:2');
+    hello(t, back);
+    await new Promise((r) => setImmediate(r));
+    const got = back.of('suggest').length;
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThan(MAX_REPLAY);
+    t.advance(1000);
+    t.relay.closed(back, 'gone'); // away since now: what was made before is owed only as deliveries still open
+    await settle();
+    const again = await t.builder('a', { cursor: made[got - 1]!.seq });
+    for (let i = 0; i < 40 && !again.of('synced').length; i++) await settle();
+    expect(again.of('suggest').map((m) => m.id)).toEqual(made.slice(got).map((m) => m.id));
   });
 
   it('a builder that skips a suggestion releases its waiter, is acknowledged, and nothing is stored', async () => {
