@@ -354,14 +354,14 @@ export class Relay {
       given.push(this.giveVerdict(b.name, s, 'refused', `not replayed: builder ${b.name} was owed more than ${MAX_REPLAY} builds when it came back, and only the newest ${MAX_REPLAY} were sent`, b));
     }
     for (const s of plan.send) this.ledger.offered(b.name, s);
-    // Their deliveries are in the record before any is sent: a report for one is then known to come from the
+    const buffered = new Set(b.buffer.map((s) => s.seq));
+    const bufferedThen = b.buffer.length;
+    // (Live suggestions made meanwhile join the buffer after bufferedThen.) Their deliveries are in the record before any is sent: a report for one is then known to come from the
     // builder it was offered to, also after a crash right after the send.
     if (plan.send.length) {
       await this.commits.flush();
       if (this.roster.get(b.name) !== b) return;
     }
-    const buffered = new Set(b.buffer.map((s) => s.seq));
-    const bufferedThen = b.buffer.length;
     const order = (s: StoredSuggestion, replayed: boolean): string => encode({
       type: 'suggest', id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), ...(replayed ? { replayed: true } : {}),
     });
