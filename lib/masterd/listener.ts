@@ -99,7 +99,7 @@ export async function listen(config: ListenerConfig, relay: Relay, events: Event
       sockets.delete(socket);
       if (sockets.size === 0) drained?.();
     });
-    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true, budget });
+    const conn = new Connection<ToMaster, FromMaster>(socket, validateToMaster, { heartbeatMs: config.heartbeatMs, speaker: 'this master', passPings: true, budget, helloFirst: true });
     const peer = new SocketPeer(conn);
     conn.on('message', (m) => relay.message(peer, m));
     conn.on('invalid', (problem, fatal, ref) => relay.invalid(peer, problem, fatal, ref));

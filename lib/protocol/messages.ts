@@ -28,14 +28,16 @@ const chunk = z.string().max(MAX_CHUNK_CHARS);
 /** An output message's raw bytes (on the wire after its line, announced by `bytes`; the connection puts them here). */
 const payload = z.custom<Buffer>((v) => v instanceof Uint8Array && v.length >= 1 && v.length <= MAX_PAYLOAD_BYTES, `expected 1 to ${MAX_PAYLOAD_BYTES} raw bytes`);
 
-export const Uname = z.object({
-  type: shortText,
-  release: shortText,
-  version: shortText,
-  machine: shortText,
-  hostname: shortText,
-});
+const unameShape = { type: shortText, release: shortText, version: shortText, machine: shortText, hostname: shortText };
+export const Uname = z.object(unameShape);
 export type Uname = z.infer<typeof Uname>;
+/**
+ * What the master receives is strict: a key the protocol does not define is refused, not stripped ("Unrecognized
+ * key"), so nothing rides along unchecked. What clients receive stays lenient: the master is upgraded first, and
+ * a field it adds must not make older builders refuse their orders (PROTOCOL.md §1.3).
+ */
+const strict = z.strictObject;
+const UnameIn = strict(unameShape);
 
 export const Verdict = z.enum(VERDICTS);
 export type Verdict = z.infer<typeof Verdict>;
@@ -44,20 +46,22 @@ export type Stream = z.infer<typeof Stream>;
 
 const ping = z.object({ type: z.literal('ping'), t: z.number().optional() });
 const pong = z.object({ type: z.literal('pong'), t: z.number().optional() });
+const pingIn = strict({ type: z.literal('ping'), t: z.number().optional() });
+const pongIn = strict({ type: z.literal('pong'), t: z.number().optional() });
 
 // ---- messages that the master receives ----
 
 /** Where a builder's durable inbox stands: everything the record `store` owed it up to `seq` is on its disk. */
-const Cursor = z.object({ store: tokenId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+const Cursor = strict({ store: tokenId, seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
-export const Hello = z.object({
+export const Hello = strict({
   type: z.literal('hello'),
   protocol: z.number().int(),
   role: z.enum(['builder', 'suggester']),
   name: builderName.optional(),
   /** The builder's state dir: the same id after a restart, another id for another clientd using the same name. */
   instance: tokenId.optional(),
-  uname: Uname.optional(),
+  uname: UnameIn.optional(),
   node: shortText.optional(),
   projects: z.array(project).max(MAX_PROJECTS).optional(),
   ignoreUnknown: z.boolean().optional(),
@@ -69,15 +73,15 @@ export const Hello = z.object({
 });
 export type Hello = z.infer<typeof Hello>;
 
-const ProjectsUpdate = z.object({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+const ProjectsUpdate = strict({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
 
 /** A builder confirming that every order it was sent up to `seq` is written to its disk. */
-export const Received = z.object({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const Received = strict({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
 /** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
-const Skipped = z.object({ type: z.literal('skipped'), id });
+const Skipped = strict({ type: z.literal('skipped'), id });
 
-export const SuggestRequest = z.object({
+export const SuggestRequest = strict({
   type: z.literal('suggest'),
   ref: z.string().max(64).optional(),
   project,
@@ -87,16 +91,16 @@ export const SuggestRequest = z.object({
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
-export const Started = z.object({ type: z.literal('started'), id, startedAt: z.number() });
+export const Started = strict({ type: z.literal('started'), id, startedAt: z.number() });
 export type Started = z.infer<typeof Started>;
 
-export const Output = z.object({ type: z.literal('output'), id, stream: Stream, data: payload });
+export const Output = strict({ type: z.literal('output'), id, stream: Stream, data: payload });
 export type Output = z.infer<typeof Output>;
 
-const ReportOutput = z.object({ type: z.literal('report-output'), id, data: chunk });
+const ReportOutput = strict({ type: z.literal('report-output'), id, data: chunk });
 
 /** What a build's report says, without its output. */
-export const ReportFields = z.object({
+const reportShape = {
   id,
   project,
   branch,
@@ -111,10 +115,13 @@ export const ReportFields = z.object({
   node: shortText,
   outputBytes: z.number().int().min(0),
   outputCut: z.number().int().min(0),
-});
+};
+export const ReportFields = z.object(reportShape);
 export type ReportFields = z.infer<typeof ReportFields>;
 
-export const Report = ReportFields.extend({
+export const Report = strict({
+  ...reportShape,
+  uname: UnameIn,
   type: z.literal('report'),
   /** How many report-output messages came just before this one, carrying the kept output. */
   outputChunks: z.number().int().min(0).max(MAX_REPORT_CHUNKS),
@@ -122,7 +129,7 @@ export const Report = ReportFields.extend({
 export type Report = z.infer<typeof Report>;
 
 export const ToMaster = z.discriminatedUnion('type', [
-  Hello, ProjectsUpdate, Received, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, ping, pong,
+  Hello, ProjectsUpdate, Received, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, pingIn, pongIn,
 ]);
 export type ToMaster = z.infer<typeof ToMaster>;
 

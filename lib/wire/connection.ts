@@ -109,6 +109,8 @@ export interface ConnectionOptions {
   passPings?: boolean;
   /** Counts this connection's unfinished input against a budget shared with other connections. */
   budget?: InputBudget;
+  /** The first line must be a hello: one that does not even hold the bytes `"hello"` is refused unparsed, and reading stops. */
+  helloFirst?: boolean;
 }
 
 /** A line's outcome waiting for its turn: a message to validate and deliver, or a problem to tell. */
@@ -131,6 +133,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private draining = false;
   /** Whether reading is paused because the queue is not yet worked off. */
   private pausedForQueue = false;
+  private firstLine = true;
   private readonly framer: LineFramer;
   private lastHeard = Date.now();
   private lastSent = Date.now();
@@ -279,6 +282,15 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         delete value.bytes;
         this.queue.push({ value });
         return;
+      }
+      if (this.firstLine) {
+        this.firstLine = false;
+        // Before the hello nothing else is parsed at all: a line that cannot be one costs a byte search, not JSON.parse.
+        if (this.options.helloFirst && ev.line.indexOf('"hello"') < 0) {
+          this.socket.pause();
+          this.queue.push({ problem: 'expected a hello message first', fatal: true, ref: undefined });
+          return false;
+        }
       }
       const decoded = decodeLine(ev.line, this.options.speaker ?? 'this side');
       if (!decoded.ok) {

@@ -226,7 +226,13 @@ describe('the master under bad input', () => {
     await waitFor('greeting', () => a.lines()[0]);
     a.sock.write('{"type":"suggest","project":"foo","branch":"main"}\n');
     await waitFor('closed', () => a.closed());
-    expect(a.lines().at(-1)).toEqual({ type: 'error', message: 'expected a hello message first, got suggest' });
+    expect(a.lines().at(-1)).toEqual({ type: 'error', message: 'expected a hello message first' }); // refused unparsed
+    // A line that names hello somewhere but is another message is parsed, and named.
+    const c = raw(m.port);
+    await waitFor('greeting', () => c.lines()[0]);
+    c.sock.write('{"type":"suggest","project":"foo","branch":"hello"}\n');
+    await waitFor('closed', () => c.closed());
+    expect(c.lines().at(-1)).toEqual({ type: 'error', message: 'expected a hello message first, got suggest' });
     const b = raw(m.port);
     await waitFor('greeting', () => b.lines()[0]);
     // A peer of protocol version 1 (simplebb 0.1) hears both versions named.

@@ -67,9 +67,23 @@ describe('messages to the master', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     expect(parse(deep)).toMatchObject({ ok: false, problem: 'line nests deeper than 32 levels' });
     expect(parse(`{"type":"ping","x":${deep}}`)).toMatchObject({ ok: false, problem: 'line nests deeper than 32 levels' });
-    expect(parse(`{"type":"ping","x":${'['.repeat(31)}${']'.repeat(31)}}`).ok).toBe(true);
+    // Within the depth the line is parsed, and then refused for its key (what the master receives is strict).
+    const unknownKey = { ok: false, problem: 'invalid ping message: Unrecognized key: "x"' };
+    expect(parse(`{"type":"ping","x":${'['.repeat(31)}${']'.repeat(31)}}`)).toMatchObject(unknownKey);
     expect(parse({ type: 'suggest', project: 'foo', branch: 'main', ref: '[{'.repeat(30) }).ok).toBe(true);
-    expect(parse(`{"type":"ping","x":"\\\"${'['.repeat(40)}"}`).ok).toBe(true);
+    expect(parse(`{"type":"ping","x":"\\\"${'['.repeat(40)}"}`)).toMatchObject(unknownKey);
+  });
+});
+
+describe('strict messages to the master', () => {
+  it('refuses a key the protocol does not define, at any depth, naming it; clients still ignore unknown keys from the master', () => {
+    expect(parse({ type: 'hello', protocol: 2, role: 'suggester', admin: true })).toMatchObject({ ok: false, problem: 'invalid hello message: Unrecognized key: "admin"' });
+    expect(parse({ type: 'received', seq: 1, extra: 'x'.repeat(100) })).toMatchObject({ ok: false, problem: 'invalid received message: Unrecognized key: "extra"' });
+    const uname = { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'h', smuggled: 1 };
+    expect(parse({ type: 'hello', protocol: 2, role: 'builder', name: 'b', instance: 'a1'.repeat(8), uname, node: 'v20' }))
+      .toMatchObject({ ok: false, problem: 'invalid hello message: uname: Unrecognized key: "smuggled"' });
+    expect(parse({ type: 'suggest', project: 'foo', branch: 'main' }).ok).toBe(true);
+    expect(parseLine(Buffer.from(JSON.stringify({ type: 'ack', id: 'a-1', addedLater: 1 })), validateFromMaster).ok).toBe(true);
   });
 });
 
