@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
 import { readPem } from './lib/common/args.js';
-import { EXIT_CONFIG, isDir, makeDir, untrusted } from './lib/common/files.js';
+import { EXIT_CONFIG, isDir, makeDir, untrustedPath } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
 import { Builder, type BuilderConfig } from './lib/builder/builder.js';
 import { checkBuilder } from './lib/builder/check.js';
@@ -68,7 +68,7 @@ try {
   }
   // Whoever can write the buildscripts dir (or the token) can run code as this user: refused, as sshd's StrictModes do.
   for (const [flagName, path] of [['--scripts', o.scripts], ['--token-file', o.tokenFile], ['--work', o.work], ['--state', o.state ?? o.spool]] as const) {
-    const why = path ? untrusted(path) : null;
+    const why = path ? untrustedPath(path) : null;
     if (why) throw new Error(`${flagName}: ${why}`);
   }
   // --check creates nothing: not the work dir, not the log file.

@@ -1,6 +1,6 @@
 // Files and directories named in the configuration: made and opened with errors that name the path and the reason
 // in words, never a loop (Node's recursive mkdir spins for ever on a path under /proc).
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** The exit code of a configuration a daemon cannot run with (sysexits' EX_CONFIG): systemd units do not restart on it. */
@@ -94,4 +94,33 @@ export function untrusted(path: string, st?: { mode: number; uid: number }): str
   if (s.mode & 0o022) return `${resolve(path)} is writable by other users (mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}): chmod go-w it`;
   if (me !== undefined && s.uid !== me && s.uid !== 0) return `${resolve(path)} is owned by uid ${s.uid}, not by this user (uid ${me}) or root`;
   return null;
+}
+
+/**
+ * Like untrusted(), for `path` and every dir above it up to /, as sshd's StrictModes walk a path: another user who
+ * can write a parent (group or others have write permission, and it has no sticky bit as /tmp has) or owns one
+ * could put something else in its place. Null when all of it is fine or `path` is not there.
+ */
+export function untrustedPath(path: string): string | null {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return null;
+  }
+  const own = untrusted(real);
+  if (own) return own;
+  const me = process.getuid?.();
+  for (let d = dirname(real); ; d = dirname(d)) {
+    let s;
+    try {
+      s = statSync(d);
+    } catch {
+      return null;
+    }
+    const mode = (s.mode & 0o7777).toString(8).padStart(4, '0');
+    if (s.mode & 0o022 && !(s.mode & 0o1000)) return `${d} is writable by other users (mode ${mode}) and has no sticky bit: they could put something else in place of ${real}; chmod go-w it`;
+    if (me !== undefined && s.uid !== me && s.uid !== 0) return `${d} is owned by uid ${s.uid}, not by this user (uid ${me}) or root: that user could put something else in place of ${real}`;
+    if (dirname(d) === d) return null;
+  }
 }
