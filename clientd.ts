@@ -4,6 +4,7 @@ import './lib/builder/v8flags.js';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
+import { tlsEnvWarning } from './lib/wire/dial.js';
 import { readPem } from './lib/common/args.js';
 import { EXIT_CONFIG, isDir, makeDir, untrustedPath } from './lib/common/files.js';
 import { readToken } from './lib/common/token.js';
@@ -86,6 +87,11 @@ try {
   let ca: Buffer | undefined;
   if (o.tlsCa) {
     ca = readPem(o.tlsCa, '--tls-ca', 'certificate');
+  }
+  const tlsWarning = tlsEnvWarning(Boolean(o.tls || ca));
+  if (tlsWarning) {
+    process.stderr.write(`${PROG}: warning: ${tlsWarning}\n`);
+    log?.warn({ event: 'config' }, tlsWarning);
   }
   const config: BuilderConfig = {
     master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, maxQueued: o.maxQueued, timeoutMs: o.timeout,

@@ -8,6 +8,7 @@ import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';
 import { runSuggest } from './lib/suggest/suggester.js';
+import { tlsEnvWarning } from './lib/wire/dial.js';
 
 const PROG = 'simplebb-suggest';
 const HELP = `Usage: simplebb-suggest [options] <project> [branch...]
@@ -139,6 +140,8 @@ try {
   die(PROG, (err as Error).message, 2);
 }
 
+const tlsWarning = tlsEnvWarning(Boolean(tls || ca));
+if (tlsWarning) process.stderr.write(`simplebb-suggest: warning: ${tlsWarning}\n`);
 process.exitCode = await runSuggest({
   master: { host, port: masterPort }, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),

@@ -13,6 +13,13 @@ import { Connection } from './connection.js';
  */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
+/** What to say when the environment asks Node to skip certificate checks and TLS is in use: simplebb checks them anyway. */
+export function tlsEnvWarning(tls: boolean, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return tls && env.NODE_TLS_REJECT_UNAUTHORIZED === '0'
+    ? 'NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: the master\'s certificate is checked all the same (trust your CA with --tls-ca instead)'
+    : undefined;
+}
+
 export type MasterConnection = Connection<FromMasterT, ToMaster>;
 
 const ERRNO_TEXT: Record<string, string> = {

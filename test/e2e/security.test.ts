@@ -146,6 +146,7 @@ describe('TLS', () => {
     const unchecked = await suggest(m.port, ['foo', 'main', '--tls-ca', join(c, 'other.crt')], { env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' } });
     expect(unchecked.code).toBe(2);
     expect(unchecked.stderr).toContain('TLS: certificate');
+    expect(unchecked.stderr).toContain('simplebb-suggest: warning: NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored: the master\'s certificate is checked all the same');
     const plain = await suggest(m.port, ['foo', 'main', '--connect-timeout', '1']);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('(if the master serves TLS, use --tls or --tls-ca)');
