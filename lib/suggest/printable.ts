@@ -14,3 +14,29 @@ export function printable(text: string, keepNewlines = false): string {
   });
   return keepNewlines ? safe : safe.replace(/\n/g, '\\n');
 }
+
+/** Colour and style (SGR) sequences: the only control sequences a build's output may send to a terminal. */
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;:]{0,64}m/g;
+
+/**
+ * A build's output made safe for a terminal: colour sequences kept when `colour` (else dropped), every other control
+ * character, sequence, C1, bidi or invisible character shown as a visible escape (a cursor move, a screen clear, an
+ * OSC 52 clipboard write or a title change does nothing). Lines whose colours were changed end with a reset, so one
+ * build's colour does not run into the next line's prefix.
+ */
+export function terminalText(text: string, colour: boolean): string {
+  let out = '';
+  let at = 0;
+  let styled = false;
+  for (const m of text.matchAll(SGR)) {
+    out += printable(text.slice(at, m.index), true);
+    if (colour) {
+      out += m[0];
+      styled = true;
+    }
+    at = m.index + m[0].length;
+  }
+  out += printable(text.slice(at), true);
+  return styled ? out.replace(/\n/g, '\x1b[0m\n') : out;
+}

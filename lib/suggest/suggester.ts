@@ -3,7 +3,7 @@ import { formatAddress, type Address } from '../wire/address.js';
 import { ClientError, connectToMaster } from '../wire/dial.js';
 import type { BuildReport, FromMaster, Verdict } from '../protocol/messages.js';
 import type { LiveOutput } from './liveOutput.js';
-import { printable } from './printable.js';
+import { printable, terminalText } from './printable.js';
 
 export interface SuggestJob {
   master: Address;
@@ -79,6 +79,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
   const byRef = new Map<string, { branch: string; revision?: string }>();
   const tracked = new Map<string, Tracked>();
   const live: LiveOutput | undefined = job.follow ? new (await import('./liveOutput.js')).LiveOutput() : undefined;
+  // A build's output goes to a file or pipe byte for byte; to a terminal it is neutralised, colours aside (its lines
+  // are whole, so decoding them as UTF-8 splits no character).
+  const shown = (bytes: Buffer): Buffer => (job.terminal ? Buffer.from(terminalText(bytes.toString('utf8'), job.terminal.color)) : bytes);
 
   return new Promise<number>((resolve) => {
     let done = false;
@@ -87,7 +90,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
-      if (!job.json && live) for (const rest of live.rest()) job.outBytes(rest);
+      if (!job.json && live) for (const rest of live.rest()) job.outBytes(shown(rest));
       view?.close();
       // Everything we wait for has arrived: drop the link at once rather than wait for the master's FIN.
       conn.destroy('done');
@@ -102,7 +105,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       const code = exitCodeFor(verdicts);
       if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: code }));
       else {
-        if (live) for (const rest of live.rest()) job.outBytes(rest);
+        if (live) for (const rest of live.rest()) job.outBytes(shown(rest));
         view?.summary();
         if (code === EXIT.nobody) job.out(`no builder could build ${job.project}`);
       }
@@ -138,8 +141,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
         case 'output': {
           if (!live) return;
           if (job.json) return job.out(JSON.stringify({ type: 'output', id: m.id, builder: m.builder, stream: m.stream, data: live.text(m.builder, m.id, m.stream, m.data) }));
-          const lines = live.lines(m.builder, m.id, m.stream, m.data);
-          if (lines === undefined) return;
+          const raw = live.lines(m.builder, m.id, m.stream, m.data);
+          if (raw === undefined) return;
+          const lines = shown(raw);
           if (view) view.bytes(() => job.outBytes(lines));
           else job.outBytes(lines);
           return;

@@ -69,3 +69,23 @@ describe('simplebb-suggest --wait on a terminal', () => {
     expect(piped.stdout).not.toMatch(/passed|│|\x1b/);
   });
 });
+
+describe('simplebb-suggest --follow on a terminal', () => {
+  it('shows a build\'s control sequences, C1 controls and bidi overrides as visible escapes, keeps its colours, and passes bytes unchanged to a pipe', async () => {
+    const m = await startMaster();
+    // A screen clear, an OSC 52 clipboard write, a title change, a one-byte CSI (U+009B), a bidi override, then red text.
+    const hostile = String.raw`printf 'a\033[2Jb\033]52;c;ZXZpbA==\007c\033]0;title\007d\302\233e\342\200\256f\033[31mred\033[0m\n'`;
+    await startBuilder(m.port, { scripts: { hostile } });
+    const cmd = `${process.execPath} ${join(DIST, 'suggest.js')} -p ${m.port} hostile main --follow`;
+    const seen = await onTerminal(cmd);
+    const line = seen.split('\n').find((l) => l.includes('red'))!;
+    expect(line).toContain('b1| a\\x1b[2Jb\\x1b]52;c;ZXZpbA==\\x07c\\x1b]0;title\\x07d\\x9be\\u202ef\x1b[31mred\x1b[0m');
+    // Nothing but colour reaches the terminal raw (and the status line's own \r and erase-line): no other ESC, no
+    // BEL, no C1, no bidi character.
+    expect(seen.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r\x1b\[K|\x1b\[K/g, '').replace(/\r/g, '')).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u202a-\u202e]/);
+    const plain = await onTerminal(cmd, { NO_COLOR: '1' });
+    expect(plain).not.toContain('\x1b[31m');
+    const piped = await suggest(m.port, ['hostile', 'main', '--follow']);
+    expect(piped.stdout).toContain('b1| a\x1b[2Jb\x1b]52;c;ZXZpbA==\x07c'); // a file gets the build's bytes as they were
+  });
+});
