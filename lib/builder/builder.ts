@@ -1,4 +1,5 @@
 // A builder's life: its state dir, its link to the master, the intake of orders into its inbox, its queue, its builds, its reports.
+import { join } from 'node:path';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { BuildOrder, FromMaster, Uname } from '../protocol/messages.js';
@@ -11,7 +12,7 @@ import { Inbox } from './inbox.js';
 import { Link } from './link.js';
 import { Outbox } from './outbox.js';
 import { BuildQueue } from './queue.js';
-import { legacyMarkers, takeStock } from './recovery.js';
+import { legacyMarkers, SET_ASIDE, takeStock } from './recovery.js';
 import { adoptSpool } from './spool.js';
 import { openState, type StateDir } from './state.js';
 
@@ -104,7 +105,7 @@ export class Builder {
   private async recover(): Promise<void> {
     const left = takeStock(this.config.name, this.inbox);
     const legacy = await legacyMarkers(this.state.dir, this.inbox);
-    if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid }, 'malformed running-build markers were removed');
+    if (legacy.invalid.length) this.log.warn({ event: 'marker-invalid', files: legacy.invalid, dir: join(this.state.dir, SET_ASIDE) }, 'malformed running-build markers were set aside, not acted on');
     for (const { order, killed, startedAt } of [...left.unknown, ...legacy.ended]) {
       const also = killed ? `; killed ${killed} leftover process${killed === 1 ? '' : 'es'}` : '';
       this.log.warn({ event: 'lost', id: order.id, project: order.project, killed }, 'a build of the previous clientd was left unfinished');

@@ -38,9 +38,12 @@ export function takeStock(builder: string, inbox: Inbox): Leftovers {
   return out;
 }
 
+/** Where malformed markers are moved, in the state dir. */
+export const SET_ASIDE = 'markers-set-aside';
+
 /**
  * Running-build markers of simplebb 0.1 (DIR/running/ID.json): each names a build that began and may not have ended.
- * Ends what is left of each and hands back those with no kept report; malformed markers are set aside, never acted on.
+ * Ends what is left of each and hands back those with no kept report; malformed markers are moved to SET_ASIDE, never acted on.
  */
 export async function legacyMarkers(dir: string, inbox: Inbox): Promise<{ ended: Array<{ order: BuildOrder; killed: number; startedAt?: number }>; invalid: string[] }> {
   const running = join(dir, 'running');
@@ -68,10 +71,13 @@ export async function legacyMarkers(dir: string, inbox: Inbox): Promise<{ ended:
           killed, ...(Number.isSafeInteger(m.startedAt) ? { startedAt: m.startedAt as number } : {}),
         });
       }
+      await fs.rm(path, { force: true });
     } else {
+      // Never acted on, never in the way of a start: moved aside for a person to look at.
       invalid.push(f);
+      await fs.mkdir(join(dir, SET_ASIDE), { mode: 0o700 }).catch(() => undefined);
+      await fs.rename(path, join(dir, SET_ASIDE, f)).catch(() => fs.rm(path, { force: true, recursive: true }));
     }
-    await fs.rm(path, { force: true });
   }
   await fs.rmdir(running).catch(() => undefined);
   return { ended, invalid };

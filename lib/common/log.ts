@@ -1,6 +1,6 @@
 // Logging: pino, one JSON line per event, to a file or stdout, written synchronously so a crash loses no line; on a
 // terminal, readable lines instead (pino-pretty).
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { checkAppendable } from './files.js';
@@ -32,6 +32,8 @@ export function createLogger(name: string, file?: string, level = 'info', format
     // Here, with one line naming the file, rather than as pino's stack trace (or, under /proc, never).
     checkAppendable(file, 'the log file');
     endLine(file);
+    // Whatever an older file (or a rotation tool) left: readable by this user only.
+    try { chmodSync(file, 0o600); } catch { /* not ours to change: it stays as it is */ }
   }
   // Reports carry build output: the log is as private as the database (0600, before the umask).
   const dest = pino.destination({ dest: file ?? 1, sync: true, mkdir: false, append: true, mode: 0o600 });

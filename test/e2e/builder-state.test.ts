@@ -1,5 +1,5 @@
 // A builder's state is its own: one clientd per state dir, one state dir per name, one connection per name; its inbox outlives it.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, node, ROOT_OK, script, sleep, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
@@ -120,5 +120,25 @@ describe('the inbox', () => {
     expect(ran.filter((l) => l.startsWith('quick')).sort()).toEqual(['quick a', 'quick b']); // once each
     expect(ran.filter((l) => l.startsWith('slow'))).toHaveLength(1); // never again
     expect(b2.log().filter((l) => l.event === 'starting').at(-1)).toMatchObject({ queued: 2 });
+  });
+});
+
+describe('crash-recovery markers', () => {
+  it('sets aside malformed or crafted running-build markers, acts on none of them, and still connects', async () => {
+    const m = await startMaster();
+    const dir = tempDir();
+    const running = join(dir, 'state', 'running');
+    mkdirSync(running, { recursive: true });
+    // A path-escaping id, a pid of 1 (init), a name that does not match its id, and junk.
+    writeFileSync(join(running, 'evil.json'), JSON.stringify({ id: '../../../../tmp/simplebb-evil', pid: 1, project: 'foo', branch: 'main' }));
+    writeFileSync(join(running, 'x-1.json'), JSON.stringify({ id: 'x-2', pid: 999999, project: 'foo', branch: 'main' }));
+    writeFileSync(join(running, 'junk.json'), 'not json');
+    const b = await startBuilder(m.port, { dir });
+    const warned = b.log().find((l) => l.event === 'marker-invalid');
+    expect((warned?.files as string[]).sort()).toEqual(['evil.json', 'junk.json', 'x-1.json']);
+    expect(readdirSync(join(dir, 'state', 'markers-set-aside')).sort()).toEqual(['evil.json', 'junk.json', 'x-1.json']);
+    expect(existsSync(running)).toBe(false);
+    expect(existsSync('/tmp/simplebb-evil')).toBe(false);
+    expect(m.log().filter((l) => l.event === 'report')).toEqual([]); // nothing reported for them
   });
 });

@@ -1,6 +1,6 @@
 // Locked down by default: role tokens, TLS, limits, and the refusal to serve the network unprotected.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -118,6 +118,20 @@ describe('authentication by role', () => {
     const p = node('clientd', ['--master', '127.0.0.1:1', '--scripts', join(dir, 's'), '--spool', join(dir, 'sp'), '--log', join(dir, 'l')]);
     expect((await p.exited).code).toBe(78);
     expect(p.stderr().trim()).toBe('simplebb-clientd: refusing to run builds as root: run as an unprivileged user, or pass --allow-root if you really mean it');
+  });
+});
+
+describe('the master\'s files', () => {
+  it('are readable by its user only, also when --data already exists and the umask would allow more', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'data'), { mode: 0o755 });
+    writeFileSync(join(dir, 'server.log'), '', { mode: 0o644 });
+    const m = await startMaster({ dir });
+    expect((await suggest(m.port, ['foo', 'main'])).code).toBe(0); // a commit: the WAL is written
+    for (const f of ['simplebb.db', 'simplebb.db-wal', 'simplebb.db-shm']) {
+      expect((statSync(join(dir, 'data', f)).mode & 0o777).toString(8), f).toBe('600');
+    }
+    expect((statSync(m.logFile).mode & 0o777).toString(8)).toBe('600');
   });
 });
 
