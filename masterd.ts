@@ -27,6 +27,9 @@ async function main(): Promise<void> {
     .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5', seconds('--hello-timeout')))
     .addOption(opt('--builder-token-file <file>', 'builders must prove they know the secret in this file (or $SIMPLEBB_BUILDER_TOKEN)', 'SIMPLEBB_BUILDER_TOKEN_FILE'))
     .addOption(opt('--suggest-token-file <file>', 'suggesters must prove they know the secret in this file (or $SIMPLEBB_SUGGEST_TOKEN)', 'SIMPLEBB_SUGGEST_TOKEN_FILE'))
+    .addOption(opt('--http <addr>', 'serve the HTTP API, events, badges and metrics on HOST:PORT (port 0 picks a free one), or off', 'SIMPLEBB_HTTP', '127.0.0.1:7901'))
+    .addOption(opt('--read-token-file <file>', 'HTTP reads need the token in this file as a bearer (or $SIMPLEBB_READ_TOKEN)', 'SIMPLEBB_READ_TOKEN_FILE'))
+    .addOption(flag('--public-board', 'open HTTP reads to anyone on a non-loopback --http address (a read-only board)', 'SIMPLEBB_PUBLIC_BOARD'))
     .addOption(flag('--shared-builder-token', 'also let a builder prove the builder secret itself instead of its own token (simplebb-masterd token builder NAME): any builder may then speak under any name', 'SIMPLEBB_SHARED_BUILDER_TOKEN'))
     .addOption(flag('--insecure', 'allow listening on a non-loopback address without both tokens', 'SIMPLEBB_INSECURE'))
     .addOption(opt('--tls-cert <file>', 'serve TLS with this certificate (PEM)', 'SIMPLEBB_TLS_CERT'))
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
 
   const o = cmd.opts<{
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
-    builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
+    builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
     maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number;
   }>();
   const PROG = 'simplebb-masterd';
@@ -79,24 +82,25 @@ async function main(): Promise<void> {
     log.fatal({ event: 'fatal', error: (err as Error).message }, 'cannot start');
     die(PROG, (err as Error).message, EXIT_CONFIG);
   }
-  const { builderToken, suggestToken, tls } = secrets;
+  const { builderToken, suggestToken, tls, http } = secrets;
 
   try {
     const starting = startMaster({
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
-      ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
+      ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));
     const running = await starting;
     // With the log in a file, a terminal (or systemd's journal) still hears that it started and where it logs.
-    if (o.log) process.stderr.write(`${PROG}: listening on ${running.host}:${running.port}; log: ${resolve(o.log)}\n`);
+    if (o.log) process.stderr.write(`${PROG}: listening on ${running.host}:${running.port}${running.httpUrl ? `, API on ${running.httpUrl}` : ''}; log: ${resolve(o.log)}\n`);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'address not available' : e.message.split('\n')[0]!;
     log.fatal({ event: 'fatal', error: why }, 'cannot start');
     // A busy port or an address not up yet may pass (exit 1: restart); a path or a port we may not use will not.
     const config = err instanceof ConfigError || (e.syscall === 'listen' && e.code === 'EACCES');
-    die(PROG, e.syscall === 'listen' ? `cannot listen on ${o.host}:${o.port}: ${why}` : err instanceof ConfigError ? why : `cannot start: ${why}`, config ? EXIT_CONFIG : 1);
+    const where = (e as { address?: string }).address ? `${(e as { address?: string }).address}:${(e as { port?: number }).port}` : `${o.host}:${o.port}`;
+    die(PROG, e.syscall === 'listen' ? `cannot listen on ${where}: ${why}` : err instanceof ConfigError ? why : `cannot start: ${why}`, config ? EXIT_CONFIG : 1);
   }
 }

@@ -73,7 +73,7 @@ export interface BenchMaster { proc: ChildProcess; port: number; dir: string; lo
 /** Starts simplebb-masterd on a free loopback port. */
 export async function startMaster(args: string[] = [], env: NodeJS.ProcessEnv = {}, dir = tempDir()): Promise<BenchMaster> {
   const log = join(dir, 'server.log');
-  const proc = nodeScript(join(DIST, 'masterd.js'), ['--port', '0', '--data', join(dir, 'data'), '--log', log, '--suggest-rate', '1000000', '--suggest-burst', '1000000', '--max-conns-per-address', '1000000', ...args], { env });
+  const proc = nodeScript(join(DIST, 'masterd.js'), ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--log', log, '--suggest-rate', '1000000', '--suggest-burst', '1000000', '--max-conns-per-address', '1000000', ...args], { env });
   const port = await until('master to listen', () => readLog(log).find((l) => l.event === 'listening')?.port as number | undefined);
   return { proc, port, dir, log };
 }

@@ -79,7 +79,7 @@ class Farm {
 
   async startMaster(): Promise<void> {
     mkdirSync(join(this.dir, 'master'), { recursive: true });
-    this.master = spawnProc(join(DIST, 'masterd.js'), ['--port', String(this.port), '--data', join(this.dir, 'master', 'data'), '--log', this.masterLog, ...HEARTBEAT,
+    this.master = spawnProc(join(DIST, 'masterd.js'), ['--port', String(this.port), '--http', '127.0.0.1:0', '--data', join(this.dir, 'master', 'data'), '--log', this.masterLog, ...HEARTBEAT,
       '--suggest-rate', '1000', '--suggest-burst', '100000']);
     const want = ++this.listening;
     const line = await until('the master to listen', () => {

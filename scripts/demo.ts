@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const scripts = join(dir, 'buildscripts');
   cpSync(join(root, 'examples', 'buildscripts'), scripts, { recursive: true });
   const serverLog = join(dir, 'server.log');
-  start('masterd', ['--port', '0', '--data', join(dir, 'master'), '--log', serverLog]);
+  start('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'master'), '--log', serverLog]);
   const port = await until('the master to listen', () => readLog(serverLog).find((l) => l.event === 'listening')?.port as number | undefined);
   console.log(`master listening on 127.0.0.1:${port}, files in ${dir}`);
   const builderLog = join(dir, 'builder.log');

@@ -120,7 +120,7 @@ let master: ChildProcess | undefined;
 let listening = 0;
 
 async function startMaster(port: number): Promise<void> {
-  master = run('masterd', ['--port', String(port), '--data', join(dir, 'data'), '--log', masterLog], tokens);
+  master = run('masterd', ['--port', String(port), '--http', 'off', '--data', join(dir, 'data'), '--log', masterLog], tokens);
   const want = ++listening;
   masterPort = await until('the master', () => readLog(masterLog).filter((l) => l.event === 'listening')[want - 1]?.port as number | undefined);
 }

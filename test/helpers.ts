@@ -78,13 +78,16 @@ export function spawnProc(cmd: string, args: string[], opts: { env?: NodeJS.Proc
 }
 
 export function node(program: 'masterd' | 'clientd' | 'suggest', args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Proc {
-  return spawnProc(process.execPath, [join(DIST, `${program}.js`), ...args], opts);
+  // A master's HTTP listener on a free port unless a test says otherwise: the default 7901 would be shared by tests running at once.
+  return spawnProc(process.execPath, [join(DIST, `${program}.js`), ...args], { ...opts, env: { SIMPLEBB_HTTP: '127.0.0.1:0', ...opts.env } });
 }
 
 export interface Master extends Proc {
   port: number;
   dir: string;
   logFile: string;
+  /** Its HTTP API (http://127.0.0.1:PORT), unless started with --http off. */
+  httpUrl?: string;
   log: () => Array<Record<string, unknown>>;
   reports: () => Array<Record<string, unknown>>;
 }
@@ -99,7 +102,10 @@ export async function startMaster(opts: { dir?: string; port?: number; args?: st
     ?? (p.child.exitCode !== null ? { event: 'exited' } : undefined), 15_000);
   if (listening.event === 'exited') throw new Error(`masterd exited: ${p.stderr()}`);
   const log = (): Array<Record<string, unknown>> => readLog(logFile);
-  return { ...p, port: listening.port as number, dir, logFile, log, reports: () => log().filter((l) => l.event === 'report') };
+  return {
+    ...p, port: listening.port as number, dir, logFile, log, reports: () => log().filter((l) => l.event === 'report'),
+    ...(typeof listening.http === 'string' ? { httpUrl: listening.http } : {}),
+  };
 }
 
 export interface Builder extends Proc {

@@ -3,9 +3,15 @@ import { isIP } from 'node:net';
 import { readPem } from '../common/args.js';
 import { ConfigError } from '../common/files.js';
 import { readToken } from '../common/token.js';
+import { parseAddress } from '../wire/address.js';
+
+/** The HTTP listener's port when --http names none. */
+export const DEFAULT_HTTP_PORT = 7901;
 
 export interface SecretFlags {
-  host: string; builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string;
+  host: string; builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; insecure?: boolean;
+  /** HOST:PORT or off. */
+  http?: string; readTokenFile?: string; publicBoard?: boolean; tlsCert?: string; tlsKey?: string;
 }
 
 export interface Secrets {
@@ -14,6 +20,8 @@ export interface Secrets {
   tls?: { cert: Buffer; key: Buffer };
   /** Set when --insecure lets a non-loopback address go without a token: the warning to give, on stderr and in the log. */
   insecure?: string;
+  /** The HTTP listener, unless --http off. */
+  http?: { host: string; port: number; readToken?: string; publicBoard: boolean };
 }
 
 /** Loopback addresses: the only ones served without tokens unless --insecure. */
@@ -42,8 +50,26 @@ export function readSecrets(o: SecretFlags, warn: (m: string) => void): Secrets 
     const lacks = [builderToken === undefined ? 'a builder token' : '', suggestToken === undefined ? 'a suggest token' : ''].filter(Boolean).join(' and ');
     insecure = `INSECURE: listening on ${o.host} without ${lacks}: anyone who can reach this port can ${can}`;
   }
+  const http = httpConfig(o, warn);
   return {
     ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
-    ...(tls ? { tls } : {}), ...(insecure ? { insecure } : {}),
+    ...(tls ? { tls } : {}), ...(insecure ? { insecure } : {}), ...(http ? { http } : {}),
   };
+}
+
+/** The HTTP listener the flags ask for, with the wire's exposure rule: beyond loopback, reads need a token or --public-board. */
+function httpConfig(o: SecretFlags, warn: (m: string) => void): Secrets['http'] {
+  const text = (o.http ?? 'off').trim();
+  if (text === 'off') return undefined;
+  let address;
+  try {
+    address = parseAddress(text, DEFAULT_HTTP_PORT);
+  } catch (err) {
+    throw new ConfigError(`--http: ${(err as Error).message.replace('master address', 'address')} (or off)`);
+  }
+  const token = readToken(o.readTokenFile, 'SIMPLEBB_READ_TOKEN', warn);
+  if (!isLoopback(address.host) && token === undefined && !o.publicBoard) {
+    throw new ConfigError(`refusing to serve the HTTP API on ${address.host} without --read-token-file (or SIMPLEBB_READ_TOKEN): anyone who can reach it could read every build's output; pass --public-board to open reads to anyone`);
+  }
+  return { host: address.host, port: address.port, ...(token !== undefined ? { readToken: token } : {}), publicBoard: Boolean(o.publicBoard) };
 }

@@ -3,6 +3,8 @@ import { ConfigError } from '../common/files.js';
 import type { Logger } from 'pino';
 import { EventBus } from '../master/events.js';
 import { Relay, type RelayOptions } from '../master/relay.js';
+import { Board } from '../master/board.js';
+import { listenHttp, type HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
 
@@ -10,11 +12,15 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   dataDir: string;
   /** The log file, if the log is not stdout: read at start to log each stored report exactly once. */
   logFile?: string;
+  /** The HTTP listener (API, events, badge, metrics); none: off. Its TLS and suggest token are the wire's. */
+  http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
 }
 
 export interface RunningMaster {
   readonly port: number;
   readonly host: string;
+  /** The HTTP listener's URL, when it is on. */
+  readonly httpUrl?: string;
   /** Stops accepting, stores what was received, closes connections politely. Resolves within `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -27,20 +33,30 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   if (sync === 'NORMAL' || sync === 'OFF') log.warn({ event: 'bench-sync', synchronous: sync }, `SIMPLEBB_BENCH_SYNC=${sync}: acknowledged reports may be lost on a crash`);
   const events = new EventBus();
   const eventLog = await logEvents(store, events, log, config.logFile);
+  const board = new Board(events);
   const relay = await Relay.open(store, events, config);
   const listening = await listen(config, relay, events);
+  const http = config.http ? await listenHttp({
+    ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
+    ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
+  }, { history: store.history, board, relay, events }).catch(async (err: unknown) => {
+    await listening.close(0);
+    throw err;
+  }) : undefined;
+  if (http) log.info({ event: 'http-listening', url: http.url, port: http.port }, `simplebb-masterd serves its API on ${http.url}`);
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
   const sweep = setInterval(() => relay.tick(), Math.min(10_000, Math.max(100, config.replayWindowMs / 10)));
   sweep.unref();
   log.info({
     event: 'listening', host: config.host, port: listening.port, data: config.dataDir, store: store.id, tls: Boolean(config.tls),
-    builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined,
+    builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined, ...(http ? { http: http.url } : {}),
   }, 'simplebb-masterd listening');
 
   let stopped: Promise<void> | undefined;
   const stop = (timeoutMs = 4000): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(sweep);
+      await http?.close();
       const closing = listening.close(timeoutMs);
       await relay.stop();
       await closing;
@@ -51,7 +67,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     })();
     return stopped;
   };
-  return { port: listening.port, host: config.host, stop };
+  return { port: listening.port, host: config.host, ...(http ? { httpUrl: http.url } : {}), stop };
 }
 
 /**

@@ -30,6 +30,21 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     `);
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('store-id', newId());
   },
+  // 3: the read side: each project × branch × builder's newest build outcome, and the orders history is read in.
+  (db) => db.exec(`
+    CREATE TABLE latest (
+      project TEXT NOT NULL, branch TEXT NOT NULL, builder TEXT NOT NULL, id TEXT NOT NULL, received_at INTEGER NOT NULL,
+      PRIMARY KEY (project, branch, builder)) WITHOUT ROWID;
+    INSERT INTO latest (project, branch, builder, id, received_at)
+      SELECT project, branch, builder, id, received_at FROM (
+        SELECT project, branch, builder, id, received_at,
+          row_number() OVER (PARTITION BY project, branch, builder ORDER BY received_at DESC, id DESC) AS n
+        FROM reports WHERE verdict IN ('success', 'failure', 'timeout'))
+      WHERE n = 1;
+    CREATE INDEX reports_received ON reports(received_at, id, builder);
+    CREATE INDEX reports_seq ON reports(seq);
+    CREATE INDEX deliveries_builder ON deliveries(builder, seq);
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

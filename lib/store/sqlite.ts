@@ -3,46 +3,19 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Uname, Verdict } from '../protocol/messages.js';
 import { ConfigError, makeDir, reason } from '../common/files.js';
+import { OUTCOME_VERDICTS, type History } from './history.js';
 import { migrate } from './migrations.js';
+import { SqliteHistory } from './sqliteHistory.js';
+import { rowToReport, rowToSuggestion, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
   isOpen, type BuilderRecord, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
-interface ReportRow {
-  builder: string; id: string; project: string; branch: string; revision: string | null;
-  exit_code: number; signal: string | null; verdict: string; message: string | null;
-  started_at: number | null; duration_ms: number; uname: string; node: string;
-  output: string; output_bytes: number; output_cut: number; received_at: number; seq: number | null;
-}
-
-interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number }
-
-function rowToReport(r: ReportRow): StoredReport {
-  return {
-    builder: r.builder, id: r.id, seq: r.seq ?? 0, project: r.project, branch: r.branch,
-    ...(r.revision ? { revision: r.revision } : {}),
-    exitCode: r.exit_code,
-    ...(r.signal ? { signal: r.signal } : {}),
-    verdict: r.verdict as Verdict,
-    ...(r.message ? { message: r.message } : {}),
-    ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
-    durationMs: r.duration_ms, uname: JSON.parse(r.uname) as Uname, node: r.node,
-    output: r.output, outputBytes: r.output_bytes, outputCut: r.output_cut, receivedAt: r.received_at,
-  };
-}
-
-function rowToSuggestion(r: SuggestionRow): StoredSuggestion {
-  return {
-    seq: r.seq, id: r.id, project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}),
-    from: r.source, createdAt: r.created_at,
-  };
-}
-
 /** Verdicts the master gives for a builder (`lost`, `superseded`, `refused`); a real report from that builder replaces them. */
 const PROVISIONAL = new Set(['lost', 'superseded', 'refused']);
+const OUTCOMES: ReadonlySet<string> = new Set(OUTCOME_VERDICTS);
 
 /** SQL for a delivery state's rank (see DELIVERY_RANK): a change never moves a delivery backwards. */
 const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN 'received' THEN 1 WHEN 'started' THEN 2 ELSE 3 END)`;
@@ -62,6 +35,7 @@ const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder
 
 export class SqliteStore implements Store {
   readonly id: string;
+  readonly history: History;
   private readonly db: Database.Database;
   private readonly stmts;
   /** The `synchronous` setting now in force: a commit of open deliveries alone runs with NORMAL (see commit()). */
@@ -89,6 +63,7 @@ export class SqliteStore implements Store {
       try { chmodSync(f, 0o600); } catch { /* not there yet */ }
     }
     this.id = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('store-id') as { value: string }).value;
+    this.history = new SqliteHistory(this.db);
     this.stmts = {
       addSuggestion: this.db.prepare<[string, string, string, string | null, string, number], never>(
         'INSERT INTO suggestions (id, project, branch, revision, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -108,6 +83,9 @@ export class SqliteStore implements Store {
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ? AND d.state IN ('reported', 'skipped'))
           AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id)
         ORDER BY s.seq`),
+      latest: this.db.prepare<[string, string, string, string, number], never>(`INSERT INTO latest (project, branch, builder, id, received_at)
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, branch, builder) DO UPDATE SET id = excluded.id, received_at = excluded.received_at
+        WHERE excluded.received_at >= latest.received_at`),
       delivered: this.db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM deliveries WHERE seq = ? AND builder = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT max(seq) AS head FROM suggestions'),
       open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number }>(`
@@ -158,11 +136,20 @@ export class SqliteStore implements Store {
       startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
       output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
     };
-    if (this.stmts.insertReport.run(row).changes === 1) return 'new';
+    if (this.stmts.insertReport.run(row).changes === 1) {
+      this.noteLatest(r);
+      return 'new';
+    }
     const prior = this.stmts.verdictOf.get(r.builder, r.id);
     if (!prior || !PROVISIONAL.has(prior.verdict) || PROVISIONAL.has(r.verdict)) return 'duplicate';
     this.stmts.replaceReport.run(row);
+    this.noteLatest(r);
     return 'replaced';
+  }
+
+  /** A build outcome becomes its project × branch × builder's newest unless a newer one is there already. */
+  private noteLatest(r: StoredReport): void {
+    if (OUTCOMES.has(r.verdict)) this.stmts.latest.run(r.project, r.branch, r.builder, r.id, r.receivedAt);
   }
 
 

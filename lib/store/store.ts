@@ -1,5 +1,6 @@
 // The master's durable record as an interface: suggestions in sequence, each builder's part in them, reports, builders.
 import type { ReportFields } from '../protocol/messages.js';
+import type { History } from './history.js';
 
 /** A report as the master stores and logs it; `seq` is its suggestion's place in the log. */
 export interface StoredReport extends ReportFields {
@@ -103,6 +104,8 @@ export interface Owed {
 export interface Store {
   /** The record's own id: a builder's cursor counts only against the record it was given by. */
   readonly id: string;
+  /** The read side, for pages, the API and the `simplebb` command. */
+  readonly history: History;
   commit(writes: Writes): Promise<Written>;
   suggestion(id: string): Promise<StoredSuggestion | undefined>;
   /** Whether the record has a delivery of this place in the log to this builder, in any state. */

@@ -39,9 +39,10 @@ describe('the README Quick start', () => {
     mkdirSync(cwd);
     for (const d of ['bin', 'examples']) symlinkSync(join(ROOT, d), join(cwd, d));
     const port = await freePort();
+    const httpPort = await freePort();
     const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
       const p = spawn('bash', ['-c', script], {
-        cwd, env: { ...process.env, HOME: home, SIMPLEBB_PORT: String(port), SIMPLEBB_MASTER: `127.0.0.1:${port}`, NO_COLOR: '1' },
+        cwd, env: { ...process.env, HOME: home, SIMPLEBB_PORT: String(port), SIMPLEBB_HTTP: `127.0.0.1:${httpPort}`, SIMPLEBB_MASTER: `127.0.0.1:${port}`, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -52,7 +53,7 @@ describe('the README Quick start', () => {
       p.on('exit', (c) => { clearTimeout(timer); resolve({ stdout: out, stderr: err, code: c }); });
     });
     expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(new RegExp(`^simplebb-masterd: listening on 127\\.0\\.0\\.1:${port}; log: .*server\\.log$`, 'm'));
+    expect(stderr).toMatch(new RegExp(`^simplebb-masterd: listening on 127\\.0\\.0\\.1:${port}, API on http://127\\.0\\.0\\.1:${httpPort}; log: .*server\\.log$`, 'm'));
     expect(stdout).toMatch(/^suggested foo master as \S+ to 1 builder: /m);
     expect(stdout).toMatch(/^\S+  bar dev  failure  exit 1  /m);
     expect(stdout).toContain('exit 1\n');

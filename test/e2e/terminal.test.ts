@@ -36,7 +36,7 @@ describe('the daemons on a terminal', () => {
   it('say on stderr where they log when the log goes to a file', async () => {
     const d = tempDir();
     const m = node('masterd', ['--port', '0', '--data', join(d, 'data'), '--log', join(d, 'server.log')]);
-    await waitFor('the start line', () => /^simplebb-masterd: listening on 127\.0\.0\.1:\d+; log: .*server\.log\n$/.test(m.stderr()), 10_000);
+    await waitFor('the start line', () => /^simplebb-masterd: listening on 127\.0\.0\.1:\d+, API on http:\/\/127\.0\.0\.1:\d+; log: .*server\.log\n$/.test(m.stderr()), 10_000);
     expect(m.stdout()).toBe('');
     await stop(m);
   });

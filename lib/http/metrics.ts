@@ -1,0 +1,70 @@
+// /metrics in Prometheus's text format (prom-client): counters kept from the master's events, gauges read at each
+// scrape; every label set is capped, so a flood of branch names cannot grow the page without bound.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Board } from '../master/board.js';
+import type { EventBus } from '../master/events.js';
+import { RED_VERDICTS, type History } from '../store/history.js';
+
+/** Distinct label sets per metric; beyond it new ones are counted under "other". */
+const MAX_SERIES = 1000;
+
+/** Maps label values to themselves until a metric has MAX_SERIES of them, then to "other". */
+class Cap {
+  private readonly seen = new Set<string>();
+  labels<T extends Record<string, string>>(values: T): T {
+    const key = JSON.stringify(values);
+    if (this.seen.has(key)) return values;
+    if (this.seen.size < MAX_SERIES) {
+      this.seen.add(key);
+      return values;
+    }
+    return Object.fromEntries(Object.keys(values).map((k) => [k, 'other'])) as T;
+  }
+}
+
+export function createMetrics(events: EventBus, board: Board, history: History): Registry {
+  const registry = new Registry();
+  const buildsCap = new Cap();
+  const durationCap = new Cap();
+  const suggestions = new Counter({ name: 'simplebb_suggestions_total', help: 'Suggestions recorded since the master started', registers: [registry] });
+  const builds = new Counter({
+    name: 'simplebb_builds_total', help: 'Reports recorded since the master started, by project, builder and verdict',
+    labelNames: ['project', 'builder', 'verdict'], registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'simplebb_build_duration_seconds', help: 'How long builds took, by project', labelNames: ['project'],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers: [registry],
+  });
+  new Gauge({
+    name: 'simplebb_builders', help: 'Builders the record knows, by state', labelNames: ['state'], registers: [registry],
+    async collect() {
+      const online = board.builders().length;
+      const known = (await history.builderNames()).length;
+      this.set({ state: 'online' }, online);
+      this.set({ state: 'offline' }, Math.max(0, known - online));
+    },
+  });
+  new Gauge({
+    name: 'simplebb_failing', help: '1 while the newest outcome of a project × branch × builder is red (failure or timeout), else 0',
+    labelNames: ['project', 'branch', 'builder'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await history.reports({ latest: true, limit: MAX_SERIES })) {
+        this.set({ project: r.project, branch: r.branch, builder: r.builder }, RED_VERDICTS.has(r.verdict) ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'simplebb_record_bytes', help: 'Size of the record on disk', registers: [registry],
+    async collect() { this.set(await history.bytes()); },
+  });
+  events.on((e) => {
+    if (e.type === 'suggestion') suggestions.inc();
+    else if (e.type === 'report') {
+      const r = e.report;
+      builds.inc(buildsCap.labels({ project: r.project, builder: r.builder, verdict: r.verdict }));
+      if (r.durationMs > 0) duration.observe(durationCap.labels({ project: r.project }), r.durationMs / 1000);
+    }
+  });
+  return registry;
+}

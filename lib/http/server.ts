@@ -1,0 +1,185 @@
+// The master's HTTP side as a fastify app: the JSON API, Server-Sent Events, a badge and metrics over the record's
+// read side and the master's events. Handlers are functions of a request (fastify.inject tests them without a
+// socket); listening, TLS and limits are the listener's business (listen()).
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Board } from '../master/board.js';
+import type { Relay } from '../master/relay.js';
+import type { History } from '../store/history.js';
+import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
+import { badgeState, badgeSvg } from './badge.js';
+import type { EventLog } from './eventLog.js';
+import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { suggestOverHttp } from './webSuggester.js';
+
+export interface HttpDeps {
+  history: History;
+  board: Board;
+  relay: Relay;
+  log: EventLog;
+  metrics: Registry;
+  access: AccessRules;
+  /** Serve HTTPS with the wire's certificate and key. */
+  https?: { cert: Buffer; key: Buffer };
+}
+
+/** A body may be at most this large (a suggestion is a few hundred bytes). */
+const BODY_LIMIT = 16 * 1024;
+/** A stream client may leave this much unread before it is closed (it can reconnect with its last id). */
+const MAX_SSE_UNREAD = 1024 * 1024;
+/** A comment this often keeps proxies from closing an idle stream. */
+const SSE_KEEPALIVE_MS = 15_000;
+
+/** Headers on every answer: nothing runs, frames or leaks from what we serve. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
+  return reply.code(status).send({ error });
+}
+
+export function createHttpApp(deps: HttpDeps): FastifyInstance {
+  const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true };
+  const app = (deps.https ? Fastify({ ...options, https: { ...deps.https, minVersion: 'TLSv1.2' } }) : Fastify(options)) as unknown as FastifyInstance;
+  const { history, board, access } = deps;
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    const token = bearer(req.headers.authorization);
+    const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token);
+    if (refusal) return fail(reply, 401, refusal);
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof BadQuery) return fail(reply, 400, err.message);
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 503;
+    // Fastify's own client errors (a body too large, bad JSON) in one line; anything else is the record failing.
+    return fail(reply, status, status === 413 ? `the body is larger than ${BODY_LIMIT} bytes` : status === 503 ? 'the master cannot read its record now' : err.message.split('\n')[0]!);
+  });
+  app.setNotFoundHandler((req, reply) => fail(reply, 404, `no such page: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
+
+  app.get('/api/v1/builders', async () => {
+    const online = board.builders();
+    const names = new Set(online.map((b) => b.name));
+    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen }));
+    return { builders: [...online.map((b) => ({ ...b, online: true, lastSeen: b.since })), ...offline] };
+  });
+
+  app.get('/api/v1/suggestions', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const n = limit(q);
+    const before = text(q, 'cursor', 20);
+    if (before !== undefined && !/^\d{1,16}$/.test(before)) throw new BadQuery('cursor: not one this API gave (use the "next" of the page before)');
+    const list = await history.suggestions({
+      ...named(q), ...range(q), ...(verdict(q) ? { verdict: verdict(q)! } : {}), ...(before ? { beforeSeq: Number(before) } : {}), limit: n + 1,
+    });
+    const page = list.slice(0, n);
+    return { suggestions: page, ...(list.length > n ? { next: String(page.at(-1)!.seq) } : {}) };
+  });
+
+  app.get('/api/v1/suggestions/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const view = await history.suggestionView(id);
+    return view ?? fail(reply, 404, `no such suggestion: ${JSON.stringify(id.slice(0, 64))}`);
+  });
+
+  app.get('/api/v1/reports', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const n = limit(q);
+    const after = reportCursor(q);
+    const v = verdict(q);
+    const list = await history.reports({
+      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
+    });
+    const page = list.slice(0, n);
+    return { reports: page, ...(list.length > n ? { next: nextReportCursor(page.at(-1)!) } : {}) };
+  });
+
+  app.get('/api/v1/reports/:id/:builder', async (req, reply) => {
+    const { id, builder } = req.params as { id: string; builder: string };
+    const report = await history.report(id, builder);
+    return report ?? fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}`);
+  });
+
+  app.get('/api/v1/reports/:id/:builder/log', async (req, reply) => {
+    const { id, builder } = req.params as { id: string; builder: string };
+    const report = await history.report(id, builder);
+    if (!report) return fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}`);
+    return reply.type('text/plain; charset=utf-8').send(report.output);
+  });
+
+  app.post('/api/v1/suggestions', async (req, reply) => {
+    const outcome = await suggestOverHttp(deps.relay, access.suggestToken, req.ip, req.socket.remotePort ?? 0, req.body);
+    if (!outcome.ok) return fail(reply, outcome.status, outcome.error);
+    const { type: _t, ref: _r, ...accepted } = outcome.accepted;
+    return reply.code(201).send(accepted);
+  });
+
+  app.get('/api/v1/events', (req, reply) => streamEvents(deps.log, req, reply));
+
+  app.get('/badge/:file', async (req, reply) => {
+    const { file } = req.params as { file: string };
+    const q = req.query as Record<string, unknown>;
+    if (!file.endsWith('.svg')) return fail(reply, 404, 'a badge is /badge/PROJECT.svg');
+    const project = file.slice(0, -4);
+    const branch = text(q, 'branch');
+    const builder = text(q, 'builder', 128);
+    const svg = badgeSvg(project, await badgeState(history, board, { project, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) }));
+    const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
+    void reply.header('etag', etag).header('cache-control', 'max-age=30');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('image/svg+xml; charset=utf-8').send(svg);
+  });
+
+  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  return app;
+}
+
+/** The project, branch and builder filters. */
+function named(q: Record<string, unknown>): { project?: string; branch?: string; builder?: string } {
+  const project = text(q, 'project', 128);
+  const branch = text(q, 'branch');
+  const builder = text(q, 'builder', 128);
+  return { ...(project ? { project } : {}), ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) };
+}
+
+function range(q: Record<string, unknown>): { since?: number; until?: number } {
+  const since = integer(q, 'since', 0, 8.64e15);
+  const until = integer(q, 'until', 0, 8.64e15);
+  return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+}
+
+/** One SSE frame. */
+function frame(e: { id: string; type: string; data: string }): string {
+  return `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`;
+}
+
+/** Streams the master's events: what a reconnecting client missed (by Last-Event-ID), then each one live. */
+function streamEvents(log: EventLog, req: FastifyRequest, reply: FastifyReply): void {
+  const last = req.headers['last-event-id'];
+  const missed = log.since(typeof last === 'string' && last.length <= 64 ? last : undefined);
+  void reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  // Subscribed before the backlog is written, in the same turn: nothing falls between the two.
+  const stop = log.subscribe((e) => {
+    if (res.writableLength > MAX_SSE_UNREAD) {
+      res.destroy();
+      return;
+    }
+    res.write(frame(e));
+  });
+  res.write('retry: 2000\n\n');
+  if (missed.reset) res.write(`event: reset\ndata: {"run":"${log.run}"}\n\n`);
+  for (const e of missed.events) res.write(frame(e));
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+  keepalive.unref();
+  res.on('close', () => {
+    stop();
+    clearInterval(keepalive);
+  });
+}

@@ -1,0 +1,66 @@
+// The master's HTTP listener: the fastify app of lib/http on its own address, with the wire's per-address cap
+// counted at accept, and an orderly close.
+import type { Socket } from 'node:net';
+import type { Board } from '../master/board.js';
+import type { EventBus } from '../master/events.js';
+import type { Relay } from '../master/relay.js';
+import type { History } from '../store/history.js';
+import { EventLog } from '../http/eventLog.js';
+import { createMetrics } from '../http/metrics.js';
+import { createHttpApp } from '../http/server.js';
+import { isLoopback } from './config.js';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  readToken?: string;
+  suggestToken?: string;
+  publicBoard: boolean;
+  maxConnsPerAddress: number;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface HttpListening {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus }): Promise<HttpListening> {
+  const app = createHttpApp({
+    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), metrics: createMetrics(deps.events, deps.board, deps.history),
+    access: {
+      loopback: isLoopback(config.host), publicBoard: config.publicBoard,
+      ...(config.readToken !== undefined ? { readToken: config.readToken } : {}), ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
+    },
+    ...(config.tls ? { https: config.tls } : {}),
+  });
+  const perAddress = new Map<string, number>();
+  app.server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const n = (perAddress.get(address) ?? 0) + 1;
+    if (n > config.maxConnsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, n);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+  });
+  await app.listen({ host: config.host, port: config.port, backlog: 1024 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
+    port,
+    close: async () => {
+      // Streams never end by themselves: closed with the server.
+      app.server.closeAllConnections?.();
+      await app.close();
+    },
+  };
+}

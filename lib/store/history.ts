@@ -1,0 +1,68 @@
+// The record's read side, for the web pages, the HTTP API and the `simplebb` command: history queried by project,
+// branch, builder and verdict, newest first, a page at a time.
+import type { Verdict } from '../protocol/messages.js';
+import type { DeliveryState, StoredReport, StoredSuggestion } from './store.js';
+
+/** A report without its output. */
+export type ReportSummary = Omit<StoredReport, 'output'>;
+
+/** Where a page of reports ends: the next page starts after it (newest first). */
+export interface ReportCursor { receivedAt: number; id: string; builder: string }
+
+/** What both histories are filtered by (all optional, combined with AND). */
+export interface HistoryFilter {
+  project?: string;
+  branch?: string;
+  /** Reports: of this builder. Suggestions: offered to it. */
+  builder?: string;
+  /** Reports: with this verdict. Suggestions: one of their builders reported it. */
+  verdict?: Verdict;
+  /** Milliseconds since the epoch, both ends included: a report's receivedAt, a suggestion's createdAt. */
+  since?: number;
+  until?: number;
+  limit: number;
+}
+
+export interface ReportQuery extends HistoryFilter {
+  /** Only the newest build outcome (success, failure or timeout) per project × branch × builder. */
+  latest?: boolean;
+  /** As latest, and only those that are red (failure or timeout). */
+  failing?: boolean;
+  after?: ReportCursor;
+}
+
+export interface SuggestionQuery extends HistoryFilter {
+  /** The page starts below this place in the log. */
+  beforeSeq?: number;
+}
+
+/** One builder's part in a suggestion, with its verdict once reported. */
+export interface DeliveryView {
+  builder: string;
+  state: DeliveryState;
+  at: number;
+  verdict?: Verdict;
+  exitCode?: number;
+  durationMs?: number;
+}
+
+export interface SuggestionView extends StoredSuggestion {
+  deliveries: DeliveryView[];
+}
+
+/** The verdicts that say the code is broken: what "red" and "failing" mean. */
+export const RED_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['failure', 'timeout']);
+/** The verdicts that are a build's outcome (the others say it did not run or its outcome is unknown). */
+export const OUTCOME_VERDICTS: readonly Verdict[] = ['success', 'failure', 'timeout'];
+
+export interface History {
+  reports(q: ReportQuery): Promise<ReportSummary[]>;
+  /** One report with its kept output. */
+  report(id: string, builder: string): Promise<StoredReport | undefined>;
+  suggestions(q: SuggestionQuery): Promise<SuggestionView[]>;
+  suggestionView(id: string): Promise<SuggestionView | undefined>;
+  /** Every builder name the record knows, with when it was last seen. */
+  builderNames(): Promise<Array<{ name: string; lastSeen: number }>>;
+  /** The record's size on disk. */
+  bytes(): Promise<number>;
+}

@@ -1,0 +1,112 @@
+// The read side of the SQLite record: history for pages, the API and the `simplebb` command, newest first, a page
+// at a time, on indexes made for it (migration 3), never a scan of every report's output.
+import type Database from 'better-sqlite3';
+import type { Verdict } from '../protocol/messages.js';
+import type { DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
+import { rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import type { DeliveryState, StoredReport } from './store.js';
+
+type Arg = string | number;
+
+export class SqliteHistory implements History {
+  /** Prepared statements by their SQL: a query's shape depends on its filters, and there are few shapes. */
+  private readonly statements = new Map<string, Database.Statement<Arg[]>>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  async reports(q: ReportQuery): Promise<ReportSummary[]> {
+    const where: string[] = [];
+    const args: Arg[] = [];
+    const eq = (column: string, value: string | undefined): void => {
+      if (value === undefined) return;
+      where.push(`r.${column} = ?`);
+      args.push(value);
+    };
+    eq('project', q.project);
+    eq('branch', q.branch);
+    eq('builder', q.builder);
+    eq('verdict', q.verdict);
+    if (q.failing) where.push(`r.verdict IN ('failure', 'timeout')`);
+    if (q.since !== undefined) { where.push('r.received_at >= ?'); args.push(q.since); }
+    if (q.until !== undefined) { where.push('r.received_at <= ?'); args.push(q.until); }
+    if (q.after) {
+      where.push('(r.received_at, r.id, r.builder) < (?, ?, ?)');
+      args.push(q.after.receivedAt, q.after.id, q.after.builder);
+    }
+    // The newest outcome per cell is a table of its own (kept in the commit of each report): a join, not a window over every report.
+    const from = q.latest || q.failing ? 'latest l JOIN reports r ON r.builder = l.builder AND r.id = l.id' : 'reports r';
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY r.received_at DESC, r.id DESC, r.builder DESC LIMIT ?`;
+    args.push(q.limit);
+    return (this.prepared(sql).all(...args) as Array<Omit<ReportRow, 'output'>>).map(rowToSummary);
+  }
+
+  async report(id: string, builder: string): Promise<StoredReport | undefined> {
+    const row = this.prepared('SELECT * FROM reports WHERE id = ? AND builder = ?').get(id, builder) as ReportRow | undefined;
+    return row ? rowToReport(row) : undefined;
+  }
+
+  async suggestions(q: SuggestionQuery): Promise<SuggestionView[]> {
+    const where: string[] = [];
+    const args: Arg[] = [];
+    if (q.project !== undefined) { where.push('s.project = ?'); args.push(q.project); }
+    if (q.branch !== undefined) { where.push('s.branch = ?'); args.push(q.branch); }
+    if (q.builder !== undefined) { where.push('EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ?)'); args.push(q.builder); }
+    if (q.verdict !== undefined) { where.push('EXISTS (SELECT 1 FROM reports r WHERE r.seq = s.seq AND r.verdict = ?)'); args.push(q.verdict); }
+    if (q.since !== undefined) { where.push('s.created_at >= ?'); args.push(q.since); }
+    if (q.until !== undefined) { where.push('s.created_at <= ?'); args.push(q.until); }
+    if (q.beforeSeq !== undefined) { where.push('s.seq < ?'); args.push(q.beforeSeq); }
+    const sql = `SELECT s.* FROM suggestions s${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.seq DESC LIMIT ?`;
+    args.push(q.limit);
+    const rows = this.prepared(sql).all(...args) as SuggestionRow[];
+    if (!rows.length) return [];
+    const parts = this.deliveriesOf(rows.map((r) => r.seq));
+    return rows.map((r) => ({ ...rowToSuggestion(r), deliveries: parts.get(r.seq) ?? [] }));
+  }
+
+  async suggestionView(id: string): Promise<SuggestionView | undefined> {
+    const row = this.prepared('SELECT * FROM suggestions WHERE id = ?').get(id) as SuggestionRow | undefined;
+    if (!row) return undefined;
+    return { ...rowToSuggestion(row), deliveries: this.deliveriesOf([row.seq]).get(row.seq) ?? [] };
+  }
+
+  async builderNames(): Promise<Array<{ name: string; lastSeen: number }>> {
+    return (this.prepared('SELECT name, last_seen FROM builders ORDER BY name').all() as Array<{ name: string; last_seen: number }>)
+      .map((b) => ({ name: b.name, lastSeen: b.last_seen }));
+  }
+
+  async bytes(): Promise<number> {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    return pages * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
+  /** Every builder's part in these suggestions, with the verdict of each reported one, by place in the log. */
+  private deliveriesOf(seqs: number[]): Map<number, DeliveryView[]> {
+    // One statement for any number of places: the list goes in as one JSON parameter.
+    const rows = this.prepared(`SELECT d.seq, d.builder, d.state, d.at, r.verdict, r.exit_code, r.duration_ms
+      FROM deliveries d LEFT JOIN reports r ON r.seq = d.seq AND r.builder = d.builder
+      WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq, d.builder`).all(JSON.stringify(seqs)) as Array<{
+        seq: number; builder: string; state: string; at: number; verdict: string | null; exit_code: number | null; duration_ms: number | null;
+      }>;
+    const out = new Map<number, DeliveryView[]>();
+    for (const r of rows) {
+      const view: DeliveryView = {
+        builder: r.builder, state: r.state as DeliveryState, at: r.at,
+        ...(r.verdict !== null ? { verdict: r.verdict as Verdict, exitCode: r.exit_code!, durationMs: r.duration_ms! } : {}),
+      };
+      const list = out.get(r.seq);
+      if (list) list.push(view);
+      else out.set(r.seq, [view]);
+    }
+    return out;
+  }
+
+  private prepared(sql: string): Database.Statement<Arg[]> {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare<Arg[]>(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,178 @@
+// The master's HTTP API against the real programs: builders, suggestions made over HTTP, reports and their logs,
+// filters and pages, events resumed by Last-Event-ID, badges, metrics, and the exposure rule at start.
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+
+afterEach(cleanup);
+
+interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+
+/** One HTTP request to the master, bounded to 5 s. */
+function http(url: string, opts: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const req = request(url, {
+      method: opts.method ?? 'GET', timeout: 5000,
+      headers: {
+        ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers,
+      },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 5 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const json = async (url: string, opts?: Parameters<typeof http>[1]): Promise<Record<string, unknown>> => {
+  const a = await http(url, opts);
+  return { status: a.status, ...(JSON.parse(a.body) as Record<string, unknown>) };
+};
+
+/** Reads an event stream for `ms`, sending Last-Event-ID if given; returns its events. */
+function events(url: string, ms: number, lastId?: string): Promise<Array<{ id?: string; event?: string; data?: string }>> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/api/v1/events`, { headers: lastId ? { 'last-event-id': lastId } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      setTimeout(() => {
+        req.destroy();
+        resolve(text.split('\n\n').filter((f) => /^(id|event):/m.test(f)).map((f) => Object.fromEntries(f.split('\n')
+          .filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]))));
+      }, ms);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the HTTP API', () => {
+  it('shows builders, takes a suggestion the way simplebb-suggest does, and serves its reports, log, filters and pages', async () => {
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: 'echo "built $1"', bad: 'echo "broke on $1"; exit 1' } });
+    const builders = await json(`${url}/api/v1/builders`);
+    expect(builders.builders).toEqual([expect.objectContaining({ name: 'b1', online: true, projects: ['bad', 'foo'], node: process.version, running: [] })]);
+
+    const made = await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'main', revision: '0123abcd' } });
+    expect(made).toMatchObject({ status: 201, project: 'foo', branch: 'main', revision: '0123abcd', count: 1, builders: ['b1'], id: expect.any(String) });
+    await waitFor('the report', () => m.reports().length === 1);
+    expect((await suggest(m.port, ['bad', 'dev', '--wait'])).code).toBe(1);
+    for (let i = 0; i < 3; i++) expect((await suggest(m.port, ['foo', `f${i}`, '--wait'])).code).toBe(0);
+
+    const one = await json(`${url}/api/v1/suggestions/${made.id as string}`);
+    expect(one).toMatchObject({ status: 200, id: made.id, project: 'foo', deliveries: [{ builder: 'b1', state: 'reported', verdict: 'success', exitCode: 0 }] });
+    const report = await json(`${url}/api/v1/reports/${made.id as string}/b1`);
+    expect(report).toMatchObject({ status: 200, verdict: 'success', output: 'built main\n', revision: '0123abcd', builder: 'b1' });
+    const log = await http(`${url}/api/v1/reports/${made.id as string}/b1/log`);
+    expect(log.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(log.body).toBe('built main\n');
+
+    const failing = await json(`${url}/api/v1/reports?failing=1`);
+    expect((failing.reports as Array<Record<string, unknown>>).map((r) => `${r.project} ${r.branch} ${r.verdict}`)).toEqual(['bad dev failure']);
+    const foo = await json(`${url}/api/v1/reports?project=foo&verdict=success`);
+    expect((foo.reports as unknown[]).length).toBe(4);
+    // Pages of two, newest first, without gaps or repeats.
+    const seen: string[] = [];
+    let next: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const page = await json(`${url}/api/v1/reports?limit=2${next ? `&cursor=${encodeURIComponent(next)}` : ''}`);
+      seen.push(...(page.reports as Array<{ branch: string }>).map((r) => r.branch));
+      next = page.next as string | undefined;
+      if (!next) break;
+    }
+    expect(seen).toEqual(['f2', 'f1', 'f0', 'dev', 'main']);
+    const sugg = await json(`${url}/api/v1/suggestions?project=foo&limit=10`);
+    expect((sugg.suggestions as Array<{ branch: string }>).map((s) => s.branch)).toEqual(['f2', 'f1', 'f0', 'main']);
+
+    // Bad input: one line naming the parameter, never a trace.
+    expect(await json(`${url}/api/v1/reports?verdict=green`)).toEqual({ status: 400, error: expect.stringMatching(/^verdict: must be one of success, failure/) });
+    expect(await json(`${url}/api/v1/reports?limit=0`)).toEqual({ status: 400, error: 'limit: must be a whole number from 1 to 500, got "0"' });
+    expect(await json(`${url}/api/v1/reports?cursor=nope`)).toMatchObject({ status: 400, error: expect.stringMatching(/^cursor: /) });
+    expect(await json(`${url}/api/v1/suggestions/nope`)).toEqual({ status: 404, error: 'no such suggestion: "nope"' });
+    expect(await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: '../x', branch: 'main' } })).toMatchObject({ status: 400, error: expect.stringMatching(/^project: /) });
+    expect(await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'main', admin: true } })).toMatchObject({ status: 400, error: 'Unrecognized key: "admin"' });
+    expect(await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'x'.repeat(20_000) } })).toMatchObject({ status: 413 });
+    const page = await http(`${url}/api/v1/builders`);
+    expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('resumes an event stream from Last-Event-ID with every event once, and says reset for an id of another run', async () => {
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: 'true' } });
+    const first = events(url, 1500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await suggest(m.port, ['foo', 'a', '--wait'])).code).toBe(0);
+    const seenFirst = await first;
+    const last = seenFirst.at(-1)!;
+    expect(seenFirst.map((e) => e.event)).toContain('report');
+    // While nobody listens: two more builds. A client back with its last id gets exactly those, then live ones.
+    expect((await suggest(m.port, ['foo', 'b', '--wait'])).code).toBe(0);
+    expect((await suggest(m.port, ['foo', 'c', '--wait'])).code).toBe(0);
+    const resumed = await events(url, 800, last.id);
+    const ids = resumed.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).not.toContain(last.id);
+    const branches = resumed.filter((e) => e.event === 'suggestion').map((e) => (JSON.parse(e.data!) as { branch: string }).branch);
+    expect(branches).toEqual(['b', 'c']);
+    const all = await events(url, 500, `${last.id!.split('-')[0]}-0`);
+    expect(all.filter((e) => e.event === 'suggestion')).toHaveLength(3);
+    const other = await events(url, 500, 'zzzz-5');
+    expect(other[0]!.event).toBe('reset');
+  });
+
+  it('draws a badge for any project, never a 404, and serves metrics', async () => {
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: 'true', bad: 'exit 1' } });
+    const unknown = await http(`${url}/badge/nothing.svg`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    expect(unknown.body).toContain('nothing: unknown');
+    await suggest(m.port, ['foo', 'main', '--wait']);
+    await suggest(m.port, ['bad', 'main', '--wait']);
+    const passing = await http(`${url}/badge/foo.svg`);
+    expect(passing.body).toContain('foo: passing');
+    expect((await http(`${url}/badge/bad.svg?branch=main`)).body).toContain('bad: failing');
+    expect((await http(`${url}/badge/foo.svg`, { headers: { 'if-none-match': passing.headers.etag as string } })).status).toBe(304);
+    const metrics = (await http(`${url}/metrics`)).body;
+    expect(metrics).toMatch(/^simplebb_builds_total\{project="bad",builder="b1",verdict="failure"\} 1$/m);
+    expect(metrics).toMatch(/^simplebb_failing\{project="bad",branch="main",builder="b1"\} 1$/m);
+    expect(metrics).toMatch(/^simplebb_failing\{project="foo",branch="main",builder="b1"\} 0$/m);
+    expect(metrics).toMatch(/^simplebb_builders\{state="online"\} 1$/m);
+    expect(metrics).toMatch(/^simplebb_suggestions_total 2$/m);
+  });
+});
+
+describe('who may read and write', () => {
+  it('needs the read token for reads and the suggest token for writes when they are set', async () => {
+    const m = await startMaster({ env: { SIMPLEBB_READ_TOKEN: 'read-token-0123456789', SIMPLEBB_SUGGEST_TOKEN: 'suggest-token-0123456789' } });
+    const url = m.httpUrl!;
+    expect(await json(`${url}/api/v1/builders`)).toEqual({ status: 401, error: 'this master needs its read token as a bearer (Authorization: Bearer TOKEN)' });
+    expect(await json(`${url}/api/v1/builders`, { token: 'wrong-token-0123456789' })).toEqual({ status: 401, error: 'wrong token' });
+    expect(await json(`${url}/api/v1/builders`, { token: 'read-token-0123456789' })).toEqual({ status: 200, builders: [] });
+    expect((await http(`${url}/badge/foo.svg`)).status).toBe(401);
+    expect(await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'main' }, token: 'read-token-0123456789' })).toEqual({ status: 401, error: 'wrong token' });
+    expect(await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'main' }, token: 'suggest-token-0123456789' })).toMatchObject({ status: 201, count: 0 });
+  });
+
+  it('refuses at start to serve a non-loopback address without a read token or --public-board, in one line', async () => {
+    const p = node('masterd', ['--port', '0', '--data', tempDir(), '--http', '0.0.0.0:0', '--insecure']);
+    const r = await p.exited;
+    expect(r.code).toBe(78);
+    expect(p.stderr().split('\n').filter((l) => l.startsWith('simplebb-masterd: ') && !l.includes('warning'))).toEqual([
+      'simplebb-masterd: refusing to serve the HTTP API on 0.0.0.0 without --read-token-file (or SIMPLEBB_READ_TOKEN): anyone who can reach it could read every build\'s output; pass --public-board to open reads to anyone',
+    ]);
+    const bad = node('masterd', ['--port', '0', '--data', tempDir(), '--http', 'http://x']);
+    expect((await bad.exited).code).toBe(78);
+    expect(bad.stderr()).toMatch(/^simplebb-masterd: --http: address "http:\/\/x" is a URL; give HOST or HOST:PORT/m);
+  });
+});
