@@ -29,6 +29,15 @@ export function port(text: string): number {
   return n;
 }
 
+/** What node:util's parseArgs threw, as one line: "unknown option '--x'", "option '-p, --port <value>' argument missing". */
+export function argsProblem(err: unknown): string {
+  const e = err as Error & { code?: string };
+  const opt = /'([^']+)'/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${opt}'`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `option '${opt}' ${e.message.includes('argument missing') ? 'argument missing' : 'takes no value'}`;
+  return e.message.split('\n')[0]!;
+}
+
 /** Prints one line naming the failure and exits; never a stack trace. */
 export function die(prog: string, message: string, code = 1): never {
   process.stderr.write(`${prog}: ${message}\n`);
