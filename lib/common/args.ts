@@ -34,7 +34,12 @@ export function argsProblem(err: unknown): string {
   const e = err as Error & { code?: string };
   const opt = /'([^']+)'/.exec(e.message)?.[1];
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${opt}'`;
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `option '${opt}' ${e.message.includes('argument missing') ? 'argument missing' : 'takes no value'}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (e.message.includes('argument missing')) return `option '${opt}' argument missing`;
+    // `--branch -x`: the value may be a forgotten one or a value that starts with "-".
+    if (e.message.includes('ambiguous')) return `option '${opt}' argument missing, or it starts with "-" (then write ${opt!.startsWith('--') ? `${opt}=VALUE` : `${opt}VALUE`})`;
+    return `option '${opt}' takes no value`;
+  }
   return e.message.split('\n')[0]!;
 }
 
