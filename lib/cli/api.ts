@@ -73,7 +73,8 @@ function reason(err: unknown, timeoutMs: number): string {
 /** Reads a body up to `limit` bytes; throws an ApiError naming the limit beyond it. */
 async function readBody(res: Response, limit: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  const tooLarge = (): ApiError => new ApiError(`the answer from ${what} is larger than ${limit / 1024 / 1024} MiB`);
+  const bound = limit % (1024 * 1024) === 0 ? `${limit / 1024 / 1024} MiB` : `${limit} bytes`;
+  const tooLarge = (): ApiError => new ApiError(`the answer from ${what} is larger than ${bound}`);
   if (declared > limit) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
