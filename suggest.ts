@@ -2,7 +2,7 @@
 // simplebb-suggest: asks the master to have every builder build PROJECT at BRANCH (or at the branches a git push updated).
 // It runs on every git push, so it parses flags with node:util instead of commander and loads nothing it does not need.
 import { parseArgs } from 'node:util';
-import { die, port, readNamedFile, seconds } from './lib/common/args.js';
+import { argsProblem, die, port, readNamedFile, seconds } from './lib/common/args.js';
 import { readToken } from './lib/common/token.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
@@ -52,11 +52,7 @@ try {
     },
   });
 } catch (err) {
-  const e = err as Error & { code?: string };
-  const opt = /'([^']+)'/.exec(e.message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') usage(`unknown option '${opt}'`);
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') usage(`option '${opt}' ${e.message.includes('argument missing') ? 'argument missing' : 'takes no value'}`);
-  usage(e.message.split('\n')[0]!);
+  usage(argsProblem(err));
 }
 const o = parsed.values;
 if (o.help) {

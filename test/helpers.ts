@@ -77,7 +77,7 @@ export function spawnProc(cmd: string, args: string[], opts: { env?: NodeJS.Proc
   return { child, pid: child.pid!, stdout: () => out, stderr: () => err, exited };
 }
 
-export function node(program: 'masterd' | 'clientd' | 'suggest', args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Proc {
+export function node(program: 'masterd' | 'clientd' | 'suggest' | 'simplebb', args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Proc {
   // A master's HTTP listener on a free port unless a test says otherwise: the default 7901 would be shared by tests running at once.
   return spawnProc(process.execPath, [join(DIST, `${program}.js`), ...args], { ...opts, env: { SIMPLEBB_HTTP: '127.0.0.1:0', ...opts.env } });
 }
@@ -134,16 +134,32 @@ export async function startBuilder(port: number, opts: { name?: string; dir?: st
   return { ...p, name, dir, scripts, logFile, log: () => readLog(logFile) };
 }
 
-/** Runs simplebb-suggest to completion (bounded). */
-export async function suggest(port: number, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = node('suggest', ['-p', String(port), ...args], { input: opts.input, env: opts.env });
+/** Runs one of the short-lived programs to completion (bounded: killed and an error after `timeoutMs`). */
+export async function runToEnd(program: 'suggest' | 'simplebb', args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = node(program, args, { input: opts.input, env: opts.env });
   const timeout = sleep(opts.timeoutMs ?? 20_000).then(() => 'timeout' as const);
   const r = await Promise.race([p.exited, timeout]);
   if (r === 'timeout') {
     p.child.kill('SIGKILL');
-    throw new Error(`simplebb-suggest ${args.join(' ')} did not exit in time; stdout: ${p.stdout()} stderr: ${p.stderr()}`);
+    throw new Error(`${program} ${args.join(' ')} did not exit in time; stdout: ${p.stdout()} stderr: ${p.stderr()}`);
   }
   return { code: r.code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Runs simplebb-suggest to completion (bounded). */
+export function suggest(port: number, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runToEnd('suggest', ['-p', String(port), ...args], opts);
+}
+
+/** Runs COMMAND under a pseudo-terminal (script(1)) and returns what it printed there; 10 s bound. */
+export function onTerminal(command: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`timed out; output so far: ${out}`)); }, 10_000);
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.on('exit', () => { clearTimeout(timer); resolve(out.replace(/\r\n/g, '\n')); });
+  });
 }
 
 /** The reports a builder's inbox journal (STATE/inbox.log) keeps for the master's ack: report lines with no done line after them. */

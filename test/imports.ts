@@ -43,7 +43,7 @@ export function closure(tree: Tree, entry: string): Set<string> {
   return packages;
 }
 
-/** The imports of every file in lib/ and of the three programs. */
+/** The imports of every file in lib/ and of the four programs. */
 export function readTree(): Tree {
   const tree: Tree = new Map();
   const add = (file: string): void => { tree.set(file, importsOf(readFileSync(join(ROOT, file), 'utf8'))); };
@@ -55,7 +55,7 @@ export function readTree(): Tree {
     }
   };
   walk('lib');
-  for (const f of ['masterd.ts', 'clientd.ts', 'suggest.ts']) add(f);
+  for (const f of ['masterd.ts', 'clientd.ts', 'suggest.ts', 'simplebb.ts']) add(f);
   return tree;
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readTree, resolveSpec, type Tree } from './imports.js';
 
-const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'http', 'masterd'] as const;
+const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'cli', 'http', 'masterd'] as const;
 type Room = (typeof ROOMS)[number];
 
 /** Rooms each room may import from (besides itself), and single files of other rooms it may import. */
@@ -16,6 +16,8 @@ const MAY: Record<Room, { rooms: Room[]; files?: string[] }> = {
   master: { rooms: ['protocol', 'common'], files: ['lib/store/store.ts'] },
   builder: { rooms: ['protocol', 'wire', 'exec', 'common'] },
   suggest: { rooms: ['protocol', 'wire', 'common'] },
+  // The simplebb command talks HTTP with the global fetch: no wire, and of simplebb-suggest only the neutralising of text.
+  cli: { rooms: ['protocol', 'common'], files: ['lib/suggest/printable.ts'] },
   // The web side is an adapter over the master's facade and events and the record's read side, never a store implementation.
   http: { rooms: ['master', 'protocol', 'common'], files: ['lib/store/store.ts', 'lib/store/history.ts'] },
   masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http'] },

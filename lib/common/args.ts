@@ -29,6 +29,20 @@ export function port(text: string): number {
   return n;
 }
 
+/** What node:util's parseArgs threw, as one line: "unknown option '--x'", "option '-p, --port <value>' argument missing". */
+export function argsProblem(err: unknown): string {
+  const e = err as Error & { code?: string };
+  const opt = /'([^']+)'/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${opt}'`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (e.message.includes('argument missing')) return `option '${opt}' argument missing`;
+    // `--branch -x`: the value may be a forgotten one or a value that starts with "-".
+    if (e.message.includes('ambiguous')) return `option '${opt}' argument missing, or it starts with "-" (then write ${opt!.startsWith('--') ? `${opt}=VALUE` : `${opt}VALUE`})`;
+    return `option '${opt}' takes no value`;
+  }
+  return e.message.split('\n')[0]!;
+}
+
 /** Prints one line naming the failure and exits; never a stack trace. */
 export function die(prog: string, message: string, code = 1): never {
   process.stderr.write(`${prog}: ${message}\n`);

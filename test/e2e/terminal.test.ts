@@ -1,22 +1,10 @@
 // What people see on a terminal: the daemons' readable log lines through a pseudo-terminal (script(1)), JSON
 // otherwise, and the line that says where the log went.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, DIST, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, DIST, node, onTerminal, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
-
-/** Runs COMMAND under a pseudo-terminal (script(1)) and returns what it printed there; 10 s bound. */
-export function onTerminal(command: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`timed out; output so far: ${out}`)); }, 10_000);
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('exit', () => { clearTimeout(timer); resolve(out.replace(/\r\n/g, '\n')); });
-  });
-}
 
 describe('the daemons on a terminal', () => {
   it('print readable lines, without colour under NO_COLOR, and JSON with --log-format json', async () => {

@@ -1,0 +1,185 @@
+// The simplebb command's command line: which command, its arguments and flags, checked into an Invocation, or a
+// UsageError of one line. Pure (argv and environment in), so it is tested without running anything.
+import { parseArgs } from 'node:util';
+import { argsProblem, integer, seconds } from '../common/args.js';
+import { branchProblem, builderNameProblem, ID_RULE, ID_RULE_TEXT, projectProblem, revisionProblem, VERDICTS } from '../protocol/names.js';
+
+/** Where the master's HTTP API listens unless told otherwise (its `--http` default). */
+export const DEFAULT_URL = 'http://127.0.0.1:7901';
+const DEFAULT_TIMEOUT = '10';
+const DEFAULT_LIMIT = 20;
+
+export interface HistoryFilters { project?: string; branch?: string; builder?: string; verdict?: string }
+
+export type Command =
+  | { name: 'status' }
+  | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
+  | { name: 'show'; id: string; builder?: string }
+  | { name: 'logs'; id: string; builder: string }
+  | { name: 'suggest'; project: string; branch: string; revision?: string };
+
+export interface Invocation {
+  command: Command;
+  url: URL;
+  json: boolean;
+  timeoutMs: number;
+  /** Where the token comes from: a file (flag or environment), else the variable `env`; and what to say after a 401 without one. */
+  token: { file?: string; env: string; hint: string };
+}
+
+export type Parsed = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; invocation: Invocation };
+
+/** A command line that cannot be run; the message is one line. */
+export class UsageError extends Error {}
+
+export const HELP = `Usage: simplebb [options] <command> [arguments]
+
+Ask the master's HTTP API what the builders did and are doing.
+
+Commands:
+  status                       the builders (online or not, what each runs now) and the newest verdict of every
+                               project, branch and builder, failing ones first
+  history [filters]            reports, newest first
+      --project <project>      only this project
+      --branch <branch>        only this branch
+      --builder <name>         only this builder
+      --verdict <verdict>      only this verdict (${VERDICTS.join(', ')})
+      --failing                only the newest report of each project, branch and builder, if it is red
+                               (failure or timeout); exit 1 when there is one
+      --limit <n>              show this many (default: ${DEFAULT_LIMIT})
+  show <id> [builder]          one suggestion and every builder's part in it; with BUILDER, its report
+  logs <id> <builder>          the output the master kept of that build (as it is when not on a terminal)
+  suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
+      -r, --revision <rev>     the revision to build
+
+Options:
+  --url <url>                  the master's HTTP API (default: "${DEFAULT_URL}", env: SIMPLEBB_URL)
+  --token-file <file>          the read token (or $SIMPLEBB_READ_TOKEN) (env: SIMPLEBB_READ_TOKEN_FILE); for suggest,
+                               the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
+  --json                       one JSON object per line instead of tables (not for logs)
+  --timeout <sec>              give up on an answer after this long (default: "${DEFAULT_TIMEOUT}")
+  -V, --version                output the version number
+  -h, --help                   display help for command
+
+Exit codes: 0 done; 1 history --failing found a failing build; 2 an error, said in one line on stderr.
+`;
+
+const OPTIONS = {
+  url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
+  project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' },
+  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** Flags that belong to one command. */
+const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
+  project: 'history', branch: 'history', builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest',
+};
+
+/** The arguments each command takes: required, then optional. */
+const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []],
+};
+
+function usage(message: string): never {
+  throw new UsageError(`${message} (see --help)`);
+}
+
+/** `parse(text)`, with its error as a UsageError. */
+function checked<T>(text: string, parse: (t: string) => T): T {
+  try {
+    return parse(text);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+}
+
+/** Refuses a name that breaks its rule, naming it. */
+function valid(what: string, value: string, problem: string | null): string {
+  if (problem) usage(`invalid ${what} "${value}": ${problem}`);
+  return value;
+}
+
+function masterUrl(text: string): URL {
+  if (!/^https?:\/\//i.test(text)) usage(`--url "${text}" must start with http:// or https://`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return usage(`--url "${text}" is not a URL (for example ${DEFAULT_URL})`);
+  }
+  if (url.username || url.password) usage('--url must not hold a user or password; give the token with --token-file');
+  if (url.search || url.hash) usage(`--url "${text}" must not have a query or a fragment`);
+  return url;
+}
+
+/** Parses the command line of `simplebb`; throws a UsageError. */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (err) {
+    return usage(argsProblem(err));
+  }
+  const o = parsed.values;
+  if (o.help) return { kind: 'help' };
+  if (o.version) return { kind: 'version' };
+  const [name, ...args] = parsed.positionals;
+  if (!name) usage('missing command (status, history, show, logs or suggest)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs or suggest)`);
+  const command = name as Command['name'];
+  for (const [flag, owner] of Object.entries(ONLY)) {
+    if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
+  }
+  if (o.json && command === 'logs') usage('--json does not go with logs: the log is text (show ID BUILDER --json has it as "output")');
+  const [required, optional] = ARGUMENTS[command];
+  if (args.length < required.length) usage(`missing required argument '${required[args.length]}' of ${command}`);
+  if (args.length > required.length + optional.length) usage(`too many arguments for ${command}: '${args[required.length + optional.length]}'`);
+
+  let cmd: Command;
+  switch (command) {
+    case 'status':
+      cmd = { name: 'status' };
+      break;
+    case 'history': {
+      const filters: HistoryFilters = {};
+      if (o.project !== undefined) filters.project = valid('project', o.project, projectProblem(o.project));
+      if (o.branch !== undefined) filters.branch = valid('branch', o.branch, branchProblem(o.branch));
+      if (o.builder !== undefined) filters.builder = valid('builder', o.builder, builderNameProblem(o.builder));
+      if (o.verdict !== undefined) {
+        filters.verdict = valid('verdict', o.verdict, (VERDICTS as readonly string[]).includes(o.verdict) ? null : `verdict must be one of ${VERDICTS.join(', ')}`);
+      }
+      cmd = { name: 'history', filters, failing: Boolean(o.failing), limit: o.limit === undefined ? DEFAULT_LIMIT : checked(o.limit, integer('--limit', 1, 100_000)) };
+      break;
+    }
+    case 'show':
+    case 'logs': {
+      const id = valid('suggestion id', args[0]!, ID_RULE.test(args[0]!) ? null : ID_RULE_TEXT);
+      const builder = args[1] === undefined ? undefined : valid('builder', args[1], builderNameProblem(args[1]));
+      cmd = command === 'logs' ? { name: 'logs', id, builder: builder! } : { name: 'show', id, ...(builder !== undefined ? { builder } : {}) };
+      break;
+    }
+    case 'suggest': {
+      const [project, branch] = [args[0]!, args[1]!];
+      valid('project', project, projectProblem(project));
+      valid('branch', branch, branchProblem(branch));
+      if (o.revision !== undefined) valid('revision', o.revision, revisionProblem(o.revision));
+      cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}) };
+      break;
+    }
+  }
+  const role = command === 'suggest' ? 'SUGGEST' : 'READ';
+  const fileEnv = `SIMPLEBB_${role}_TOKEN_FILE`;
+  const file = o['token-file'] ?? (env[fileEnv] || undefined);
+  const hint = `give the ${role.toLowerCase()} token with --token-file FILE, ${fileEnv} or SIMPLEBB_${role}_TOKEN`;
+  return {
+    kind: 'run',
+    invocation: {
+      command: cmd,
+      url: masterUrl(o.url ?? (env.SIMPLEBB_URL || DEFAULT_URL)),
+      json: Boolean(o.json),
+      timeoutMs: checked(o.timeout ?? DEFAULT_TIMEOUT, seconds('--timeout')),
+      token: { ...(file !== undefined ? { file } : {}), env: `SIMPLEBB_${role}_TOKEN`, hint },
+    },
+  };
+}

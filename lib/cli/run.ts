@@ -1,0 +1,31 @@
+// One run of the simplebb command: the command's work against the API, and its failure as one line and exit 2.
+import { Api, ApiError } from './api.js';
+import type { Invocation } from './args.js';
+import { history } from './history.js';
+import { logs } from './logs.js';
+import type { Output } from './output.js';
+import { showReport, showSuggestion } from './show.js';
+import { status } from './status.js';
+import { suggest } from './suggest.js';
+
+/** Exit 2: the command could not do its work (said on stderr). */
+export const EXIT_ERROR = 2;
+
+/** Runs `inv` with `token` and resolves to the exit code; an ApiError becomes one line through `err`. */
+export async function runCommand(inv: Invocation, token: string | undefined, out: Output, err: (line: string) => void): Promise<number> {
+  const api = new Api({ url: inv.url, token, timeoutMs: inv.timeoutMs, tokenHint: inv.token.hint });
+  const c = inv.command;
+  try {
+    switch (c.name) {
+      case 'status': return await status(api, out);
+      case 'history': return await history(api, out, c);
+      case 'show': return await (c.builder === undefined ? showSuggestion(api, out, c.id) : showReport(api, out, c.id, c.builder));
+      case 'logs': return await logs(api, out, c.id, c.builder);
+      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}) });
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    err(e.message);
+    return EXIT_ERROR;
+  }
+}

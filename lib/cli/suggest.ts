@@ -1,0 +1,23 @@
+// `simplebb suggest PROJECT BRANCH`: the HTTP way to what simplebb-suggest does, with the suggest token.
+import type { Api } from './api.js';
+import { str } from './format.js';
+import { jsonLine, type Output } from './output.js';
+import { objectIn, type Accepted } from './shapes.js';
+import { cellText } from './table.js';
+
+/** Builders named in the line; the rest are counted. */
+const LISTED = 20;
+
+export async function suggest(api: Api, out: Output, ask: { project: string; branch: string; revision?: string }): Promise<number> {
+  const a = objectIn<Accepted>(await api.post('/api/v1/suggestions', ask), 'the suggestion');
+  if (out.json) {
+    out.write(jsonLine(a));
+    return 0;
+  }
+  const builders = Array.isArray(a.builders) ? a.builders.map(str) : [];
+  const count = typeof a.count === 'number' ? a.count : builders.length;
+  const listed = builders.slice(0, LISTED).join(', ') + (count > Math.min(builders.length, LISTED) ? ', …' : '');
+  const rev = typeof a.revision === 'string' ? ` (${a.revision.slice(0, 12)})` : '';
+  out.write(cellText(`suggested ${str(a.project)} ${str(a.branch)}${rev} as ${str(a.id)} to ${count} builder${count === 1 ? '' : 's'}${count ? `: ${listed}` : ''}`) + '\n');
+  return 0;
+}
