@@ -288,3 +288,14 @@ export async function fakeMaster() {
     close: () => new Promise((r) => { client?.destroy(); server.close(r); }),
   };
 }
+
+/** A loopback port nothing listens on now (bound, then let go). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -2,7 +2,7 @@
 // filters and pages, events resumed by Last-Event-ID, badges, metrics, and the exposure rule at start.
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, freePort, node, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -149,6 +149,43 @@ describe('the HTTP API', () => {
     expect(metrics).toMatch(/^simplebb_failing\{project="foo",branch="main",builder="b1"\} 0$/m);
     expect(metrics).toMatch(/^simplebb_builders\{state="online"\} 1$/m);
     expect(metrics).toMatch(/^simplebb_suggestions_total 2$/m);
+  });
+});
+
+describe('the simplebb command against a real master', () => {
+  it('shows status, history, one suggestion and a log, suggests, and exits 1 on --failing when something is red', async () => {
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: 'echo "built $1"', bad: 'echo broke; exit 1' } });
+    const cli = (...args: string[]) => runToEnd('simplebb', [...args, '--url', url]);
+    const made = await cli('suggest', 'foo', 'main');
+    expect(made.code, made.stderr).toBe(0);
+    await waitFor('the report', () => m.reports().length === 1);
+    expect((await suggest(m.port, ['bad', 'dev', '--wait'])).code).toBe(1);
+    const status = await cli('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/b1/);
+    expect(status.stdout.indexOf('bad')).toBeLessThan(status.stdout.indexOf('foo')); // failing first
+    const failing = await cli('history', '--failing', '--json');
+    expect(failing.code).toBe(1);
+    expect(failing.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { project: string }).project)).toEqual(['bad']);
+    const all = await cli('history', '--json');
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; project: string });
+    expect(lines.map((l) => l.project)).toEqual(['bad', 'foo']);
+    const id = lines[1]!.id;
+    const shown = await cli('show', id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('b1');
+    const log = await cli('logs', id, 'b1');
+    expect(log).toMatchObject({ code: 0, stdout: 'built main\n' });
+    const missing = await cli('show', 'no-such-id');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const closed = await freePort();
+    const down = await runToEnd('simplebb', ['status', '--url', `http://127.0.0.1:${closed}`]);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${closed}.*connection refused`));
   });
 });
 

@@ -6,19 +6,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLog } from '../../lib/common/log.js';
-import { cleanup, ROOT, tempDir, waitFor } from '../helpers.js';
+import { cleanup, freePort, ROOT, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The Quick start block's lines. */
 function quickStart(): string[] {
