@@ -14,7 +14,8 @@ async function seed(dir: string, idsPerBuilder: number): Promise<void> {
   const now = Date.now();
   const list = [];
   for (let b = 0; b < BUILDERS; b++) {
-    for (let k = 0; k < idsPerBuilder; k++) list.push({ id: `r${b}-${k}`, project: 'foo', branch: 'main', from: 'bench', createdAt: now });
+    // Offered to the builder that reports it (the swarm names them dur-0, dur-1, …): the master takes a report only from a builder its suggestion was offered to.
+    for (let k = 0; k < idsPerBuilder; k++) list.push({ id: `r${b}-${k}`, project: 'foo', branch: 'main', from: 'bench', createdAt: now, offeredTo: [`dur-${b}`] });
   }
   await store.commit({ ...noWrites(), suggestions: list });
   await store.close();

@@ -41,7 +41,10 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
           row_number() OVER (PARTITION BY project, branch, builder ORDER BY received_at DESC, id DESC) AS n
         FROM reports WHERE verdict IN ('success', 'failure', 'timeout'))
       WHERE n = 1;
+    CREATE INDEX latest_received ON latest(received_at, id, builder);
     CREATE INDEX reports_received ON reports(received_at, id, builder);
+    CREATE INDEX reports_cell ON reports(project, branch, builder, received_at, id);
+    CREATE INDEX reports_builder ON reports(builder, received_at, id);
     CREATE INDEX reports_seq ON reports(seq);
     CREATE INDEX deliveries_builder ON deliveries(builder, seq);
   `),

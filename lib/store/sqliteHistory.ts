@@ -17,26 +17,29 @@ export class SqliteHistory implements History {
   async reports(q: ReportQuery): Promise<ReportSummary[]> {
     const where: string[] = [];
     const args: Arg[] = [];
-    const eq = (column: string, value: string | undefined): void => {
+    // The newest outcome per cell is a table of its own (kept in the commit of each report): filtered and ordered
+    // on its own columns and indexes, then joined, so a page costs its rows, not a sort of every cell.
+    const cells = q.latest || q.failing;
+    const t = cells ? 'l' : 'r';
+    const eq = (column: string, value: string | undefined, table = t): void => {
       if (value === undefined) return;
-      where.push(`r.${column} = ?`);
+      where.push(`${table}.${column} = ?`);
       args.push(value);
     };
     eq('project', q.project);
     eq('branch', q.branch);
     eq('builder', q.builder);
-    eq('verdict', q.verdict);
+    eq('verdict', q.verdict, 'r');
     if (q.failing) where.push(`r.verdict IN ('failure', 'timeout')`);
-    if (q.since !== undefined) { where.push('r.received_at >= ?'); args.push(q.since); }
-    if (q.until !== undefined) { where.push('r.received_at <= ?'); args.push(q.until); }
+    if (q.since !== undefined) { where.push(`${t}.received_at >= ?`); args.push(q.since); }
+    if (q.until !== undefined) { where.push(`${t}.received_at <= ?`); args.push(q.until); }
     if (q.after) {
-      where.push('(r.received_at, r.id, r.builder) < (?, ?, ?)');
+      where.push(`(${t}.received_at, ${t}.id, ${t}.builder) < (?, ?, ?)`);
       args.push(q.after.receivedAt, q.after.id, q.after.builder);
     }
-    // The newest outcome per cell is a table of its own (kept in the commit of each report): a join, not a window over every report.
-    const from = q.latest || q.failing ? 'latest l JOIN reports r ON r.builder = l.builder AND r.id = l.id' : 'reports r';
+    const from = cells ? 'latest l JOIN reports r ON r.builder = l.builder AND r.id = l.id' : 'reports r';
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY r.received_at DESC, r.id DESC, r.builder DESC LIMIT ?`;
+      ORDER BY ${t}.received_at DESC, ${t}.id DESC, ${t}.builder DESC LIMIT ?`;
     args.push(q.limit);
     return (this.prepared(sql).all(...args) as Array<Omit<ReportRow, 'output'>>).map(rowToSummary);
   }
