@@ -56,10 +56,26 @@ async function main(): Promise<number> {
     const { uname, ...rest } = r;
     console.log(JSON.stringify({ ...rest, uname: `${(uname as { type: string }).type} ${(uname as { release: string }).release}` }));
   }
-  const ok = foo === 0 && bar === 1;
+  const api = readLog(serverLog).find((l) => l.event === 'http-listening')?.url as string;
+  console.log(`\n$ simplebb status --url ${api}`);
+  const status = await new Promise<number>((res) => {
+    const c = spawn(process.execPath, [join(dist, 'simplebb.js'), 'status', '--url', api], { stdio: ['ignore', 'inherit', 'inherit'] });
+    c.on('exit', (code) => res(code ?? 1));
+  });
+  const ok = foo === 0 && bar === 1 && status === 0;
   console.log(ok ? '\ndemo ok: foo succeeded, bar failed as it should' : '\ndemo FAILED: unexpected exit codes');
+  console.log(`the master's API: ${api}/api/v1/reports (docs/API.md); a badge: ${api}/badge/foo.svg`);
+  if (ok && keep) {
+    console.log(`\n--keep: the demo farm keeps running (master 127.0.0.1:${port}, API ${api}); try\n  node dist/simplebb.js history --url ${api}\n  node dist/suggest.js -p ${port} foo master --wait\nCtrl-C stops it.`);
+    await new Promise<void>((res) => {
+      process.once('SIGINT', () => res());
+      process.once('SIGTERM', () => res());
+    });
+  }
   return ok ? 0 : 1;
 }
+
+const keep = process.argv.includes('--keep');
 
 let code = 1;
 try {
