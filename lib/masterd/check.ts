@@ -33,6 +33,16 @@ function writable(path: string, dir: boolean): string | null {
   }
 }
 
+/** Whether `host:port` could be listened on; throws an Error naming it and why not. */
+function free(host: string, port: number, what: string): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${host}:${port}${what}: ${
+      err.code === 'EADDRINUSE' ? 'address already in use (is a master running?)' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : err.message}`)));
+    server.listen(port, host, () => server.close(() => ok()));
+  });
+}
+
 /** The lines --check prints when everything would work; throws an Error with one line when something would not. */
 export async function checkMaster(o: CheckFlags): Promise<string[]> {
   const warnings: string[] = [];
@@ -49,14 +59,11 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
   if (dataProblem) throw new Error(`the data dir (--data): ${dataProblem}`);
   const logProblem = o.log ? writable(o.log, false) : null;
   if (logProblem) throw new Error(`the log file (--log): ${logProblem}`);
-  await new Promise<void>((ok, fail) => {
-    const server = createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${o.host}:${o.port}: ${
-      err.code === 'EADDRINUSE' ? 'address already in use (is a master running?)' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : err.message}`)));
-    server.listen(o.port, o.host, () => server.close(() => ok()));
-  });
+  await free(o.host, o.port, '');
+  if (s.http) await free(s.http.host, s.http.port, ' (--http)');
   return [
     `listen on ${o.host}:${o.port}: free${s.tls ? ', TLS (certificate and key read)' : ', plain TCP'}`,
+    s.http ? `HTTP API on ${s.http.host}:${s.http.port}: free; reads ${s.http.readToken !== undefined ? 'need the read token' : s.http.publicBoard ? 'open to anyone (--public-board)' : 'open (loopback)'}` : 'HTTP API: off',
     `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
     `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
     ...warnings.map((w) => `warning: ${w}`),

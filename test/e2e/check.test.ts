@@ -82,6 +82,11 @@ describe('simplebb-masterd --check', () => {
     const busy = await run('masterd', ['--check', '--port', String(m.port), '--data', join(d, 'data')]);
     expect(busy.code).toBe(2);
     expect(busy.err).toBe(`simplebb-masterd: check failed: cannot listen on 127.0.0.1:${m.port}: address already in use (is a master running?)\n`);
+    const httpPort = Number(new URL(m.httpUrl!).port);
+    const busyHttp = await run('masterd', ['--check', '--port', '0', '--http', `127.0.0.1:${httpPort}`, '--data', join(d, 'data')]);
+    expect(busyHttp.code).toBe(2);
+    expect(busyHttp.err).toBe(`simplebb-masterd: check failed: cannot listen on 127.0.0.1:${httpPort} (--http): address already in use (is a master running?)\n`);
+    expect(ok.out).toContain('simplebb-masterd: HTTP API on 127.0.0.1:0: free; reads open (loopback)');
     const proc = await run('masterd', ['--check', '--port', '0', '--data', '/proc/simplebb-nope/data']);
     expect(proc.code).toBe(2);
     expect(proc.err).toBe('simplebb-masterd: check failed: the data dir (--data): /proc/simplebb-nope/data does not exist and cannot be created in /proc: no such file or directory\n');
