@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Board } from '../master/board.js';
+import type { LiveLogs } from '../master/liveLogs.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
@@ -18,6 +19,7 @@ export interface HttpDeps {
   board: Board;
   relay: Relay;
   log: EventLog;
+  live: LiveLogs;
   metrics: Registry;
   access: AccessRules;
   /** Serve HTTPS with the wire's certificate and key. */
@@ -107,8 +109,9 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/reports/:id/:builder/log', async (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
     const report = await history.report(id, builder);
-    if (!report) return fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}`);
-    return reply.type('text/plain; charset=utf-8').send(report.output);
+    if (report) return reply.type('text/plain; charset=utf-8').send(report.output);
+    if (!deps.live.running(id, builder)) return fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}, and it does not run now`);
+    followLog(deps, id, builder, reply);
   });
 
   app.post('/api/v1/suggestions', async (req, reply) => {
@@ -151,6 +154,33 @@ function range(q: Record<string, unknown>): { since?: number; until?: number } {
   const since = integer(q, 'since', 0, 8.64e15);
   const until = integer(q, 'until', 0, 8.64e15);
   return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+}
+
+/** A follower may leave this much of a running build's output unread before it is cut off. */
+const MAX_LOG_UNREAD = 4 * 1024 * 1024;
+
+/** Streams a running build's output as it comes, like `tail -f`, until its report (then the stream ends). */
+function followLog(deps: HttpDeps, id: string, builder: string, reply: FastifyReply): void {
+  void reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+  const following = deps.live.follow(id, builder, (piece) => {
+    if ('data' in piece) {
+      if (res.writableLength > MAX_LOG_UNREAD) res.destroy();
+      else res.write(piece.data);
+      return;
+    }
+    if (piece.end === 'gone') res.write(`\n[simplebb: builder ${builder} went away during the build; its report will say how it ended]\n`);
+    res.end();
+  });
+  if (!following) {
+    // It ended between the two looks: its report is in the record now.
+    void deps.history.report(id, builder).then((r) => res.end(r?.output ?? ''), () => res.end());
+    return;
+  }
+  if (following.dropped) res.write(`[simplebb: the first ${following.dropped} bytes of this build's output are not kept for live readers; the report keeps its first and last part]\n`);
+  for (const c of following.kept) res.write(c);
+  res.on('close', () => following.stop());
 }
 
 /** One SSE frame. */

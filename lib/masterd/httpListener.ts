@@ -2,6 +2,7 @@
 // counted at accept, and an orderly close.
 import type { Socket } from 'node:net';
 import type { Board } from '../master/board.js';
+import { LiveLogs } from '../master/liveLogs.js';
 import type { EventBus } from '../master/events.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
@@ -28,7 +29,7 @@ export interface HttpListening {
 
 export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus }): Promise<HttpListening> {
   const app = createHttpApp({
-    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), metrics: createMetrics(deps.events, deps.board, deps.history),
+    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), metrics: createMetrics(deps.events, deps.board, deps.history),
     access: {
       loopback: isLoopback(config.host), publicBoard: config.publicBoard,
       ...(config.readToken !== undefined ? { readToken: config.readToken } : {}), ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),

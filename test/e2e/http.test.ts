@@ -1,6 +1,8 @@
 // The master's HTTP API against the real programs: builders, suggestions made over HTTP, reports and their logs,
 // filters and pages, events resumed by Last-Event-ID, badges, metrics, and the exposure rule at start.
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, freePort, node, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
@@ -102,6 +104,31 @@ describe('the HTTP API', () => {
     const page = await http(`${url}/api/v1/builders`);
     expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(page.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('streams a running build\'s log like tail -f, from its start, and ends the stream when the report comes', async () => {
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    const gate = join(tempDir(), 'go');
+    const b = await startBuilder(m.port, { name: 'b1', scripts: { slow: `echo one; while [ ! -e ${gate} ]; do sleep 0.05; done; echo two` } });
+    const made = await json(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'slow', branch: 'main' } });
+    await waitFor('the build to start', () => b.log().some((l) => l.event === 'started'));
+    await new Promise((r) => setTimeout(r, 200)); // its first line on its way to the master
+    const got: string[] = [];
+    let ended = false;
+    const req = request(`${url}/api/v1/reports/${made.id as string}/b1/log`, (res) => {
+      expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+      res.on('data', (d: Buffer) => got.push(d.toString()));
+      res.on('end', () => { ended = true; });
+    });
+    req.end();
+    await waitFor('the first line, printed before we asked', () => got.join('').includes('one\n'));
+    expect(ended).toBe(false);
+    writeFileSync(gate, '');
+    await waitFor('the second line, live, and the end', () => ended, 10_000);
+    expect(got.join('')).toBe('one\ntwo\n');
+    expect(await json(`${url}/api/v1/reports/zz-nothing/b1/log`)).toEqual({ status: 404, error: 'no report of builder "b1" for "zz-nothing", and it does not run now' });
+    req.destroy();
   });
 
   it('resumes an event stream from Last-Event-ID with every event once, and says reset for an id of another run', async () => {
