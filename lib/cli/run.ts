@@ -13,6 +13,11 @@ export const EXIT_ERROR = 2;
 
 /** Runs `inv` with `token` and resolves to the exit code; an ApiError becomes one line through `err`. */
 export async function runCommand(inv: Invocation, token: string | undefined, out: Output, err: (line: string) => void): Promise<number> {
+  // fetch honours this variable, and the bearer token would go to whoever answers in the middle: refused, not obeyed.
+  if (inv.url.protocol === 'https:' && process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    err('NODE_TLS_REJECT_UNAUTHORIZED=0 would send your token to anyone in the middle; unset it (trust a private CA with NODE_EXTRA_CA_CERTS=ca.crt)');
+    return EXIT_ERROR;
+  }
   const api = new Api({ url: inv.url, token, timeoutMs: inv.timeoutMs, tokenHint: inv.token.hint });
   const c = inv.command;
   try {

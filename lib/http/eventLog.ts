@@ -51,7 +51,7 @@ export class EventLog {
       if (!p) return;
       const kept: Kept = { id: `${this.run}-${this.next++}`, type: p.type, payload: p.data };
       this.kept.push(kept);
-      if (this.kept.length > KEEP * 2) this.kept.splice(0, this.kept.length - KEEP);
+      if (this.kept.length > KEEP + 1000) this.kept.splice(0, this.kept.length - KEEP);
       if (this.listeners.size === 0) return;
       const event = published(kept);
       for (const l of this.listeners) l(event);
@@ -59,17 +59,17 @@ export class EventLog {
   }
 
   /**
-   * What a client that last saw `lastId` missed: the kept events after it, or `reset` when it is from another run
-   * or older than what is kept (the client should reload what it shows). No id: nothing (it starts live).
+   * What a client that last saw `lastId` missed: the kept events after it, or `reset` (and nothing else) when it is
+   * from another run or older than what is kept: the client should reload what it shows. No id: nothing (it starts live).
    */
   since(lastId: string | undefined): { reset: boolean; events: PublicEvent[] } {
     if (lastId === undefined) return { reset: false, events: [] };
     const m = /^([0-9a-z]+)-(\d+)$/.exec(lastId);
     const kept = this.kept.slice(-KEEP);
     const first = kept[0] ? Number(kept[0].id.split('-')[1]) : this.next;
-    if (!m || m[1] !== this.run) return { reset: true, events: kept.map(published) };
+    if (!m || m[1] !== this.run) return { reset: true, events: [] };
     const n = Number(m[2]);
-    if (n < first - 1 || n >= this.next) return { reset: true, events: kept.map(published) };
+    if (n < first - 1 || n >= this.next) return { reset: true, events: [] };
     return { reset: false, events: kept.slice(n - first + 1).map(published) };
   }
 

@@ -31,7 +31,7 @@ const BODY_LIMIT = 16 * 1024;
 /** A stream client may leave this much unread before it is closed (it can reconnect with its last id). */
 const MAX_SSE_UNREAD = 1024 * 1024;
 /** A comment this often keeps proxies from closing an idle stream. */
-const SSE_KEEPALIVE_MS = 15_000;
+const SSE_KEEPALIVE_MS = 10_000;
 
 /** Headers on every answer: nothing runs, frames or leaks from what we serve. */
 const SECURITY_HEADERS = {
@@ -45,7 +45,8 @@ function fail(reply: FastifyReply, status: number, error: string): FastifyReply 
 }
 
 export function createHttpApp(deps: HttpDeps): FastifyInstance {
-  const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true };
+  // maxParamLength: a builder name may have 128 characters and a badge's project 128 (fastify's default is 100).
+  const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true, routerOptions: { maxParamLength: 300 } };
   const app = (deps.https ? Fastify({ ...options, https: { ...deps.https, minVersion: 'TLSv1.2' } }) : Fastify(options)) as unknown as FastifyInstance;
   const { history, board, access } = deps;
 
@@ -163,6 +164,7 @@ const MAX_LOG_UNREAD = 4 * 1024 * 1024;
 function followLog(deps: HttpDeps, id: string, builder: string, reply: FastifyReply): void {
   void reply.hijack();
   const res = reply.raw;
+  res.socket?.setTimeout(0); // a build may print nothing for minutes
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const following = deps.live.follow(id, builder, (piece) => {
     if ('data' in piece) {
@@ -188,28 +190,57 @@ function frame(e: { id: string; type: string; data: string }): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`;
 }
 
-/** Streams the master's events: what a reconnecting client missed (by Last-Event-ID), then each one live. */
-function streamEvents(log: EventLog, req: FastifyRequest, reply: FastifyReply): void {
+/** Event streams open at once, from all addresses; beyond it a new one is answered 503. */
+const MAX_STREAMS = 1000;
+/** Frames one stream may have waiting to be written (the backlog of a reconnect included); beyond it, it is closed. */
+const MAX_SSE_QUEUED = 20_000;
+let streams = 0;
+
+/**
+ * Streams the master's events: what a reconnecting client missed (by Last-Event-ID), then each one live. Frames are
+ * written only while the client takes them (at most MAX_SSE_UNREAD bytes unread), the rest wait as references to the
+ * shared event texts: a client that stops reading costs a bounded queue, then its connection.
+ */
+function streamEvents(log: EventLog, req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  if (streams >= MAX_STREAMS) return fail(reply, 503, `${MAX_STREAMS} event streams are open; try again later`);
   const last = req.headers['last-event-id'];
   const missed = log.since(typeof last === 'string' && last.length <= 64 ? last : undefined);
   void reply.hijack();
+  streams++;
   const res = reply.raw;
+  // An event stream is quiet for long stretches: the server's idle timeout must not end it (the keepalive does its job).
+  req.raw.socket.setTimeout(0);
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  // Subscribed before the backlog is written, in the same turn: nothing falls between the two.
-  const stop = log.subscribe((e) => {
-    if (res.writableLength > MAX_SSE_UNREAD) {
+  const queue: string[] = ['retry: 2000\n\n'];
+  let waiting = false;
+  const pump = (): void => {
+    waiting = false;
+    while (queue.length && res.writableLength <= MAX_SSE_UNREAD) res.write(queue.shift()!);
+    if (queue.length && !waiting) {
+      waiting = true;
+      res.once('drain', pump);
+    }
+  };
+  const push = (text: string): void => {
+    if (queue.length >= MAX_SSE_QUEUED) {
       res.destroy();
       return;
     }
-    res.write(frame(e));
-  });
-  res.write('retry: 2000\n\n');
-  if (missed.reset) res.write(`event: reset\ndata: {"run":"${log.run}"}\n\n`);
-  for (const e of missed.events) res.write(frame(e));
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    queue.push(text);
+    if (!waiting) pump();
+  };
+  // Subscribed before the backlog is queued, in the same turn: nothing falls between the two.
+  const stop = log.subscribe((e) => push(frame(e)));
+  // A client from another run (or too far behind) is told to reload what it shows; it gets no backlog it cannot place.
+  if (missed.reset) queue.push(`event: reset\ndata: {"run":"${log.run}"}\n\n`);
+  else for (const e of missed.events) queue.push(frame(e));
+  pump();
+  const keepalive = setInterval(() => push(': keepalive\n\n'), SSE_KEEPALIVE_MS);
   keepalive.unref();
   res.on('close', () => {
+    streams--;
     stop();
     clearInterval(keepalive);
   });
+  return undefined;
 }

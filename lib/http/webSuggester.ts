@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION } from '../protocol/limits.js';
 
 /** How long the master may take to greet and answer (a throttled address waits up to 2 s for its greeting). */
 const ANSWER_MS = 10_000;
+const NO_ANSWER = `the master did not answer within ${ANSWER_MS / 1000} s; the suggestion may still be recorded (see /api/v1/suggestions before you try again)`;
 
 export type SuggestOutcome =
   | { ok: true; accepted: Extract<FromMaster, { type: 'accepted' }> }
@@ -53,7 +54,7 @@ class WebPeer implements Peer {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting = undefined;
-        resolve({ type: 'error', message: `the master did not answer within ${ANSWER_MS / 1000} s` });
+        resolve({ type: 'error', message: NO_ANSWER });
       }, ANSWER_MS);
       timer.unref();
       this.waiting = (m) => {
@@ -89,7 +90,7 @@ export async function suggestOverHttp(relay: Relay, suggestToken: string | undef
     for (;;) {
       const answer = await peer.next();
       if (answer.type === 'accepted') return { ok: true, accepted: answer };
-      if (answer.type === 'error') return { ok: false, status: /rate limit/.test(answer.message) ? 429 : 400, error: answer.message };
+      if (answer.type === 'error') return { ok: false, status: answer.message === NO_ANSWER ? 503 : /rate limit/.test(answer.message) ? 429 : 400, error: answer.message };
     }
   } finally {
     relay.closed(peer, 'http request done');

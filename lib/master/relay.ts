@@ -420,7 +420,12 @@ export class Relay {
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
     const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }));
-    this.ledger.offeredTo(names, s, new Set(takers));
+    const recorded = new Set(takers);
+    this.ledger.offeredTo(names, s, recorded);
+    // A builder that went away while the suggestion was being committed has its offered delivery in the record:
+    // the ledger holds it too, so it is offered again when the builder is back or lost after the window, never left open.
+    const got = new Set(names);
+    for (const name of takers) if (!got.has(name)) this.ledger.offered(name, s);
     this.events.emit({ type: 'suggestion', suggestion: s, builders: names });
     if (this.peers.get(from.peer) !== from) return; // the suggester left; the suggestion stands
     this.watchers.watch(from.peer, s, names, msg.follow ?? false);

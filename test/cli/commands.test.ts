@@ -316,6 +316,12 @@ describe('simplebb\'s errors', () => {
     expect(oneLineError(await simplebb(['status', '--url', f.url, '--token-file', join(file, 'nope')]))).toMatch(/^simplebb: cannot read token file .*nope: a part of the path is not a directory$/);
   });
 
+  it('refuses NODE_TLS_REJECT_UNAUTHORIZED=0 for an https URL instead of sending a token unchecked', async () => {
+    const r = await simplebb(['status', '--url', 'https://127.0.0.1:7901'], { NODE_TLS_REJECT_UNAUTHORIZED: '0' });
+    expect(r.code).toBe(2);
+    expect(oneLineError(r)).toBe('simplebb: NODE_TLS_REJECT_UNAUTHORIZED=0 would send your token to anyone in the middle; unset it (trust a private CA with NODE_EXTRA_CA_CERTS=ca.crt)');
+  });
+
   it('a refused connection names the URL and says "connection refused"', async () => {
     const port = await closedPort();
     expect(oneLineError(await simplebb(['status', '--url', `http://127.0.0.1:${port}`]))).toBe(`simplebb: cannot reach the master at http://127.0.0.1:${port}: connection refused`);

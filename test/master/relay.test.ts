@@ -574,6 +574,36 @@ describe('Relay', () => {
     expect(recorded(dir, 'b', id)).toBeUndefined();
   });
 
+  it('a builder that goes away while its suggestion is being committed is still owed it: lost after the window, not open for good', async () => {
+    const held: Array<() => void> = [];
+    const t = await setup({
+      windowMs: 1000,
+      store: (sq) => Object.assign(Object.create(sq) as SqliteStore, {
+        commit: async (w: Parameters<SqliteStore['commit']>[0]) => {
+          if (w.suggestions.length) await new Promise<void>((r) => held.push(r));
+          return sq.commit(w);
+        },
+      }),
+    });
+    const a = await t.builder('a');
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', project: 'foo', branch: 'main' });
+    await settle();
+    expect(held).toHaveLength(1);
+    t.relay.closed(a, 'gone'); // during the commit
+    held[0]!();
+    await settle();
+    const acc = s.of('accepted')[0]!;
+    expect(acc.count).toBe(0);
+    expect(recordedDelivery(t.dir, acc.seq, 'a')).toBe('offered');
+    // It never comes back: when the window has passed, its delivery is given lost instead of staying open for good.
+    t.advance(2000);
+    t.relay.tick();
+    await settle();
+    expect(t.reports()).toEqual([expect.objectContaining({ id: acc.id, builder: 'a', verdict: 'lost' })]);
+    expect(recordedDelivery(t.dir, acc.seq, 'a')).toBe('reported');
+  });
+
   it('takes a builder\'s own lost verdict (its clientd died during the build) as final', async () => {
     const t = await setup();
     const a = await t.builder('a');
