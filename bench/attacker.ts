@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { proof } from '../lib/protocol/auth.js';
+import { lineSplitter } from './lines.js';
 
 /** A flood: what it sends, to which port, from which loopback addresses. */
 export type Flood =
@@ -59,18 +60,6 @@ const ours = new WeakSet<Socket>();
 let writtenByClosed = 0;
 let pending = 0;
 
-function lines(onLine: (line: string) => void): (d: Buffer) => void {
-  let buf = '';
-  return (d) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (l) onLine(l);
-    }
-  };
-}
 
 function noteError(message: string): void {
   stats.otherErrors++;
@@ -123,7 +112,7 @@ function end(sock: Socket): void {
 function suggester(f: { port: number; from: string; token: string }, ready: (sock: Socket) => void, onLine: (sock: Socket, line: string) => void, again: () => void): void {
   dial(f.from, f.port, (sock) => {
     let welcomed = false;
-    sock.on('data', lines((l) => {
+    sock.on('data', lineSplitter((l) => {
       if (l.startsWith('{"type":"ping"')) {
         const t = (JSON.parse(l) as { t?: number }).t;
         sock.write(JSON.stringify({ type: 'pong', ...(t !== undefined ? { t } : {}) }) + '\n');

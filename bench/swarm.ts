@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import os from 'node:os';
+import { lineSplitter } from './lines.js';
 
 type Cmd =
   | { cmd: 'connect'; host: string; port: number; n: number; raw: boolean; prefix: string }
@@ -16,18 +17,6 @@ const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 interface Sim { sock: Socket; name: string; welcomed: boolean; got?: number; acks: number; sent: number; next?: () => void }
 let sims: Sim[] = [];
 
-function lineSplitter(onLine: (line: string) => void): (d: Buffer) => void {
-  let buf = '';
-  return (d) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (l) onLine(l);
-    }
-  };
-}
 
 function open(host: string, port: number, name: string, raw: boolean): Promise<Sim> {
   return new Promise((resolve, reject) => {
