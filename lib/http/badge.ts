@@ -1,5 +1,4 @@
 // A project's badge: passing, failing, running (with the last verdict) or unknown, never a 404, drawn by badge-maker.
-import { makeBadge } from 'badge-maker';
 import type { Board } from '../master/board.js';
 import { RED_VERDICTS, type History } from '../store/history.js';
 
@@ -14,6 +13,8 @@ export async function badgeState(history: History, board: Board, q: BadgeQuery):
   return { message: last, color };
 }
 
-export function badgeSvg(label: string, state: { message: string; color: string }): string {
+/** Draws the badge; badge-maker (and its font metrics) is loaded at the first one. */
+export async function badgeSvg(label: string, state: { message: string; color: string }): Promise<string> {
+  const { makeBadge } = await import('badge-maker');
   return makeBadge({ label, message: state.message, color: state.color });
 }

@@ -131,7 +131,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const project = file.slice(0, -4);
     const branch = text(q, 'branch');
     const builder = text(q, 'builder', 128);
-    const svg = badgeSvg(project, await badgeState(history, board, { project, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) }));
+    const svg = await badgeSvg(project, await badgeState(history, board, { project, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) }));
     const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
     void reply.header('etag', etag).header('cache-control', 'max-age=30');
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();

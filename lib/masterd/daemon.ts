@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { EventBus } from '../master/events.js';
 import { Relay, type RelayOptions } from '../master/relay.js';
 import { Board } from '../master/board.js';
-import { listenHttp, type HttpConfig } from './httpListener.js';
+import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
 
@@ -36,7 +36,8 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const board = new Board(events);
   const relay = await Relay.open(store, events, config);
   const listening = await listen(config, relay, events);
-  const http = config.http ? await listenHttp({
+  // Loaded only when on: fastify, prom-client and badge-maker are ~14 MiB of a master's memory.
+  const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
   }, { history: store.history, board, relay, events }).catch(async (err: unknown) => {
