@@ -35,15 +35,17 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const eventLog = await logEvents(store, events, log, config.logFile);
   const board = new Board(events);
   const relay = await Relay.open(store, events, config);
-  const listening = await listen(config, relay, events);
+  // The HTTP side first (loading it takes a moment), so that the wire takes builders only once everything is up:
+  // `listening` in the log then comes before any builder's `connected`.
   // Loaded only when on: fastify, prom-client and badge-maker are ~14 MiB of a master's memory.
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events }).catch(async (err: unknown) => {
-    await listening.close(0);
+  }, { history: store.history, board, relay, events }) : undefined;
+  const listening = await listen(config, relay, events).catch(async (err: unknown) => {
+    await http?.close();
     throw err;
-  }) : undefined;
+  });
   if (http) log.info({ event: 'http-listening', url: http.url, port: http.port }, `simplebb-masterd serves its API on ${http.url}`);
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
   const sweep = setInterval(() => relay.tick(), Math.min(10_000, Math.max(100, config.replayWindowMs / 10)));
