@@ -26,11 +26,11 @@ async function fixture(output = EVIL) {
   const events = new EventBus();
   const board = new Board(events);
   let t = 1_796_160_000_000;
-  const made = async (project: string, branch: string, verdicts: Record<string, Verdict>, out = 'ok\n') => {
+  const made = async (project: string, branch: string, verdicts: Record<string, Verdict>, out = 'ok\n', host = uname.hostname) => {
     const { suggestions: [s] } = await store.commit({ ...noWrites(), suggestions: [{ id: `mx57dl${t.toString(36).slice(-2)}-ed4a46c2046${t % 10}`, project, branch, revision: '0123abcd', from: '127.0.0.1:5000', createdAt: t, offeredTo: Object.keys(verdicts) }] });
     const reports: StoredReport[] = Object.entries(verdicts).map(([builder, verdict], i) => ({
       builder, id: s!.id, seq: s!.seq, project, branch, revision: '0123abcd', exitCode: verdict === 'success' ? 0 : 1, verdict, durationMs: 1200 + i * 300,
-      startedAt: t + 10, uname, node: 'v22.11.0', output: out, outputBytes: Buffer.byteLength(out), outputCut: 0, receivedAt: t + 2000 + i,
+      startedAt: t + 10, uname: { ...uname, hostname: host }, node: 'v22.11.0', output: out, outputBytes: Buffer.byteLength(out), outputCut: 0, receivedAt: t + 2000 + i,
     }));
     await store.commit({ ...noWrites(), reports, builders: Object.keys(verdicts).map((name) => ({ name, lastSeen: t })) });
     t += 60_000;
@@ -38,12 +38,18 @@ async function fixture(output = EVIL) {
   };
   const aaa = await made('aaa', 'main', { b1: 'success', b2: 'success' });
   const bar = await made('bar', 'main', { b1: 'success', b2: 'failure' }, output);
-  events.emit({ type: 'builder-up', name: 'b1', address: '10.0.0.5:40112', instance: 'i', projects: ['aaa', 'bar'], uname, node: 'v22.11.0', jobs: 1 });
+  await made('ccc', 'main', { b1: 'failure' });
+  const ccc = await made('ccc', 'feat', { b1: 'success' });
+  events.emit({ type: 'builder-up', name: 'b1', address: '10.0.0.5:40112', instance: 'i', projects: ['aaa', 'bar', 'ccc', 'ddd'], uname, node: 'v22.11.0', jobs: 1 });
+  // ddd runs on b1 now and has no report yet.
+  const ddd = { id: 'mx57dlzz-ed4a46c20469', seq: 99, project: 'ddd', branch: 'main', from: '127.0.0.1:5000', createdAt: t };
+  events.emit({ type: 'suggestion', suggestion: ddd, builders: ['b1'] });
+  events.emit({ type: 'started', id: ddd.id, builder: 'b1', startedAt: t });
   const app = createHttpApp({
     history: store.history, board, relay: {} as Relay, log: new EventLog(events), metrics: new Registry(),
     access: { loopback: true, publicBoard: false },
   });
-  return { app, store, aaa, bar };
+  return { app, store, made, aaa, bar, ccc };
 }
 
 /** The body's text with its tags taken out and entities read back: what a reader sees. */
@@ -52,18 +58,21 @@ function visibleText(body: string): string {
 }
 
 describe('the web pages', () => {
-  it('show the matrix with a failing and a passing cell, failing project first, builders online and offline on top', async () => {
-    const { app, bar } = await fixture();
+  it('show the matrix with a failing and a passing cell, failing projects first, a red branch a newer green one would hide, what runs now, builders online and offline on top', async () => {
+    const { app, bar, ccc } = await fixture();
     const res = await app.inject({ url: '/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     const rows = [...res.body.matchAll(/<tr class="(red|green)">\s*<th scope="row"><a href="\/p\/(\w+)">/g)].map((m) => `${m[2]}:${m[1]}`);
-    expect(rows).toEqual(['bar:red', 'aaa:green']);
+    expect(rows).toEqual(['bar:red', 'ccc:red', 'aaa:green', 'ddd:green']);
     expect(res.body).toMatch(/<td class="cell c-failure"><a href="\/b\/[^"]+\/b2"[^>]*><span class="v v-failure" title="failure">✗ failure<\/span>/);
     expect(res.body).toContain(`href="/b/${bar.id}/b2"`);
     expect(res.body).toMatch(/<span class="v v-success" title="success">✓ success<\/span>/);
     expect(res.body).toMatch(/b1<\/a><br><span class="on">● online/);
     expect(res.body).toMatch(/b2<\/a><br><span class="off">○ offline/);
+    // A green newer branch shows, and the red one it would hide is named in the same cell.
+    expect(res.body).toMatch(new RegExp(`<td class="cell c-success also-red"><a href="/b/${ccc.id}/b1"[^]*?<small class="also">also <a href="/b/[^"]+/b1"><span class="v v-failure" title="failure">✗</span> main</a></small>`));
+    expect(res.body).toMatch(/<a href="\/p\/ddd">ddd<\/a><\/th>\s*<td class="cell empty"><span class="run">▶ running<\/span><\/td>/);
   });
 
   it('render a build\'s log inert: markup and escape sequences as text, colour as a span, \\r collapsed, each line an anchor', async () => {
@@ -85,13 +94,24 @@ describe('the web pages', () => {
     expect(log).toContain('copy done');
     expect(log).toContain('downloading 100%');
     expect(log).not.toContain('downloading 50%');
-    expect(body).toMatch(/<span class="line" id="L1"><a class="ln" href="#L1" aria-hidden="true">1<\/a>start<\/span>/);
-    expect(body).toMatch(/id="L8"><a class="ln" href="#L8" aria-hidden="true">8<\/a>last<\/span><\/pre>/);
+    expect(body).toMatch(/<span class="line" id="L1"><a class="ln" href="#L1" aria-hidden="true">1<\/a>start\n<\/span>/);
+    expect(body).toMatch(/id="L8"><a class="ln" href="#L8" aria-hidden="true">8<\/a>last\n<\/span><\/pre>/);
     expect(body).not.toContain('id="L9"');
     expect(visibleText(body)).toMatch(/exit code\s*1/);
     expect(body).toContain('v22.11.0');
     expect(body).toContain('Linux 6.1.0 x86_64 (h1)');
     expect(body).toContain('<code>0123abcd</code>');
+  });
+
+  it('escape every value they show, not only the log: a branch and a hostname of markup stay text on every page', async () => {
+    const { app, made } = await fixture();
+    const evil = await made('eee', '"><script>alert(2)</script>', { b3: 'failure' }, 'x', '<img src=x onerror=alert(3)>');
+    for (const url of ['/', '/builders', '/suggestions', `/s/${evil.id}`, `/b/${evil.id}/b3`, '/p/eee']) {
+      const body = (await app.inject({ url })).body;
+      expect(body.match(/<script/gi), url).toEqual(['<script']);
+      expect(body, url).not.toContain('<img src=x');
+      expect(body, url).toMatch(/&quot;&gt;&lt;script&gt;alert\(2\)&lt;\/script&gt;|&lt;img src=x onerror=alert\(3\)&gt;/);
+    }
   });
 
   it('collapse \\r as a terminal does: what follows the last \\r of a line, a \\r\\n ending as a newline', () => {
@@ -114,10 +134,12 @@ describe('the web pages', () => {
     expect(red.body).toContain(`href="/s/${bar.id}"`);
     expect(red.body).not.toContain(`href="/s/${aaa.id}"`);
     expect(red.body).toContain('<option selected>failure</option>');
-    const first = await app.inject({ url: '/suggestions?limit=1' });
+    // Pages of one of b2's suggestions: the "older" link keeps the filter.
+    const first = await app.inject({ url: '/suggestions?project=&builder=b2&limit=1' });
     expect(first.body).toContain(`href="/s/${bar.id}"`);
+    expect(first.body).toContain('<input name="builder" value="b2"');
     const older = /<a rel="next" href="([^"]+)">older/.exec(first.body)![1]!.replace(/&amp;/g, '&');
-    expect(older).toBe(`/suggestions?limit=1&cursor=${bar.seq}`);
+    expect(older).toBe(`/suggestions?builder=b2&limit=1&cursor=${bar.seq}`);
     const second = await app.inject({ url: older });
     expect(second.body).toContain(`href="/s/${aaa.id}"`);
     expect(second.body).not.toContain(`href="/s/${bar.id}"`);

@@ -22,7 +22,8 @@ export async function buildersPage(history: History, board: Board, now: number):
 <td><span class="on">● online</span><br><small>since ${when(b.since)} · ${b.address}</small></td>
 <td>${system(b.uname)}</td><td>${b.node}</td>
 <td>${b.projects.length === 0 ? '–' : b.projects.map((p, i) => html`${i > 0 ? ', ' : ''}<a href="/p/${seg(p)}">${p}</a>`)}</td>
-<td>${b.running.length === 0 ? html`<span class="none">idle</span>` : b.running.map((r) => html`<div><span class="run">▶</span> <a href="/s/${seg(r.id)}" title="${r.id}">${r.project ?? shortId(r.id)}${r.branch ? ` ${r.branch}` : ''}</a> <small>for ${ago(r.startedAt, now).replace(' ago', '')}</small></div>`)}<br><small>${b.jobs} job${b.jobs === 1 ? '' : 's'} at a time</small></td>
+<td>${b.running.length === 0 ? html`<span class="none">idle</span>` : b.running.map((r) => html`<div><span class="run">▶</span> <a href="/s/${seg(r.id)}" title="${r.id}">${r.project ?? shortId(r.id)}${r.branch ? ` ${r.branch}` : ''}</a> <small>for ${ago(r.startedAt, now).replace(' ago', '')}</small></div>`)}
+<div><small>${b.jobs} job${b.jobs === 1 ? '' : 's'} at a time</small></div></td>
 </tr>`),
     ...offline.map((b, i) => html`<tr id="b-${b.name}">
 <th scope="row">${b.name}</th>

@@ -58,6 +58,7 @@ export function renderLog(output: string): Html {
     });
   }
   if (current !== '' || lines.length === 0) end();
-  const body = lines.map((l, i) => `<span class="line" id="L${i + 1}"><a class="ln" href="#L${i + 1}" aria-hidden="true">${i + 1}</a>${l}</span>`).join('\n');
+  // The newline inside each line's element: copied text keeps its lines, and a block's last newline draws no empty line.
+  const body = lines.map((l, i) => `<span class="line" id="L${i + 1}"><a class="ln" href="#L${i + 1}" aria-hidden="true">${i + 1}</a>${l}\n</span>`).join('');
   return raw(`<pre class="log">${body}</pre>`);
 }

@@ -10,7 +10,7 @@ export async function suggestionPage(history: History, id: string): Promise<{ st
   const main = html`<h1>Suggestion ${s.seq}: <a href="/p/${seg(s.project)}">${s.project}</a> ${s.branch}</h1>
 <dl class="facts">
 <dt>id</dt><dd><code>${s.id}</code></dd>
-<dt>revision</dt><dd><code>${s.revision ?? '– (the branch as the builder fetches it)'}</code></dd>
+<dt>revision</dt><dd>${s.revision ? html`<code>${s.revision}</code>` : '– (the branch as each builder fetches it)'}</dd>
 <dt>made</dt><dd>${when(s.createdAt)} from ${s.from}</dd>
 </dl>
 ${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>` : html`<div class="scroll"><table>
