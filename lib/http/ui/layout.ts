@@ -15,6 +15,7 @@ export function page(title: string, section: Section, main: Html): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${title} · simplebb</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/simplebb.css">
 <script src="/static/live.js" defer></script>
 </head>
