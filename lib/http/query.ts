@@ -37,6 +37,11 @@ export function verdict(q: Query): Verdict | undefined {
   return v as Verdict;
 }
 
+/** The parameters without the empty ones a plain HTML form sends for its blank fields. */
+export function withoutBlanks(q: Query): Query {
+  return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== ''));
+}
+
 /** The page size: 1 to 500, 50 by default. */
 export function limit(q: Query): number {
   return integer(q, 'limit', 1, 500) ?? 50;

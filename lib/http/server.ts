@@ -1,6 +1,6 @@
-// The master's HTTP side as a fastify app: the JSON API, Server-Sent Events, a badge and metrics over the record's
-// read side and the master's events. Handlers are functions of a request (fastify.inject tests them without a
-// socket); listening, TLS and limits are the listener's business (listen()).
+// The master's HTTP side as a fastify app: the JSON API, Server-Sent Events, a badge, metrics and the web pages (ui/)
+// over the record's read side and the master's events. Handlers are functions of a request (fastify.inject tests
+// them without a socket); listening, TLS and limits are the listener's business (listen()).
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -12,6 +12,7 @@ import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { registerPages } from './ui/pages.js';
 import { suggestOverHttp } from './webSuggester.js';
 
 export interface HttpDeps {
@@ -139,6 +140,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  registerPages(app, { history, board });
 
   return app;
 }
