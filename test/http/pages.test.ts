@@ -7,6 +7,7 @@ import { collapseReturns } from '../../lib/http/ui/log.js';
 import { PAGE_CSP } from '../../lib/http/ui/pages.js';
 import { Board } from '../../lib/master/board.js';
 import { EventBus } from '../../lib/master/events.js';
+import { LiveLogs } from '../../lib/master/liveLogs.js';
 import type { Relay } from '../../lib/master/relay.js';
 import type { Verdict } from '../../lib/protocol/messages.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
@@ -46,7 +47,7 @@ async function fixture(output = EVIL) {
   events.emit({ type: 'suggestion', suggestion: ddd, builders: ['b1'] });
   events.emit({ type: 'started', id: ddd.id, builder: 'b1', startedAt: t });
   const app = createHttpApp({
-    history: store.history, board, relay: {} as Relay, log: new EventLog(events), metrics: new Registry(),
+    history: store.history, board, relay: {} as Relay, log: new EventLog(events), live: new LiveLogs(events), metrics: new Registry(),
     access: { loopback: true, publicBoard: false },
   });
   return { app, store, made, aaa, bar, ccc };
@@ -193,7 +194,7 @@ describe('the web pages', () => {
     const { store } = await fixture();
     const events = new EventBus();
     const app = createHttpApp({
-      history: store.history, board: new Board(events), relay: {} as Relay, log: new EventLog(events), metrics: new Registry(),
+      history: store.history, board: new Board(events), relay: {} as Relay, log: new EventLog(events), live: new LiveLogs(events), metrics: new Registry(),
       access: { loopback: true, publicBoard: false, readToken: 'sekrit' },
     });
     expect((await app.inject({ url: '/' })).statusCode).toBe(401);
