@@ -64,9 +64,9 @@ async function main(): Promise<number> {
   });
   const ok = foo === 0 && bar === 1 && status === 0;
   console.log(ok ? '\ndemo ok: foo succeeded, bar failed as it should' : '\ndemo FAILED: unexpected exit codes');
-  console.log(`the master's API: ${api}/api/v1/reports (docs/API.md); a badge: ${api}/badge/foo.svg`);
+  console.log(`the board: ${api}/ (the API: ${api}/api/v1/reports, docs/API.md; a badge: ${api}/badge/foo.svg)`);
   if (ok && keep) {
-    console.log(`\n--keep: the demo farm keeps running (master 127.0.0.1:${port}, API ${api}); try\n  node dist/simplebb.js history --url ${api}\n  node dist/suggest.js -p ${port} foo master --wait\nCtrl-C stops it.`);
+    console.log(`\n--keep: the demo farm keeps running (master 127.0.0.1:${port}, board ${api}/); open it in a browser, or try\n  node dist/simplebb.js history --url ${api}\n  node dist/suggest.js -p ${port} foo master --wait\nCtrl-C stops it.`);
     await new Promise<void>((res) => {
       process.once('SIGINT', () => res());
       process.once('SIGTERM', () => res());

@@ -14,7 +14,7 @@ describe('the demo', () => {
     const out = p.stdout();
     expect(out).toContain('demo ok: foo succeeded, bar failed as it should');
     expect(out).toMatch(/^bar +dev +demo-builder +failure/m);
-    expect(out).toMatch(/^the master's API: http:\/\/127\.0\.0\.1:\d+\/api\/v1\/reports/m);
+    expect(out).toMatch(/^the board: http:\/\/127\.0\.0\.1:\d+\/ \(the API: /m);
     const dir = /files in (\S+)/.exec(out)![1]!;
     expect(existsSync(dir)).toBe(false);
   });
