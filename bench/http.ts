@@ -75,6 +75,8 @@ export async function http(quick: boolean): Promise<unknown> {
     const url = await until('the API', () => readLog(master.log).find((l) => l.event === 'http-listening')?.url as string | undefined);
     const paths: Array<[string, string]> = [
       ['baseline: a 404', '/api/v1/nothing'],
+      ['the board page /', '/'],
+      ['a project page', '/p/project-7'],
       ['reports, newest page (50)', '/api/v1/reports'],
       ['latest=1 (50 of 10,000 cells)', '/api/v1/reports?latest=1'],
       ['latest=1&limit=500', '/api/v1/reports?latest=1&limit=500'],

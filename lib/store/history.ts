@@ -55,7 +55,12 @@ export const RED_VERDICTS: ReadonlySet<Verdict> = new Set<Verdict>(['failure', '
 /** The verdicts that are a build's outcome (the others say it did not run or its outcome is unknown). */
 export const OUTCOME_VERDICTS: readonly Verdict[] = ['success', 'failure', 'timeout'];
 
+/** One project × branch × builder's newest build outcome, without the rest of its report: what the matrix draws. */
+export interface Cell { project: string; branch: string; builder: string; id: string; verdict: Verdict; receivedAt: number }
+
 export interface History {
+  /** The newest outcome of each project × branch × builder, newest first, at most `limit`. */
+  cells(limit: number): Promise<Cell[]>;
   reports(q: ReportQuery): Promise<ReportSummary[]>;
   /** One report with its kept output. */
   report(id: string, builder: string): Promise<StoredReport | undefined>;

@@ -34,10 +34,10 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
   (db) => db.exec(`
     CREATE TABLE latest (
       project TEXT NOT NULL, branch TEXT NOT NULL, builder TEXT NOT NULL, id TEXT NOT NULL, received_at INTEGER NOT NULL,
-      PRIMARY KEY (project, branch, builder)) WITHOUT ROWID;
-    INSERT INTO latest (project, branch, builder, id, received_at)
-      SELECT project, branch, builder, id, received_at FROM (
-        SELECT project, branch, builder, id, received_at,
+      verdict TEXT NOT NULL, PRIMARY KEY (project, branch, builder)) WITHOUT ROWID;
+    INSERT INTO latest (project, branch, builder, id, received_at, verdict)
+      SELECT project, branch, builder, id, received_at, verdict FROM (
+        SELECT project, branch, builder, id, received_at, verdict,
           row_number() OVER (PARTITION BY project, branch, builder ORDER BY received_at DESC, id DESC) AS n
         FROM reports WHERE verdict IN ('success', 'failure', 'timeout'))
       WHERE n = 1;

@@ -83,8 +83,8 @@ export class SqliteStore implements Store {
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ? AND d.state IN ('reported', 'skipped'))
           AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id)
         ORDER BY s.seq`),
-      latest: this.db.prepare<[string, string, string, string, number], never>(`INSERT INTO latest (project, branch, builder, id, received_at)
-        VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, branch, builder) DO UPDATE SET id = excluded.id, received_at = excluded.received_at
+      latest: this.db.prepare<[string, string, string, string, number, string], never>(`INSERT INTO latest (project, branch, builder, id, received_at, verdict)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project, branch, builder) DO UPDATE SET id = excluded.id, received_at = excluded.received_at, verdict = excluded.verdict
         WHERE excluded.received_at >= latest.received_at`),
       delivered: this.db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM deliveries WHERE seq = ? AND builder = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT max(seq) AS head FROM suggestions'),
@@ -149,7 +149,7 @@ export class SqliteStore implements Store {
 
   /** A build outcome becomes its project × branch × builder's newest unless a newer one is there already. */
   private noteLatest(r: StoredReport): void {
-    if (OUTCOMES.has(r.verdict)) this.stmts.latest.run(r.project, r.branch, r.builder, r.id, r.receivedAt);
+    if (OUTCOMES.has(r.verdict)) this.stmts.latest.run(r.project, r.branch, r.builder, r.id, r.receivedAt, r.verdict);
   }
 
 

@@ -2,7 +2,7 @@
 // at a time, on indexes made for it (migration 3), never a scan of every report's output.
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
-import type { DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
+import type { Cell, DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
 import { rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import type { DeliveryState, StoredReport } from './store.js';
 
@@ -42,6 +42,11 @@ export class SqliteHistory implements History {
       ORDER BY ${t}.received_at DESC, ${t}.id DESC, ${t}.builder DESC LIMIT ?`;
     args.push(q.limit);
     return (this.prepared(sql).all(...args) as Array<Omit<ReportRow, 'output'>>).map(rowToSummary);
+  }
+
+  async cells(limit: number): Promise<Cell[]> {
+    return (this.prepared('SELECT project, branch, builder, id, verdict, received_at FROM latest ORDER BY received_at DESC, id DESC, builder DESC LIMIT ?')
+      .all(limit) as Array<Omit<Cell, 'receivedAt'> & { received_at: number }>).map(({ received_at, ...c }) => ({ ...c, receivedAt: received_at }));
   }
 
   async report(id: string, builder: string): Promise<StoredReport | undefined> {

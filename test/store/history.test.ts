@@ -62,6 +62,10 @@ describe('History', () => {
     ]);
     expect(latest.find((r) => r.builder === 'b1' && r.branch === 'main')!.id).toBe(last.id);
     expect((await store.history.reports({ failing: true, limit: 100 })).map((r) => `${r.project}/${r.branch}/${r.builder}`)).toEqual(['foo/main/b2']);
+    // The matrix's light view of the same cells: the same ids and verdicts, newest first.
+    const cells = await store.history.cells(100);
+    expect(cells.map((c) => `${c.id}/${c.builder}=${c.verdict}`)).toEqual(latest.map((r) => `${r.id}/${r.builder}=${r.verdict}`));
+    expect(cells[0]).toEqual({ project: latest[0]!.project, branch: latest[0]!.branch, builder: latest[0]!.builder, id: latest[0]!.id, verdict: latest[0]!.verdict, receivedAt: latest[0]!.receivedAt });
     expect(await store.history.reports({ failing: true, project: 'bar', limit: 100 })).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 // The front page: project × builder, the newest build outcome in each cell, red rows first, who is online on top.
 import type { Board } from '../../master/board.js';
-import { RED_VERDICTS, type History, type ReportSummary } from '../../store/history.js';
+import { RED_VERDICTS, type Cell, type History } from '../../store/history.js';
 import { ago, verdictMark } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { page } from './layout.js';
@@ -12,19 +12,19 @@ export interface MatrixRow {
   project: string;
   failing: boolean;
   /** The newest outcome per builder, over all branches. */
-  cells: Map<string, ReportSummary>;
+  cells: Map<string, Cell>;
   /** Per builder, the red newest outcomes of the other branches (a green feature branch must not hide a red main). */
-  alsoRed: Map<string, ReportSummary[]>;
+  alsoRed: Map<string, Cell[]>;
 }
 
 /**
  * The rows: per project the newest outcome on each builder over all branches, failing projects (red now on some
  * branch and builder) first, then by name; a project that only runs now (nothing reported yet) has a row too.
  */
-export function matrixRows(latest: ReportSummary[], runningProjects: Iterable<string> = []): MatrixRow[] {
+export function matrixRows(latest: Cell[], runningProjects: Iterable<string> = []): MatrixRow[] {
   const rows = new Map<string, MatrixRow>();
   const row = (project: string): MatrixRow => {
-    const r = rows.get(project) ?? { project, failing: false, cells: new Map<string, ReportSummary>(), alsoRed: new Map<string, ReportSummary[]>() };
+    const r = rows.get(project) ?? { project, failing: false, cells: new Map<string, Cell>(), alsoRed: new Map<string, Cell[]>() };
     rows.set(project, r);
     return r;
   };
@@ -37,14 +37,17 @@ export function matrixRows(latest: ReportSummary[], runningProjects: Iterable<st
     const x = row(r.project);
     if (!RED_VERDICTS.has(r.verdict)) continue;
     x.failing = true;
-    if (x.cells.get(r.builder) !== r) x.alsoRed.set(r.builder, [...(x.alsoRed.get(r.builder) ?? []), r]);
+    if (x.cells.get(r.builder) === r) continue;
+    const also = x.alsoRed.get(r.builder);
+    if (also) also.push(r);
+    else x.alsoRed.set(r.builder, [r]);
   }
   for (const p of runningProjects) row(p);
   return [...rows.values()].sort((a, b) => Number(b.failing) - Number(a.failing) || (a.project < b.project ? -1 : 1));
 }
 
 export async function matrixPage(history: History, board: Board, now: number): Promise<Html> {
-  const [latest, known] = await Promise.all([history.reports({ latest: true, limit: MAX_CELLS }), history.builderNames()]);
+  const [latest, known] = await Promise.all([history.cells(MAX_CELLS), history.builderNames()]);
   const online = new Set(board.builders().map((b) => b.name));
   const names = [...new Set([...known.map((b) => b.name), ...online, ...latest.map((r) => r.builder)])].sort();
   const rows = matrixRows(latest, board.builders().flatMap((b) => b.running.flatMap((r) => (r.project ? [r.project] : []))));
@@ -67,7 +70,7 @@ ${body}
   return page('Matrix', 'matrix', main);
 }
 
-function cell(r: ReportSummary | undefined, alsoRed: ReportSummary[], running: boolean, now: number): Html {
+function cell(r: Cell | undefined, alsoRed: Cell[], running: boolean, now: number): Html {
   const busy = running ? html`<span class="run">▶ running</span>` : '';
   if (!r) return html`<td class="cell empty">${busy || html`<span class="none">–</span>`}</td>`;
   return html`<td class="cell c-${r.verdict}${alsoRed.length > 0 ? ' also-red' : ''}"><a href="/b/${seg(r.id)}/${seg(r.builder)}" title="${r.project} ${r.branch} on ${r.builder}: ${r.verdict}">${verdictMark(r.verdict)}</a>
