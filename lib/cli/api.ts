@@ -64,7 +64,7 @@ function reason(err: unknown, timeoutMs: number): string {
   // Several addresses tried (localhost: ::1, then 127.0.0.1) give an AggregateError with one error per address.
   const code = cause?.code ?? cause?.errors?.[0]?.code;
   if (code && REASONS[code]) return REASONS[code];
-  if (code?.startsWith('HPE_')) return 'the answer is not HTTP (is this the master\'s --http address and not its builders\' port?)';
+  if (code?.startsWith('HPE_') || cause?.name === 'HTTPParserError') return 'the answer is not HTTP (is this the master\'s --http address and not its builders\' port?)';
   if (cause?.message === 'bad port') return 'fetch refuses that port (one of the ports browsers block); use another';
   if (cause?.message === 'fetch failed' && cause.cause) cause = cause.cause as typeof cause;
   return printable(String(cause?.message ?? err)).slice(0, MAX_ERROR_CHARS) + (code ? ` (${code})` : '');
