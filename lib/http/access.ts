@@ -23,10 +23,15 @@ export function bearer(header: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Why a read is refused, or null when it may go ahead. */
-export function readRefusal(rules: AccessRules, token: string | undefined): string | null {
+/** Whether `token` opens reads: the read token, or the suggest token. */
+export function tokenMatches(rules: AccessRules, token: string): boolean {
+  return (rules.readToken !== undefined && same(token, rules.readToken)) || (rules.suggestToken !== undefined && same(token, rules.suggestToken));
+}
+
+/** Why a read is refused, or null when it may go ahead; `signedIn`: the request carries a valid session cookie. */
+export function readRefusal(rules: AccessRules, token: string | undefined, signedIn = false): string | null {
   if (rules.readToken !== undefined) {
-    if (token !== undefined && (same(token, rules.readToken) || (rules.suggestToken !== undefined && same(token, rules.suggestToken)))) return null;
+    if (signedIn || (token !== undefined && tokenMatches(rules, token))) return null;
     if (rules.publicBoard) return null;
     return token === undefined ? 'this master needs its read token as a bearer (Authorization: Bearer TOKEN)' : 'wrong token';
   }

@@ -13,6 +13,8 @@ import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
 import { registerPages } from './ui/pages.js';
+import { cookie, SESSION_COOKIE, validSession } from './session.js';
+import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
 
 export interface HttpDeps {
@@ -23,6 +25,8 @@ export interface HttpDeps {
   live: LiveLogs;
   metrics: Registry;
   access: AccessRules;
+  /** The clock (sessions expire by it). */
+  now?: () => number;
   /** Serve HTTPS with the wire's certificate and key. */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -50,13 +54,23 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true, routerOptions: { maxParamLength: 300 } };
   const app = (deps.https ? Fastify({ ...options, https: { ...deps.https, minVersion: 'TLSv1.2' } }) : Fastify(options)) as unknown as FastifyInstance;
   const { history, board, access } = deps;
+  const now = deps.now ?? Date.now;
 
   app.addHook('onRequest', async (req, reply) => {
     void reply.headers(SECURITY_HEADERS);
+    const path = req.url.split('?')[0]!;
+    // The sign-in page and the files it needs are open; everything else follows the access rules.
+    if (path === '/sign-in' || path === '/sign-out' || path.startsWith('/static/')) return;
     const token = bearer(req.headers.authorization);
-    const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token);
-    if (refusal) return fail(reply, 401, refusal);
+    const signedIn = access.readToken !== undefined && validSession(access.readToken, cookie(req.headers.cookie, SESSION_COOKIE), now());
+    const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
+    if (!refusal) return;
+    // A browser asking for a page is sent to sign in; a program gets the one-line answer.
+    const page = req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics' && !path.startsWith('/badge/') && /text\/html/.test(req.headers.accept ?? '');
+    if (page && access.readToken !== undefined) return reply.code(303).header('location', '/sign-in').send();
+    return fail(reply, 401, refusal);
   });
+  registerSignIn(app, access, Boolean(deps.https), now);
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     if (err instanceof BadQuery) return fail(reply, 400, err.message);
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 503;

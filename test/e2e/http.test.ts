@@ -11,9 +11,9 @@ afterEach(cleanup);
 interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
 /** One HTTP request to the master, bounded to 5 s. */
-function http(url: string, opts: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+function http(url: string, opts: { method?: string; body?: unknown; rawBody?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const payload = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     const req = request(url, {
       method: opts.method ?? 'GET', timeout: 5000,
       headers: {
@@ -260,5 +260,42 @@ describe('who may read and write', () => {
     const bad = node('masterd', ['--port', '0', '--data', tempDir(), '--http', 'http://x']);
     expect((await bad.exited).code).toBe(78);
     expect(bad.stderr()).toMatch(/^simplebb-masterd: --http: address "http:\/\/x" is a URL; give HOST or HOST:PORT/m);
+  });
+});
+
+describe('signing a browser in', () => {
+  it('sends a browser to sign in, takes the read token once, and reads with the session cookie after that', async () => {
+    const m = await startMaster({ env: { SIMPLEBB_READ_TOKEN: 'read-token-0123456789', SIMPLEBB_SUGGEST_TOKEN: 'suggest-token-0123456789' } });
+    const url = m.httpUrl!;
+    const asBrowser = { accept: 'text/html,application/xhtml+xml' };
+    const refused = await http(`${url}/`, { headers: asBrowser });
+    expect(refused.status).toBe(303);
+    expect(refused.headers.location).toBe('/sign-in');
+    expect((await http(`${url}/api/v1/builders`, { headers: asBrowser })).status).toBe(401); // a program is not redirected
+    const formPage = await http(`${url}/sign-in`);
+    expect(formPage.status).toBe(200);
+    expect(formPage.body).toContain('<form method="post" action="/sign-in"');
+    const post = (token: string) => http(`${url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody: `token=${encodeURIComponent(token)}` });
+    const wrong = await post('not-the-token-at-all');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    const right = await post('read-token-0123456789');
+    expect(right.status).toBe(303);
+    const setCookie = String(right.headers['set-cookie']);
+    expect(setCookie).toMatch(/^simplebb_session=\d+\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=2592000$/);
+    expect(setCookie).not.toContain('read-token');
+    const session = setCookie.split(';')[0]!;
+    const board = await http(`${url}/`, { headers: { ...asBrowser, cookie: session } });
+    expect(board.status).toBe(200);
+    expect(board.body).toContain('<h1>Matrix</h1>');
+    expect((await http(`${url}/api/v1/builders`, { headers: { cookie: session } })).status).toBe(200);
+    // A forged or altered session is no session.
+    const forged = session.replace(/\.(.)/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`);
+    expect((await http(`${url}/`, { headers: { ...asBrowser, cookie: forged } })).status).toBe(303);
+    // Writes still need the suggest token: a session opens reads only.
+    expect((await http(`${url}/api/v1/suggestions`, { method: 'POST', body: { project: 'foo', branch: 'main' }, headers: { cookie: session } })).status).toBe(401);
+    const out = await http(`${url}/sign-out`, { method: 'POST', headers: { cookie: session } });
+    expect(out.status).toBe(303);
+    expect(String(out.headers['set-cookie'])).toMatch(/^simplebb_session=; .*Max-Age=0$/);
   });
 });
