@@ -19,7 +19,8 @@ export const PAGE_CSP = "default-src 'none'; style-src 'self'; script-src 'self'
 
 export interface PageDeps { history: History; board: Board; now?: () => number }
 
-function send(reply: FastifyReply, status: number, body: Html): FastifyReply {
+/** Answers with a page, under the pages' CSP and never cached. */
+export function send(reply: FastifyReply, status: number, body: Html): FastifyReply {
   return reply.code(status).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
 }
 

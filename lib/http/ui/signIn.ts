@@ -1,11 +1,11 @@
 // Signing a browser in: a form that takes the read token once and answers with a session cookie (HttpOnly,
 // SameSite=Strict), so the board can be read in a browser where reads need the token.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { tokenMatches, type AccessRules } from '../access.js';
 import { newSession, sessionHeader } from '../session.js';
 import { html, type Html } from './html.js';
 import { page } from './layout.js';
-import { PAGE_CSP } from './pages.js';
+import { send } from './pages.js';
 
 /** A wrong token waits this long for its answer: guesses at a long random token get nowhere fast. */
 const WRONG_TOKEN_DELAY_MS = 1000;
@@ -18,10 +18,6 @@ ${note}
 <label>read token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
 <button type="submit">sign in</button>
 </form>`);
-}
-
-function send(reply: FastifyReply, status: number, body: Html): FastifyReply {
-  return reply.code(status).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
 }
 
 export function registerSignIn(app: FastifyInstance, access: AccessRules, secure: boolean, now: () => number): void {
