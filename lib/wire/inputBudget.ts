@@ -13,15 +13,8 @@ export class InputBudget {
   /** Holders with unfinished input, in the order they began holding it (a Map keeps insertion order). */
   private readonly holders = new Map<BudgetHolder, number>();
   private total = 0;
-  /** How many connections were cut for the budget, for the log and the tests. */
-  shedCount = 0;
 
   constructor(readonly limitBytes: number) {}
-
-  /** Bytes held by all connections now. */
-  get held(): number {
-    return this.total;
-  }
 
   /** A holder now holds `bytes` of unfinished input (0: none); cuts holders if the total is over the limit. */
   update(holder: BudgetHolder, bytes: number): void {
@@ -39,7 +32,6 @@ export class InputBudget {
       for (const holder of [...this.holders.keys()]) {
         if (this.total <= this.limitBytes) return;
         if (holder.trusted !== trusted) continue;
-        this.shedCount++;
         holder.shed(why);
         this.update(holder, 0); // in case it did not
       }
