@@ -2,7 +2,7 @@
 // simplebb-masterd: relays suggestions to every connected builder and records their reports.
 import { join, resolve } from 'node:path';
 import { ConfigError, EXIT_CONFIG } from './lib/common/files.js';
-import { daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
+import { byteSize, daemon, die, flag, integer, onCrash, onShutdown, opt, port, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger, type LogFormat } from './lib/common/log.js';
 import { Option } from 'commander';
 import { checkMaster } from './lib/masterd/check.js';
@@ -38,13 +38,15 @@ async function main(): Promise<void> {
     .addOption(opt('--max-input-buffer <MiB>', 'unfinished lines all connections may hold together; beyond it the oldest are cut, unauthenticated ones first', 'SIMPLEBB_MAX_INPUT_BUFFER', '64', integer('--max-input-buffer', 1, 65_536)))
     .addOption(opt('--suggest-rate <n>', 'suggestions per second one IP address may make (all its connections together)', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
     .addOption(opt('--suggest-burst <n>', 'suggestions one IP address may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
+    .addOption(opt('--max-log-bytes <size>', "the most of one build's output kept on disk (64M, say); beyond it its first and last part, with a mark", 'SIMPLEBB_MAX_LOG_BYTES', '64M', byteSize('--max-log-bytes', 4096, 2 ** 40)))
+    .addOption(opt('--keep-logs <days>', 'remove full logs older than this, never the last success, last failure or first failure of a red streak (0: keep all)', 'SIMPLEBB_KEEP_LOGS', '30', integer('--keep-logs', 0, 100_000)))
     .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
     .parse();
 
   const o = cmd.opts<{
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
-    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number;
+    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number;
   }>();
   const PROG = 'simplebb-masterd';
 
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
+      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs,
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));
     const running = await starting;

@@ -16,7 +16,8 @@ export type Command =
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string }
-  | { name: 'suggest'; project: string; branch: string; revision?: string };
+  | { name: 'suggest'; project: string; branch: string; revision?: string }
+  | { name: 'prune'; dryRun: boolean };
 
 export interface Invocation {
   command: Command;
@@ -51,11 +52,15 @@ Commands:
   logs <id> <builder>          the output the master kept of that build (as it is when not on a terminal)
   suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
       -r, --revision <rev>     the revision to build
+  prune                        remove the full logs older than the master's --keep-logs days, except each
+                               project, branch and builder's last success, last failure and the first failure
+                               of its red streak (with the suggest token); the reports stay
+      --dry-run                only list what would be removed (with the read token)
 
 Options:
   --url <url>                  the master's HTTP API (default: "${DEFAULT_URL}", env: SIMPLEBB_URL)
-  --token-file <file>          the read token (or $SIMPLEBB_READ_TOKEN) (env: SIMPLEBB_READ_TOKEN_FILE); for suggest,
-                               the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
+  --token-file <file>          the read token (or $SIMPLEBB_READ_TOKEN) (env: SIMPLEBB_READ_TOKEN_FILE); for suggest
+                               and prune, the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
   --json                       one JSON object per line instead of tables (not for logs)
   --timeout <sec>              give up on an answer after this long (default: "${DEFAULT_TIMEOUT}")
   -V, --version                output the version number
@@ -67,18 +72,18 @@ Exit codes: 0 done; 1 history --failing found a failing build; 2 an error, said 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  project: 'history', branch: 'history', builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest',
+  project: 'history', branch: 'history', builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune',
 };
 
 /** The arguments each command takes: required, then optional. */
 const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
-  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []],
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []],
 };
 
 function usage(message: string): never {
@@ -125,8 +130,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (o.help) return { kind: 'help' };
   if (o.version) return { kind: 'version' };
   const [name, ...args] = parsed.positionals;
-  if (!name) usage('missing command (status, history, show, logs or suggest)');
-  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs or suggest)`);
+  if (!name) usage('missing command (status, history, show, logs, suggest or prune)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, suggest or prune)`);
   const command = name as Command['name'];
   for (const [flag, owner] of Object.entries(ONLY)) {
     if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
@@ -167,8 +172,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}) };
       break;
     }
+    case 'prune':
+      cmd = { name: 'prune', dryRun: Boolean(o['dry-run']) };
+      break;
   }
-  const role = command === 'suggest' ? 'SUGGEST' : 'READ';
+  const role = command === 'suggest' || (cmd.name === 'prune' && !cmd.dryRun) ? 'SUGGEST' : 'READ';
   const fileEnv = `SIMPLEBB_${role}_TOKEN_FILE`;
   const file = o['token-file'] ?? (env[fileEnv] || undefined);
   const hint = `give the ${role.toLowerCase()} token with --token-file FILE, ${fileEnv} or SIMPLEBB_${role}_TOKEN`;

@@ -4,6 +4,7 @@ import type { Invocation } from './args.js';
 import { history } from './history.js';
 import { logs } from './logs.js';
 import type { Output } from './output.js';
+import { prune } from './prune.js';
 import { showReport, showSuggestion } from './show.js';
 import { status } from './status.js';
 import { suggest } from './suggest.js';
@@ -26,6 +27,7 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'history': return await history(api, out, c);
       case 'show': return await (c.builder === undefined ? showSuggestion(api, out, c.id) : showReport(api, out, c.id, c.builder));
       case 'logs': return await logs(api, out, c.id, c.builder);
+      case 'prune': return await prune(api, out, c.dryRun);
       case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}) });
     }
   } catch (e) {

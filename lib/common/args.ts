@@ -22,6 +22,19 @@ export function integer(name: string, min: number, max: number) {
   };
 }
 
+const UNITS: Record<string, number> = { '': 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+
+/** Parses a size in bytes, with an optional binary unit (64M, 64MiB, 512k), from `min` to `max` bytes. */
+export function byteSize(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const m = /^(\d{1,15})\s*([a-z]*)$/i.exec(text);
+    const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+    const n = m && unit ? Number(m[1]) * unit : NaN;
+    if (!(n >= min && n <= max)) throw new Error(`${name} must be a size from ${min} to ${max} bytes (a number, or with k, M or G), got "${text}"`);
+    return n;
+  };
+}
+
 /** Parses a TCP port. */
 export function port(text: string): number {
   const n = Number(text);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { die } from './args.js';
 import { VERSION } from './version.js';
 
-export { die, integer, port, seconds } from './args.js';
+export { byteSize, die, integer, port, seconds } from './args.js';
 
 /** The default home of simplebb's files: ~/.simplebb. */
 export const SIMPLEBB_HOME = join(homedir(), '.simplebb');

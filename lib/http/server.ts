@@ -8,6 +8,7 @@ import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
+import type { LogReader, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
@@ -23,6 +24,8 @@ export interface HttpDeps {
   relay: Relay;
   log: EventLog;
   live: LiveLogs;
+  /** Every build's whole output on disk; without it a log is the report's kept output. */
+  logs?: LogReader;
   metrics: Registry;
   access: AccessRules;
   /** The clock (sessions expire by it). */
@@ -119,16 +122,25 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/reports/:id/:builder', async (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
     const report = await history.report(id, builder);
-    return report ?? fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}`);
+    if (!report) return fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}`);
+    const log = await history.log(id, builder);
+    return { ...report, ...(log ? { log: { bytes: log.bytes, storedBytes: log.storedBytes, cut: log.cut, missing: log.missing } } : {}) };
   });
 
   app.get('/api/v1/reports/:id/:builder/log', async (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
     const report = await history.report(id, builder);
+    // The whole log when one is kept (from the moment the report is in, it may take a moment to be compressed).
+    const whole = report && (await history.log(id, builder)) ? deps.logs?.read(id, builder) : undefined;
+    if (whole) return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(whole);
     if (report) return reply.type('text/plain; charset=utf-8').send(report.output);
     if (!deps.live.running(id, builder)) return fail(reply, 404, `no report of builder ${JSON.stringify(builder.slice(0, 128))} for ${JSON.stringify(id.slice(0, 64))}, and it does not run now`);
     followLog(deps, id, builder, reply);
   });
+
+  // Retention of full logs: GET shows what a pass would remove now (`simplebb prune --dry-run`), POST removes it.
+  app.get('/api/v1/prune', async (_req, reply) => deps.logs ? pruneAnswer(await deps.logs.prune(true)) : fail(reply, 404, 'this master keeps no full logs'));
+  app.post('/api/v1/prune', async (_req, reply) => deps.logs ? pruneAnswer(await deps.logs.prune(false)) : fail(reply, 404, 'this master keeps no full logs'));
 
   app.post('/api/v1/suggestions', async (req, reply) => {
     const outcome = await suggestOverHttp(deps.relay, access.suggestToken, req.ip, req.socket.remotePort ?? 0, req.body);
@@ -174,6 +186,13 @@ function range(q: Record<string, unknown>): { since?: number; until?: number } {
   return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
 }
 
+function pruneAnswer(plan: PrunePlan): Record<string, unknown> {
+  return {
+    dryRun: plan.dryRun, ...(Number.isFinite(plan.before) ? { before: plan.before } : {}), count: plan.logs.length, storedBytes: plan.storedBytes,
+    logs: plan.logs.map((l) => ({ id: l.id, builder: l.builder, bytes: l.bytes, storedBytes: l.storedBytes, finishedAt: l.finishedAt })),
+  };
+}
+
 /** A follower may leave this much of a running build's output unread before it is cut off. */
 const MAX_LOG_UNREAD = 4 * 1024 * 1024;
 
@@ -183,23 +202,53 @@ function followLog(deps: HttpDeps, id: string, builder: string, reply: FastifyRe
   const res = reply.raw;
   res.socket?.setTimeout(0); // a build may print nothing for minutes
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-  const following = deps.live.follow(id, builder, (piece) => {
-    if ('data' in piece) {
-      if (res.writableLength > MAX_LOG_UNREAD) res.destroy();
-      else res.write(piece.data);
-      return;
+  // Taken in the same turn: the log so far on disk ends exactly where the first live piece begins.
+  const sofar = deps.logs?.sofar(id, builder);
+  // Pieces that come while the part on disk is still being sent wait here, in order.
+  let held: Array<Buffer | 'end'> | undefined = sofar ? [] : undefined;
+  let heldBytes = 0;
+  const send = (piece: Buffer | 'end'): void => {
+    if (held) {
+      heldBytes += piece === 'end' ? 0 : piece.length;
+      if (heldBytes > MAX_LOG_UNREAD) return void res.destroy();
+      return void held.push(piece);
     }
-    if (piece.end === 'gone') res.write(`\n[simplebb: builder ${builder} went away during the build; its report will say how it ended]\n`);
-    res.end();
+    if (piece === 'end') return void res.end();
+    if (res.writableLength > MAX_LOG_UNREAD) res.destroy();
+    else res.write(piece);
+  };
+  const following = deps.live.follow(id, builder, (piece) => {
+    if ('data' in piece) return send(piece.data);
+    if (piece.end === 'gone') send(Buffer.from(`\n[simplebb: builder ${builder} went away during the build; its report will say how it ended]\n`));
+    send('end');
   });
   if (!following) {
+    sofar?.destroy();
     // It ended between the two looks: its report is in the record now.
     void deps.history.report(id, builder).then((r) => res.end(r?.output ?? ''), () => res.end());
     return;
   }
-  if (following.dropped) res.write(`[simplebb: the first ${following.dropped} bytes of this build's output are not kept for live readers; the report keeps its first and last part]\n`);
-  for (const c of following.kept) res.write(c);
-  res.on('close', () => following.stop());
+  res.on('close', () => {
+    following.stop();
+    sofar?.destroy();
+  });
+  if (!sofar) {
+    if (following.dropped) res.write(`[simplebb: the first ${following.dropped} bytes of this build's output are not kept for live readers; the report keeps its first and last part]\n`);
+    for (const c of following.kept) res.write(c);
+    return;
+  }
+  sofar.on('data', (c: Buffer) => {
+    if (!res.write(c)) {
+      sofar.pause();
+      res.once('drain', () => sofar.resume());
+    }
+  });
+  sofar.once('error', () => res.destroy());
+  sofar.once('end', () => {
+    const waiting = held ?? [];
+    held = undefined;
+    for (const p of waiting) send(p);
+  });
 }
 
 /** One SSE frame. */

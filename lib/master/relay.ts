@@ -155,6 +155,8 @@ export class Relay {
         if (this.ledger.started(state.name, msg.id)) this.events.emit({ type: 'started', id: msg.id, builder: state.name, startedAt: msg.startedAt });
         return;
       case 'output':
+        // Only for a build this builder owes: output under any other id would be kept (and followed) for nothing.
+        if (!this.ledger.get(state.name, msg.id)) return;
         return this.events.emit({ type: 'output', id: msg.id, builder: state.name, stream: msg.stream, data: msg.data });
       case 'report-output':
         return this.intake.chunk(state, msg.id, msg.data);

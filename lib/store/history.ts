@@ -1,7 +1,7 @@
 // The record's read side, for the web pages, the HTTP API and the `simplebb` command: history queried by project,
 // branch, builder and verdict, newest first, a page at a time.
 import type { Verdict } from '../protocol/messages.js';
-import type { DeliveryState, StoredReport, StoredSuggestion } from './store.js';
+import type { DeliveryState, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 /** A report without its output. */
 export type ReportSummary = Omit<StoredReport, 'output'>;
@@ -64,6 +64,8 @@ export interface History {
   reports(q: ReportQuery): Promise<ReportSummary[]>;
   /** One report with its kept output. */
   report(id: string, builder: string): Promise<StoredReport | undefined>;
+  /** What the index says of a build's full log on disk, if one is kept. */
+  log(id: string, builder: string): Promise<LogEntry | undefined>;
   suggestions(q: SuggestionQuery): Promise<SuggestionView[]>;
   suggestionView(id: string): Promise<SuggestionView | undefined>;
   /** Every builder name the record knows, with when it was last seen. */

@@ -48,6 +48,13 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     CREATE INDEX reports_seq ON reports(seq);
     CREATE INDEX deliveries_builder ON deliveries(builder, seq);
   `),
+  // 4: the index of each build's full log on disk (the logs themselves are files beside the database).
+  (db) => db.exec(`
+    CREATE TABLE logs (
+      builder TEXT NOT NULL, id TEXT NOT NULL, bytes INTEGER NOT NULL, stored_bytes INTEGER NOT NULL, cut INTEGER NOT NULL,
+      missing INTEGER NOT NULL, finished_at INTEGER NOT NULL, PRIMARY KEY (builder, id)) WITHOUT ROWID;
+    CREATE INDEX logs_finished ON logs(finished_at);
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

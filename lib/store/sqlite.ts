@@ -7,9 +7,9 @@ import { ConfigError, makeDir, reason } from '../common/files.js';
 import { OUTCOME_VERDICTS, type History } from './history.js';
 import { migrate } from './migrations.js';
 import { SqliteHistory } from './sqliteHistory.js';
-import { rowToReport, rowToSuggestion, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import { rowToLog, rowToReport, rowToSuggestion, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type BuilderRecord, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type BuilderRecord, type LogEntry, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -25,6 +25,23 @@ const reportSql = (verb: string): string => `${verb} INTO reports (builder, id, 
   message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
   VALUES (@builder, @id, @seq, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
   @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`;
+
+/** One project × branch × builder of the `latest` row `c`, for a subquery on reports `r` (the reports_cell index). */
+const CELL = 'r.project = c.project AND r.branch = c.branch AND r.builder = c.builder';
+const RED = "('failure', 'timeout')";
+/**
+ * Logs retention may remove: finished before ?, and not one of a cell's kept three (its last success, its last
+ * failure, the first failure of its current red streak), each found by an index range of that cell's reports.
+ */
+const EXPIRED_LOGS = `
+  WITH keep(k) AS (
+    SELECT c.builder || char(0) || (SELECT r.id FROM reports r WHERE ${CELL} AND r.verdict = 'success' ORDER BY r.received_at DESC, r.id DESC LIMIT 1) FROM latest c
+    UNION SELECT c.builder || char(0) || (SELECT r.id FROM reports r WHERE ${CELL} AND r.verdict IN ${RED} ORDER BY r.received_at DESC, r.id DESC LIMIT 1) FROM latest c
+    UNION SELECT c.builder || char(0) || (SELECT r.id FROM reports r WHERE ${CELL} AND r.verdict IN ${RED}
+      AND r.received_at > coalesce((SELECT max(r.received_at) FROM reports r WHERE ${CELL} AND r.verdict = 'success'), -1)
+      ORDER BY r.received_at, r.id LIMIT 1) FROM latest c WHERE c.verdict IN ${RED})
+  SELECT * FROM logs l WHERE l.finished_at < ? AND l.builder || char(0) || l.id NOT IN (SELECT k FROM keep WHERE k IS NOT NULL)
+  ORDER BY l.finished_at LIMIT ?`;
 
 /** Delivery rows written per statement. */
 const DELIVERY_ROWS = 100;
@@ -92,6 +109,11 @@ export class SqliteStore implements Store {
         SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
         WHERE d.state IN ('offered', 'received', 'started') ORDER BY d.seq`),
       builders: this.db.prepare<[], { name: string; instance: string | null; last_seen: number }>('SELECT * FROM builders'),
+      noteLog: this.db.prepare<[string, string, number, number, number, number, number], never>(`INSERT INTO logs (builder, id, bytes, stored_bytes, cut, missing, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (builder, id) DO UPDATE SET bytes = excluded.bytes, stored_bytes = excluded.stored_bytes,
+        cut = excluded.cut, missing = excluded.missing, finished_at = excluded.finished_at`),
+      expiredLogs: this.db.prepare<[number, number], LogRow>(EXPIRED_LOGS),
+      forgetLog: this.db.prepare<[string, string], never>('DELETE FROM logs WHERE builder = ? AND id = ?'),
     };
   }
 
@@ -186,6 +208,21 @@ export class SqliteStore implements Store {
     // log a report again at the next start, never lose its line).
     this.syncFor(false);
     this.db.transaction(() => { for (const k of keys) this.stmts.markLogged.run(k.builder, k.id); })();
+  }
+
+  async noteLog(e: LogEntry): Promise<void> {
+    // Not fsynced: a log noted and then lost by a power loss is found again on disk and noted at the next start.
+    this.syncFor(false);
+    this.stmts.noteLog.run(e.builder, e.id, e.bytes, e.storedBytes, e.cut, e.missing, e.finishedAt);
+  }
+
+  async expiredLogs(before: number, limit: number): Promise<LogEntry[]> {
+    return this.stmts.expiredLogs.all(before, limit).map(rowToLog);
+  }
+
+  async forgetLogs(keys: ReportKey[]): Promise<void> {
+    this.syncFor(false);
+    this.db.transaction(() => { for (const k of keys) this.stmts.forgetLog.run(k.builder, k.id); })();
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */

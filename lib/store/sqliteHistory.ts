@@ -3,8 +3,8 @@
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
-import { rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DeliveryState, StoredReport } from './store.js';
+import { rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import type { DeliveryState, LogEntry, StoredReport } from './store.js';
 
 type Arg = string | number;
 
@@ -52,6 +52,11 @@ export class SqliteHistory implements History {
   async report(id: string, builder: string): Promise<StoredReport | undefined> {
     const row = this.prepared('SELECT * FROM reports WHERE id = ? AND builder = ?').get(id, builder) as ReportRow | undefined;
     return row ? rowToReport(row) : undefined;
+  }
+
+  async log(id: string, builder: string): Promise<LogEntry | undefined> {
+    const row = this.prepared('SELECT * FROM logs WHERE builder = ? AND id = ?').get(builder, id) as LogRow | undefined;
+    return row ? rowToLog(row) : undefined;
   }
 
   async suggestions(q: SuggestionQuery): Promise<SuggestionView[]> {

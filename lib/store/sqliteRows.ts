@@ -1,7 +1,7 @@
 // The SQLite record's rows as the store's types.
 import type { Uname, Verdict } from '../protocol/messages.js';
 import type { ReportSummary } from './history.js';
-import type { StoredReport, StoredSuggestion } from './store.js';
+import type { LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 export interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
@@ -39,4 +39,10 @@ export const SUMMARY_COLUMNS = 'r.builder, r.id, r.seq, r.project, r.branch, r.r
 export function rowToSummary(r: Omit<ReportRow, 'output'>): ReportSummary {
   const { output: _o, ...summary } = rowToReport({ ...r, output: '' });
   return summary;
+}
+
+export interface LogRow { builder: string; id: string; bytes: number; stored_bytes: number; cut: number; missing: number; finished_at: number }
+
+export function rowToLog(r: LogRow): LogEntry {
+  return { id: r.id, builder: r.builder, bytes: r.bytes, storedBytes: r.stored_bytes, cut: r.cut, missing: r.missing, finishedAt: r.finished_at };
 }

@@ -73,6 +73,40 @@ export interface BuilderRecord {
   lastSeen: number;
 }
 
+/** A build's whole output kept on disk beside the record (see LogFiles): what the index says of it. */
+export interface LogEntry {
+  id: string;
+  builder: string;
+  /** Bytes of the log as it reads (marks included). */
+  bytes: number;
+  /** Bytes on disk, compressed. */
+  storedBytes: number;
+  /** Bytes cut from the middle (beyond --max-log-bytes). */
+  cut: number;
+  /** Bytes the build wrote that the master did not hear (it or the builder was away) and the report could not fill in. */
+  missing: number;
+  finishedAt: number;
+}
+
+/** What a retention pass removed, or with `dryRun` would remove. */
+export interface PrunePlan {
+  /** Logs finished before this were considered. */
+  before: number;
+  logs: LogEntry[];
+  storedBytes: number;
+  dryRun: boolean;
+}
+
+/** Full logs as the read side uses them. */
+export interface LogReader {
+  /** A finished log, decompressed as it is read; undefined when none is kept. */
+  read(id: string, builder: string): import('node:stream').Readable | undefined;
+  /** A running build's log so far, from its start, as the master has heard it up to now; undefined when it is not all on disk. */
+  sofar(id: string, builder: string): import('node:stream').Readable | undefined;
+  /** Removes (with `dryRun` only lists) the logs retention lets go. */
+  prune(dryRun: boolean): Promise<PrunePlan>;
+}
+
 /** Everything written in one commit: one transaction, one fsync. */
 export interface Writes {
   suggestions: NewSuggestion[];
@@ -118,6 +152,14 @@ export interface Store {
   /** Reports whose log line may not have been written (the master died between the commit and the line). */
   unlogged(): Promise<StoredReport[]>;
   markLogged(keys: ReportKey[]): Promise<void>;
+  /** Notes a full log put on disk (after its report is in the record; a crash before it leaves the log to be finished again at start). */
+  noteLog(entry: LogEntry): Promise<void>;
+  /**
+   * Logs finished before `before`, oldest first, that retention may remove: all but the last success, the last
+   * failure, and the first failure of the current red streak of each project × branch × builder.
+   */
+  expiredLogs(before: number, limit: number): Promise<LogEntry[]>;
+  forgetLogs(keys: ReportKey[]): Promise<void>;
   close(): Promise<void>;
 }
 
