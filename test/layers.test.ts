@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readTree, resolveSpec, type Tree } from './imports.js';
 
-const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'cli', 'http', 'masterd'] as const;
+const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'cli', 'http', 'masterd', 'forges'] as const;
 type Room = (typeof ROOMS)[number];
 
 /** Rooms each room may import from (besides itself), and single files of other rooms it may import. */
@@ -17,10 +17,12 @@ const MAY: Record<Room, { rooms: Room[]; files?: string[] }> = {
   builder: { rooms: ['protocol', 'wire', 'exec', 'common'] },
   suggest: { rooms: ['protocol', 'wire', 'common'] },
   // The simplebb command talks HTTP with the global fetch: no wire, and of simplebb-suggest only the neutralising of text.
-  cli: { rooms: ['protocol', 'common'], files: ['lib/suggest/printable.ts'] },
+  cli: { rooms: ['protocol', 'common'], files: ['lib/suggest/printable.ts', 'lib/forges/forge.ts'] },
+  // What forges send and how it is checked: pure, no sockets or disk; the master's inbox and the HTTP routes use it.
+  forges: { rooms: ['protocol', 'common'] },
   // The web side is an adapter over the master's facade and events and the record's read side, never a store implementation.
-  http: { rooms: ['master', 'protocol', 'common'], files: ['lib/store/store.ts', 'lib/store/history.ts'] },
-  masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http'] },
+  http: { rooms: ['master', 'protocol', 'common'], files: ['lib/store/store.ts', 'lib/store/history.ts', 'lib/forges/forge.ts'] },
+  masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http', 'forges'] },
 };
 
 /** Node modules a room must not touch: the master's decisions stay free of sockets, disk, processes and HTTP. */
@@ -29,6 +31,7 @@ const NEVER: Partial<Record<Room, string[]>> = {
   protocol: ['node:net', 'node:tls', 'node:fs', 'node:child_process', 'pino'],
   store: ['node:net', 'node:tls', 'node:child_process'],
   http: ['node:fs', 'node:fs/promises', 'node:child_process', 'better-sqlite3'],
+  forges: ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:http', 'node:https', 'better-sqlite3', 'pino'],
 };
 
 /** Files loaded at run time only for their types: zod is the master's, and builders and suggesters never load it. */

@@ -132,6 +132,11 @@ export class Api {
     return this.parse(await this.request('POST', path, ask, JSON.stringify(body)), path);
   }
 
+  /** POSTs `body` as it is, with these headers (a signed webhook delivery), and parses the JSON answer. */
+  async postSigned(path: string, body: string, headers: Record<string, string>, ask: Ask = {}): Promise<unknown> {
+    return this.parse(await this.request('POST', path, ask, body, headers), path);
+  }
+
   private parse(body: Buffer, path: string): unknown {
     try {
       return JSON.parse(body.toString('utf8'));
@@ -140,12 +145,13 @@ export class Api {
     }
   }
 
-  private async request(method: 'GET' | 'POST', path: string, ask: Ask, body?: string): Promise<Buffer> {
+  private async request(method: 'GET' | 'POST', path: string, ask: Ask, body?: string, extra: Record<string, string> = {}): Promise<Buffer> {
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(ask.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json, text/plain' };
     if (this.o.token !== undefined) headers.authorization = `Bearer ${this.o.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    Object.assign(headers, extra);
     const signal = AbortSignal.timeout(this.o.timeoutMs);
     let res: Response;
     try {

@@ -2,6 +2,7 @@
 // UsageError of one line. Pure (argv and environment in), so it is tested without running anything.
 import { parseArgs } from 'node:util';
 import { argsProblem, integer, seconds } from '../common/args.js';
+import { FORGES, type ForgeName } from '../forges/forge.js';
 import { branchProblem, builderNameProblem, ID_RULE, ID_RULE_TEXT, projectProblem, revisionProblem, VERDICTS } from '../protocol/names.js';
 
 /** Where the master's HTTP API listens unless told otherwise (its `--http` default). */
@@ -17,7 +18,8 @@ export type Command =
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string }
   | { name: 'suggest'; project: string; branch: string; revision?: string }
-  | { name: 'prune'; dryRun: boolean };
+  | { name: 'prune'; dryRun: boolean }
+  | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
 
 export interface Invocation {
   command: Command;
@@ -56,6 +58,12 @@ Commands:
                                project, branch and builder's last success, last failure and the first failure
                                of its red streak (with the suggest token); the reports stay
       --dry-run                only list what would be removed (with the read token)
+  hook test                    send the master a sample push delivery signed as the forge signs it
+      --forge <forge>          ${FORGES.join(', ')}
+      --secret-file <file>     the webhook's secret (GitLab: its signing token, whsec_…)
+      --repository <owner/name> the repository the push is of (default: example/PROJECT for --project)
+      --project <project>      with no --repository: example/PROJECT (default: example)
+      --branch <branch>        the branch pushed (default: main)
 
 Options:
   --url <url>                  the master's HTTP API (default: "${DEFAULT_URL}", env: SIMPLEBB_URL)
@@ -73,17 +81,20 @@ const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
   failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
+  forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  project: 'history', branch: 'history', builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune',
+  builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook',
 };
+/** Flags that belong to some commands. */
+const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook'] };
 
 /** The arguments each command takes: required, then optional. */
 const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
-  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []],
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []],
 };
 
 function usage(message: string): never {
@@ -130,11 +141,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (o.help) return { kind: 'help' };
   if (o.version) return { kind: 'version' };
   const [name, ...args] = parsed.positionals;
-  if (!name) usage('missing command (status, history, show, logs, suggest or prune)');
-  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, suggest or prune)`);
+  if (!name) usage('missing command (status, history, show, logs, suggest, prune or hook)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, suggest, prune or hook)`);
   const command = name as Command['name'];
   for (const [flag, owner] of Object.entries(ONLY)) {
     if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
+  }
+  for (const [flag, owners] of Object.entries(SHARED)) {
+    if (o[flag as keyof typeof o] !== undefined && !owners.includes(command)) usage(`option '--${flag}' goes with ${owners.join(' or ')}, not ${command}`);
   }
   if (o.json && command === 'logs') usage('--json does not go with logs: the log is text (show ID BUILDER --json has it as "output")');
   const [required, optional] = ARGUMENTS[command];
@@ -175,6 +189,19 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
     case 'prune':
       cmd = { name: 'prune', dryRun: Boolean(o['dry-run']) };
       break;
+    case 'hook': {
+      if (args[0] !== 'test') usage(`unknown hook action '${args[0]}' (test)`);
+      if (o.forge === undefined) usage('hook test needs --forge (' + FORGES.join(', ') + ')');
+      if (!(FORGES as readonly string[]).includes(o.forge)) usage(`--forge must be one of ${FORGES.join(', ')}, got "${o.forge}"`);
+      if (o['secret-file'] === undefined) usage('hook test needs --secret-file FILE (the webhook\'s secret)');
+      if (o.project !== undefined) valid('project', o.project, projectProblem(o.project));
+      const repository = o.repository ?? `example/${o.project ?? 'example'}`;
+      if (!/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/.test(repository) || repository.length > 512) usage(`--repository "${repository}" must be OWNER/NAME`);
+      const branch = o.branch ?? 'main';
+      valid('branch', branch, branchProblem(branch));
+      cmd = { name: 'hook', forge: o.forge as ForgeName, secretFile: o['secret-file'], repository, branch };
+      break;
+    }
   }
   const role = command === 'suggest' || (cmd.name === 'prune' && !cmd.dryRun) ? 'SUGGEST' : 'READ';
   const fileEnv = `SIMPLEBB_${role}_TOKEN_FILE`;

@@ -4,6 +4,7 @@ import type { Invocation } from './args.js';
 import { history } from './history.js';
 import { logs } from './logs.js';
 import type { Output } from './output.js';
+import { hookTest } from './hookTest.js';
 import { prune } from './prune.js';
 import { showReport, showSuggestion } from './show.js';
 import { status } from './status.js';
@@ -28,6 +29,8 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'show': return await (c.builder === undefined ? showSuggestion(api, out, c.id) : showReport(api, out, c.id, c.builder));
       case 'logs': return await logs(api, out, c.id, c.builder);
       case 'prune': return await prune(api, out, c.dryRun);
+      // The delivery proves itself by its signature; no token goes with it.
+      case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);
       case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}) });
     }
   } catch (e) {

@@ -13,6 +13,7 @@ import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
@@ -28,6 +29,8 @@ export interface HttpDeps {
   logs?: LogReader;
   metrics: Registry;
   access: AccessRules;
+  /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
+  hooks?: HookIntake;
   /** The clock (sessions expire by it). */
   now?: () => number;
   /** Serve HTTPS with the wire's certificate and key. */
@@ -63,7 +66,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     void reply.headers(SECURITY_HEADERS);
     const path = req.url.split('?')[0]!;
     // The sign-in page and the files it needs are open; everything else follows the access rules.
-    if (path === '/sign-in' || path === '/sign-out' || path.startsWith('/static/')) return;
+    if (path === '/sign-in' || path === '/sign-out' || path.startsWith('/static/') || path.startsWith('/hooks/')) return;
     const token = bearer(req.headers.authorization);
     const signedIn = access.readToken !== undefined && validSession(access.readToken, cookie(req.headers.cookie, SESSION_COOKIE), now());
     const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
@@ -78,7 +81,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     if (err instanceof BadQuery) return fail(reply, 400, err.message);
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 503;
     // Fastify's own client errors (a body too large, bad JSON) in one line; anything else is the record failing.
-    return fail(reply, status, status === 413 ? `the body is larger than ${BODY_LIMIT} bytes` : status === 503 ? 'the master cannot read its record now' : err.message.split('\n')[0]!);
+    return fail(reply, status, status === 413 ? `the body is larger than ${_req.url.startsWith('/hooks/') ? HOOK_BODY_LIMIT : BODY_LIMIT} bytes` : status === 503 ? 'the master cannot read its record now' : err.message.split('\n')[0]!);
   });
   app.setNotFoundHandler((req, reply) => fail(reply, 404, `no such page: ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`));
 
@@ -166,6 +169,10 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  registerHookDeliveries(app, history);
+  if (deps.hooks) registerHooks(app, deps.hooks);
+  else app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, 'this master takes no webhooks (start it with --hooks FILE)'));
 
   registerPages(app, { history, board });
 

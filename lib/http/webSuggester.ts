@@ -23,8 +23,8 @@ class WebPeer implements Peer {
   private readonly inbox: FromMaster[] = [];
   closedWith: string | undefined;
 
-  constructor(readonly address: string, port: number) {
-    this.remote = `${address}:${port} (http)`;
+  constructor(readonly address: string, port: number, label?: string) {
+    this.remote = label === undefined ? `${address}:${port} (http)` : labelledSource(address, label);
   }
 
   send(message: FromMaster): boolean {
@@ -65,17 +65,22 @@ class WebPeer implements Peer {
   }
 }
 
+/** Who a suggestion made with `label` is from, as the record says (its source). */
+export function labelledSource(address: string, label: string): string {
+  return `${address} (${label})`;
+}
+
 /**
  * Makes one suggestion through the relay as if `address` had connected: `body` is checked by the wire's own
  * schema (unknown keys refused), the token proves the hello as simplebb-suggest's would.
  */
-export async function suggestOverHttp(relay: Relay, suggestToken: string | undefined, address: string, port: number, body: unknown): Promise<SuggestOutcome> {
+export async function suggestOverHttp(relay: Relay, suggestToken: string | undefined, address: string, port: number, body: unknown, label?: string): Promise<SuggestOutcome> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, status: 400, error: 'the body must be a JSON object: {"project", "branch", "revision"?}' };
   const checked = validateToMaster({ ...(body as Record<string, unknown>), type: 'suggest' });
   if (!checked.ok) return { ok: false, status: 400, error: checked.problem.replace(/^invalid suggest message: /, '') };
   if (checked.message.type !== 'suggest') return { ok: false, status: 400, error: 'not a suggestion' };
   const { follow: _f, ...request } = checked.message;
-  const peer = new WebPeer(address, port);
+  const peer = new WebPeer(address, port, label);
   relay.connected(peer);
   try {
     const greeting = await peer.next();

@@ -6,6 +6,8 @@ import { Relay, type RelayOptions } from '../master/relay.js';
 import { Board } from '../master/board.js';
 import { join } from 'node:path';
 import { FullLogs } from './fullLogs.js';
+import { HookInbox } from './hookInbox.js';
+import type { HooksConfig } from './hooksConfig.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
@@ -16,6 +18,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   logFile?: string;
   /** The HTTP listener (API, events, badge, metrics); none: off. Its TLS and suggest token are the wire's. */
   http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
+  /** Webhooks from forges, on the HTTP listener (they need it on). */
+  hooks?: HooksConfig;
   /** The most of one build's output kept on disk (default 64 MiB). */
   maxLogBytes?: number;
   /** Days a full log is kept (the last success, last failure and first failure of a red streak for ever); 0: all for ever. Default 30. */
@@ -46,13 +50,15 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
   const relay = await Relay.open(store, events, config);
   await logs.start();
+  const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
   // The HTTP side first (loading it takes a moment), so that the wire takes builders only once everything is up:
   // `listening` in the log then comes before any builder's `connected`.
   // Loaded only when on: fastify, prom-client and badge-maker are ~14 MiB of a master's memory.
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events, logs }) : undefined;
+  }, { history: store.history, board, relay, events, logs, ...(hooks ? { hooks } : {}) }) : undefined;
+  await hooks?.start();
   const listening = await listen(config, relay, events).catch(async (err: unknown) => {
     await http?.close();
     throw err;

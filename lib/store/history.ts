@@ -1,7 +1,7 @@
 // The record's read side, for the web pages, the HTTP API and the `simplebb` command: history queried by project,
 // branch, builder and verdict, newest first, a page at a time.
 import type { Verdict } from '../protocol/messages.js';
-import type { DeliveryState, LogEntry, StoredReport, StoredSuggestion } from './store.js';
+import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 /** A report without its output. */
 export type ReportSummary = Omit<StoredReport, 'output'>;
@@ -70,6 +70,8 @@ export interface History {
   suggestionView(id: string): Promise<SuggestionView | undefined>;
   /** Every builder name the record knows, with when it was last seen. */
   builderNames(): Promise<Array<{ name: string; lastSeen: number }>>;
+  /** Webhook deliveries, newest first, received before `before` when given. */
+  hookDeliveries(limit: number, before?: number): Promise<HookDelivery[]>;
   /** The record's size on disk. */
   bytes(): Promise<number>;
 }

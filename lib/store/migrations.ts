@@ -55,6 +55,15 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
       missing INTEGER NOT NULL, finished_at INTEGER NOT NULL, PRIMARY KEY (builder, id)) WITHOUT ROWID;
     CREATE INDEX logs_finished ON logs(finished_at);
   `),
+  // 5: the webhook inbox (a delivery kept before it is answered, its body let go once processed).
+  (db) => db.exec(`
+    CREATE TABLE hooks (
+      forge TEXT NOT NULL, delivery TEXT NOT NULL, received_at INTEGER NOT NULL, address TEXT NOT NULL, event TEXT NOT NULL,
+      body BLOB, state TEXT NOT NULL, outcome TEXT, suggestion TEXT, done_at INTEGER, PRIMARY KEY (forge, delivery));
+    CREATE INDEX hooks_received ON hooks(received_at);
+    CREATE INDEX hooks_pending ON hooks(received_at) WHERE state = 'pending';
+    CREATE INDEX suggestions_source ON suggestions(source);
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

@@ -7,9 +7,9 @@ import { ConfigError, makeDir, reason } from '../common/files.js';
 import { OUTCOME_VERDICTS, type History } from './history.js';
 import { migrate } from './migrations.js';
 import { SqliteHistory } from './sqliteHistory.js';
-import { rowToLog, rowToReport, rowToSuggestion, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type BuilderRecord, type LogEntry, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -114,6 +114,12 @@ export class SqliteStore implements Store {
         cut = excluded.cut, missing = excluded.missing, finished_at = excluded.finished_at`),
       expiredLogs: this.db.prepare<[number, number], LogRow>(EXPIRED_LOGS),
       forgetLog: this.db.prepare<[string, string], never>('DELETE FROM logs WHERE builder = ? AND id = ?'),
+      keepHook: this.db.prepare<[string, string, number, string, string, Buffer], never>(`INSERT OR IGNORE INTO hooks (forge, delivery, received_at, address, event, body, state)
+        VALUES (?, ?, ?, ?, ?, ?, 'pending')`),
+      pendingHooks: this.db.prepare<[], HookRow>("SELECT * FROM hooks WHERE state = 'pending' ORDER BY received_at"),
+      hookDone: this.db.prepare<[string, string, number, string | null, string, string], never>(`UPDATE hooks SET state = ?, body = NULL, outcome = ?,
+        done_at = ?, suggestion = ? WHERE forge = ? AND delivery = ?`),
+      suggestionFrom: this.db.prepare<[string], SuggestionRow>('SELECT * FROM suggestions WHERE source = ? ORDER BY seq LIMIT 1'),
     };
   }
 
@@ -223,6 +229,26 @@ export class SqliteStore implements Store {
   async forgetLogs(keys: ReportKey[]): Promise<void> {
     this.syncFor(false);
     this.db.transaction(() => { for (const k of keys) this.stmts.forgetLog.run(k.builder, k.id); })();
+  }
+
+  async keepHook(h: PendingHook): Promise<'new' | 'duplicate'> {
+    this.syncFor(true);
+    return this.stmts.keepHook.run(h.forge, h.delivery, h.receivedAt, h.address, h.event, h.body).changes === 1 ? 'new' : 'duplicate';
+  }
+
+  async pendingHooks(): Promise<PendingHook[]> {
+    return this.stmts.pendingHooks.all().map((r) => ({ ...rowToHook(r), body: r.body ?? Buffer.alloc(0) }));
+  }
+
+  async hookDone(forge: string, delivery: string, o: { state: 'done' | 'failed'; outcome: string; suggestion?: string; at: number }): Promise<void> {
+    // Not fsynced: a delivery processed again after a power loss finds its suggestion by source and makes none twice.
+    this.syncFor(false);
+    this.stmts.hookDone.run(o.state, o.outcome, o.at, o.suggestion ?? null, forge, delivery);
+  }
+
+  async suggestionFrom(source: string): Promise<StoredSuggestion | undefined> {
+    const r = this.stmts.suggestionFrom.get(source);
+    return r ? rowToSuggestion(r) : undefined;
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */

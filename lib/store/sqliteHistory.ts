@@ -3,8 +3,8 @@
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
-import { rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DeliveryState, LogEntry, StoredReport } from './store.js';
+import { rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import type { DeliveryState, HookDelivery, LogEntry, StoredReport } from './store.js';
 
 type Arg = string | number;
 
@@ -86,6 +86,13 @@ export class SqliteHistory implements History {
   async builderNames(): Promise<Array<{ name: string; lastSeen: number }>> {
     return (this.prepared('SELECT name, last_seen FROM builders ORDER BY name').all() as Array<{ name: string; last_seen: number }>)
       .map((b) => ({ name: b.name, lastSeen: b.last_seen }));
+  }
+
+  async hookDeliveries(limit: number, before?: number): Promise<HookDelivery[]> {
+    const rows = (before === undefined
+      ? this.prepared('SELECT * FROM hooks ORDER BY received_at DESC, delivery DESC LIMIT ?').all(limit)
+      : this.prepared('SELECT * FROM hooks WHERE received_at < ? ORDER BY received_at DESC, delivery DESC LIMIT ?').all(before, limit)) as HookRow[];
+    return rows.map(rowToHook);
   }
 
   async bytes(): Promise<number> {

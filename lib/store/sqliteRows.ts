@@ -1,7 +1,7 @@
 // The SQLite record's rows as the store's types.
 import type { Uname, Verdict } from '../protocol/messages.js';
 import type { ReportSummary } from './history.js';
-import type { LogEntry, StoredReport, StoredSuggestion } from './store.js';
+import type { HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 export interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
@@ -45,4 +45,16 @@ export interface LogRow { builder: string; id: string; bytes: number; stored_byt
 
 export function rowToLog(r: LogRow): LogEntry {
   return { id: r.id, builder: r.builder, bytes: r.bytes, storedBytes: r.stored_bytes, cut: r.cut, missing: r.missing, finishedAt: r.finished_at };
+}
+
+export interface HookRow {
+  forge: string; delivery: string; received_at: number; address: string; event: string; body: Buffer | null; state: string;
+  outcome: string | null; suggestion: string | null; done_at: number | null;
+}
+
+export function rowToHook(r: HookRow): HookDelivery {
+  return {
+    forge: r.forge, delivery: r.delivery, receivedAt: r.received_at, address: r.address, event: r.event, state: r.state as HookDelivery['state'],
+    ...(r.outcome !== null ? { outcome: r.outcome } : {}), ...(r.suggestion !== null ? { suggestion: r.suggestion } : {}), ...(r.done_at !== null ? { doneAt: r.done_at } : {}),
+  };
 }

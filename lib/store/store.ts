@@ -88,6 +88,28 @@ export interface LogEntry {
   finishedAt: number;
 }
 
+/** A webhook delivery as the inbox keeps it: taken durably before it is answered, then turned into a suggestion (or not). */
+export interface HookDelivery {
+  forge: string;
+  /** The forge's id of the delivery (the same on a redelivery). */
+  delivery: string;
+  receivedAt: number;
+  /** Who sent it (the forge's address). */
+  address: string;
+  event: string;
+  state: 'pending' | 'done' | 'failed';
+  /** What it did, in a few words ("suggested foo main", "skipped: a tag"), once done or failed. */
+  outcome?: string;
+  /** The suggestion it made. */
+  suggestion?: string;
+  doneAt?: number;
+}
+
+/** A delivery still to be processed, with its body (the exact bytes that were signed). */
+export interface PendingHook extends HookDelivery {
+  body: Buffer;
+}
+
 /** What a retention pass removed, or with `dryRun` would remove. */
 export interface PrunePlan {
   /** Logs finished before this were considered. */
@@ -160,6 +182,14 @@ export interface Store {
    */
   expiredLogs(before: number, limit: number): Promise<LogEntry[]>;
   forgetLogs(keys: ReportKey[]): Promise<void>;
+  /** Keeps a webhook delivery, durably (fsynced) before it is answered; 'duplicate' when this forge's id is known already. */
+  keepHook(h: PendingHook): Promise<'new' | 'duplicate'>;
+  /** Deliveries kept but not yet processed, oldest first (at start: what the last master left). */
+  pendingHooks(): Promise<PendingHook[]>;
+  /** Records what a delivery did; its body is let go. */
+  hookDone(forge: string, delivery: string, outcome: { state: 'done' | 'failed'; outcome: string; suggestion?: string; at: number }): Promise<void>;
+  /** The suggestion made by this source (a webhook's label), if any: a delivery processed again makes none twice. */
+  suggestionFrom(source: string): Promise<StoredSuggestion | undefined>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,106 @@
+// Webhooks against the real programs: `simplebb hook test` signed as GitHub and GitLab sign, built by a builder;
+// a redelivery taken once; unsigned and wrongly signed deliveries refused with 401; what each did in /api/v1/hooks;
+// and a bad --hooks file refused at start in one line.
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, runToEnd, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
+
+afterEach(cleanup);
+
+function secretFile(dir: string, name: string, value: string): string {
+  const f = join(dir, name);
+  writeFileSync(f, `${value}\n`);
+  chmodSync(f, 0o600);
+  return f;
+}
+
+async function hooks(url: string): Promise<Array<Record<string, unknown>>> {
+  return ((await (await fetch(`${url}/api/v1/hooks`)).json()) as { hooks: Array<Record<string, unknown>> }).hooks;
+}
+
+describe('webhooks in', () => {
+  it('a signed push becomes one suggestion, built; a redelivery is taken once; bad signatures get 401', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const gitlab = secretFile(dir, 'gitlab', `whsec_${randomBytes(24).toString('base64')}`);
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({
+      forges: { github: { secretFile: github }, gitlab: { signingTokenFile: gitlab } },
+      repositories: [{ repository: 'acme/widget', project: 'widget' }],
+    }));
+    const m = await startMaster({ args: ['--hooks', config] });
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { scripts: { widget: '#!/bin/sh\necho "built $1"\n' } });
+
+    const sent = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'github', '--secret-file', github, '--repository', 'acme/widget', '--branch', 'dev', '--json']);
+    expect(sent.code, sent.stderr).toBe(0);
+    const answer = JSON.parse(sent.stdout) as { delivery: string; revision: string; accepted: boolean };
+    expect(answer.accepted).toBe(true);
+    const report = await waitFor('the build', () => m.reports().find((r) => r.branch === 'dev'), 15_000);
+    expect(report).toMatchObject({ project: 'widget', revision: answer.revision, verdict: 'success' });
+    expect(report.output).toBe('built dev\n');
+    const [h] = await hooks(url);
+    expect(h).toMatchObject({ forge: 'github', delivery: answer.delivery, event: 'push', state: 'done', suggestion: report.id });
+    expect(h!.outcome).toMatch(/^suggested widget dev at /);
+
+    // The same delivery again (a forge retrying): 200, and nothing more is suggested.
+    const body = JSON.stringify({ ref: 'refs/heads/again', after: 'ab'.repeat(20), repository: { full_name: 'acme/widget' } });
+    const signed = { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'delivery-42', 'x-hub-signature-256': `sha256=${createHmac('sha256', 'github-secret-0123456789').update(body).digest('hex')}` };
+    const first = await fetch(`${url}/hooks/github`, { method: 'POST', headers: signed, body });
+    expect(first.status).toBe(202);
+    const again = await fetch(`${url}/hooks/github`, { method: 'POST', headers: signed, body });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ delivery: 'delivery-42', duplicate: true });
+    const suggestions = async () => ((await (await fetch(`${url}/api/v1/suggestions?branch=again`)).json()) as { suggestions: unknown[] }).suggestions;
+    const deadline = Date.now() + 10_000;
+    while ((await suggestions()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await suggestions()).toHaveLength(1);
+
+    // Unsigned, wrongly signed, SHA-1 only: 401 with the reason, and logged with the address.
+    const unsigned = await fetch(`${url}/hooks/github`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': 'push' }, body });
+    expect(unsigned.status).toBe(401);
+    const wrong = await fetch(`${url}/hooks/github`, { method: 'POST', headers: { ...signed, 'x-github-delivery': 'delivery-43', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, body });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ error: 'refused: wrong signature' });
+    await waitFor('refusals logged', () => m.log().filter((l) => l.event === 'hook-refused' && l.address === '127.0.0.1').length >= 2, 5000);
+    expect(m.log().filter((l) => l.event === 'hook-refused').map((l) => l.msg)).toContain('github webhook from 127.0.0.1 refused: no X-Hub-Signature-256 header');
+
+    // GitLab's Standard Webhooks signature; a repository nobody configured is recorded as skipped.
+    const lab = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'gitlab', '--secret-file', gitlab, '--repository', 'acme/widget', '--branch', 'lab']);
+    expect(lab.code, lab.stderr).toBe(0);
+    await waitFor('the GitLab build', () => m.reports().some((r) => r.branch === 'lab'), 15_000);
+    const other = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'github', '--secret-file', github, '--repository', 'evil/other']);
+    expect(other.code, other.stderr).toBe(0);
+    const skipped = await (async () => {
+      const end = Date.now() + 10_000;
+      for (;;) {
+        const found = (await hooks(url)).find((x) => String(x.outcome ?? '').includes('evil/other'));
+        if (found || Date.now() > end) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    expect(skipped).toMatchObject({ state: 'done', outcome: 'skipped: repository evil/other is not configured' });
+    // A forge that is not configured, and a wrong secret through the command: one line, exit 2.
+    const gitea = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'gitea', '--secret-file', github]);
+    expect(gitea).toMatchObject({ code: 2, stderr: 'simplebb: the master takes no gitea webhooks (its --hooks file configures none, or it has no --hooks)\n' });
+    const bad = secretFile(dir, 'bad', 'not-the-secret-at-all');
+    const refused = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'github', '--secret-file', bad]);
+    expect(refused).toMatchObject({ code: 2, stderr: "simplebb: the master refused: refused: wrong signature (--secret-file must hold the secret the master's --hooks file names for this forge)\n" });
+  });
+
+  it('a --hooks file that is wrong is refused at start in one line naming what is wrong', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: {} }, repositories: [] }));
+    const p = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--hooks', config]);
+    const { code } = await p.exited;
+    expect(code).toBe(78);
+    expect(p.stderr()).toBe(`simplebb-masterd: the hooks file ${config}: forges.github needs secretFile\n`);
+    writeFileSync(config, JSON.stringify({ forges: { bitbucket: { secretFile: 'x' } }, repositories: [] }));
+    const q = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--hooks', config]);
+    expect((await q.exited).code).toBe(78);
+    expect(q.stderr()).toBe(`simplebb-masterd: the hooks file ${config}: forges: Unrecognized key: "bitbucket"\n`);
+  });
+});
