@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FORGES, type ForgeName, type Headers } from '../forges/forge.js';
 import type { History } from '../store/history.js';
-import { integer, limit } from './query.js';
+import { hookCursor, limit, nextHookCursor } from './query.js';
 
 /** GitHub's own cap on a delivery's payload: larger ones are never sent, so anything larger is not a forge. */
 export const HOOK_BODY_LIMIT = 25 * 1024 * 1024;
@@ -34,9 +34,8 @@ export function registerHookDeliveries(app: FastifyInstance, history: History): 
   app.get('/api/v1/hooks', async (req) => {
     const q = req.query as Record<string, unknown>;
     const n = limit(q);
-    const before = integer(q, 'cursor', 0, 8.64e15);
-    const list = await history.hookDeliveries(n + 1, before);
+    const list = await history.hookDeliveries(n + 1, hookCursor(q));
     const page = list.slice(0, n);
-    return { hooks: page, ...(list.length > n ? { next: String(page.at(-1)!.receivedAt) } : {}) };
+    return { hooks: page, ...(list.length > n ? { next: nextHookCursor(page.at(-1)!) } : {}) };
   });
 }

@@ -1,6 +1,6 @@
 // The API's query parameters read and checked: one 400 line naming the parameter and what is wrong with it.
 import { VERDICTS, type Verdict } from '../protocol/names.js';
-import type { ReportCursor } from '../store/history.js';
+import type { HookCursor, ReportCursor } from '../store/history.js';
 
 export class BadQuery extends Error {}
 
@@ -58,4 +58,17 @@ export function reportCursor(q: Query): ReportCursor | undefined {
 
 export function nextReportCursor(r: { receivedAt: number; id: string; builder: string }): string {
   return `${r.receivedAt}:${r.id}:${r.builder}`;
+}
+
+/** A webhook deliveries cursor, RECEIVEDAT.FORGE.DELIVERY (the delivery in base64url) as the `next` of the page before. */
+export function hookCursor(q: Query): HookCursor | undefined {
+  const v = text(q, 'cursor', 300);
+  if (v === undefined) return undefined;
+  const m = /^(\d{1,16})\.([a-z]{1,16})\.([A-Za-z0-9_-]{1,200})$/.exec(v);
+  if (!m) throw new BadQuery('cursor: not one this API gave (use the "next" of the page before)');
+  return { receivedAt: Number(m[1]), forge: m[2]!, delivery: Buffer.from(m[3]!, 'base64url').toString('utf8') };
+}
+
+export function nextHookCursor(h: { receivedAt: number; forge: string; delivery: string }): string {
+  return `${h.receivedAt}.${h.forge}.${Buffer.from(h.delivery, 'utf8').toString('base64url')}`;
 }

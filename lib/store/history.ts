@@ -9,6 +9,9 @@ export type ReportSummary = Omit<StoredReport, 'output'>;
 /** Where a page of reports ends: the next page starts after it (newest first). */
 export interface ReportCursor { receivedAt: number; id: string; builder: string }
 
+/** Where a page of webhook deliveries ends. */
+export interface HookCursor { receivedAt: number; forge: string; delivery: string }
+
 /** What both histories are filtered by (all optional, combined with AND). */
 export interface HistoryFilter {
   project?: string;
@@ -70,8 +73,8 @@ export interface History {
   suggestionView(id: string): Promise<SuggestionView | undefined>;
   /** Every builder name the record knows, with when it was last seen. */
   builderNames(): Promise<Array<{ name: string; lastSeen: number }>>;
-  /** Webhook deliveries, newest first, received before `before` when given. */
-  hookDeliveries(limit: number, before?: number): Promise<HookDelivery[]>;
+  /** Webhook deliveries, newest first, after `after` (the last of the page before) when given. */
+  hookDeliveries(limit: number, after?: HookCursor): Promise<HookDelivery[]>;
   /** The record's size on disk. */
   bytes(): Promise<number>;
 }

@@ -2,7 +2,7 @@
 // at a time, on indexes made for it (migration 3), never a scan of every report's output.
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
-import type { Cell, DeliveryView, History, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
+import type { Cell, DeliveryView, History, HookCursor, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import type { DeliveryState, HookDelivery, LogEntry, StoredReport } from './store.js';
 
@@ -88,10 +88,11 @@ export class SqliteHistory implements History {
       .map((b) => ({ name: b.name, lastSeen: b.last_seen }));
   }
 
-  async hookDeliveries(limit: number, before?: number): Promise<HookDelivery[]> {
-    const rows = (before === undefined
-      ? this.prepared('SELECT * FROM hooks ORDER BY received_at DESC, delivery DESC LIMIT ?').all(limit)
-      : this.prepared('SELECT * FROM hooks WHERE received_at < ? ORDER BY received_at DESC, delivery DESC LIMIT ?').all(before, limit)) as HookRow[];
+  async hookDeliveries(limit: number, after?: HookCursor): Promise<HookDelivery[]> {
+    const order = 'ORDER BY received_at DESC, forge DESC, delivery DESC LIMIT ?';
+    const rows = (after === undefined
+      ? this.prepared(`SELECT * FROM hooks ${order}`).all(limit)
+      : this.prepared(`SELECT * FROM hooks WHERE (received_at, forge, delivery) < (?, ?, ?) ${order}`).all(after.receivedAt, after.forge, after.delivery, limit)) as HookRow[];
     return rows.map(rowToHook);
   }
 

@@ -5,7 +5,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, runToEnd, startBuilder, startMaster, tempDir, waitFor } from '../helpers.js';
+import Database from 'better-sqlite3';
+import { cleanup, node, runToEnd, startBuilder, startMaster, stop, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -82,12 +83,58 @@ describe('webhooks in', () => {
       }
     })();
     expect(skipped).toMatchObject({ state: 'done', outcome: 'skipped: repository evil/other is not configured' });
+    // The deliveries page and the API's pages: every delivery once, newest first, whatever the page size.
+    const all = await hooks(url);
+    const paged: Array<Record<string, unknown>> = [];
+    for (let cursor: string | undefined, i = 0; i < 20; i++) {
+      const page = await (await fetch(`${url}/api/v1/hooks?limit=1${cursor ? `&cursor=${cursor}` : ''}`)).json() as { hooks: Array<Record<string, unknown>>; next?: string };
+      paged.push(...page.hooks);
+      if (!page.next) break;
+      cursor = page.next;
+    }
+    expect(paged.map((x) => x.delivery)).toEqual(all.map((x) => x.delivery));
+    expect(all.length).toBe(4);
+    const html = await (await fetch(`${url}/hooks`, { headers: { accept: 'text/html' } })).text();
+    expect(html).toContain('skipped: repository evil/other is not configured');
+    expect(html).toContain(`<a href="/s/${report.id as string}">the suggestion</a>`);
+
     // A forge that is not configured, and a wrong secret through the command: one line, exit 2.
     const gitea = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'gitea', '--secret-file', github]);
     expect(gitea).toMatchObject({ code: 2, stderr: 'simplebb: the master takes no gitea webhooks (its --hooks file configures none, or it has no --hooks)\n' });
     const bad = secretFile(dir, 'bad', 'not-the-secret-at-all');
     const refused = await runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', 'github', '--secret-file', bad]);
     expect(refused).toMatchObject({ code: 2, stderr: "simplebb: the master refused: refused: wrong signature (--secret-file must hold the secret the master's --hooks file names for this forge)\n" });
+  });
+
+  it('a master that died after keeping deliveries processes them at start, and makes no second suggestion for one it had made', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: '*' }] }));
+    const m = await startMaster({ dir, args: ['--hooks', config] });
+    await stop(m);
+    // What a kill -9 leaves: one delivery kept and never processed, one whose suggestion was recorded before it died.
+    const push = (branch: string) => Buffer.from(JSON.stringify({ ref: `refs/heads/${branch}`, after: 'ab'.repeat(20), repository: { full_name: 'acme/widget' } }));
+    const db = new Database(join(dir, 'data', 'simplebb.db'));
+    const keep = db.prepare("INSERT INTO hooks (forge, delivery, received_at, address, event, body, state) VALUES ('github', ?, ?, '127.0.0.1', 'push', ?, 'pending')");
+    keep.run('never-processed', Date.now(), push('one'));
+    keep.run('suggested-already', Date.now(), push('two'));
+    db.prepare("INSERT INTO suggestions (id, project, branch, revision, source, created_at) VALUES ('made-before-crash', 'widget', 'two', ?, '127.0.0.1 (github delivery suggested-already)', ?)").run('ab'.repeat(20), Date.now());
+    db.close();
+    const m2 = await startMaster({ dir, args: ['--hooks', config] });
+    const settled = await (async () => {
+      const end = Date.now() + 10_000;
+      for (;;) {
+        const list = await hooks(m2.httpUrl!);
+        if (list.every((h) => h.state !== 'pending') || Date.now() > end) return list;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    expect(settled.find((h) => h.delivery === 'suggested-already')).toMatchObject({ state: 'done', suggestion: 'made-before-crash' });
+    const made = settled.find((h) => h.delivery === 'never-processed')!;
+    expect(made).toMatchObject({ state: 'done', outcome: expect.stringMatching(/^suggested widget one at abababababab as /) });
+    const two = (await (await fetch(`${m2.httpUrl!}/api/v1/suggestions?branch=two`)).json()) as { suggestions: Array<{ id: string }> };
+    expect(two.suggestions.map((x) => x.id)).toEqual(['made-before-crash']);
   });
 
   it('a --hooks file that is wrong is refused at start in one line naming what is wrong', async () => {

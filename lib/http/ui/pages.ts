@@ -7,6 +7,7 @@ import { BadQuery } from '../query.js';
 import { loadAssets } from './assets.js';
 import { buildersPage } from './builders.js';
 import { buildPage } from './build.js';
+import { hooksPage } from './hooks.js';
 import { html, type Html } from './html.js';
 import { page } from './layout.js';
 import { matrixPage } from './matrix.js';
@@ -49,6 +50,7 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/', (_req, reply) => answer(reply, () => matrixPage(history, board, now())));
   app.get('/builders', (_req, reply) => answer(reply, () => buildersPage(history, board, now())));
   app.get('/suggestions', (req, reply) => answer(reply, () => suggestionsPage(history, req.query as Record<string, unknown>, now())));
+  app.get('/hooks', (req, reply) => answer(reply, () => hooksPage(history, req.query as Record<string, unknown>, now())));
   app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
