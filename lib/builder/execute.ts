@@ -38,8 +38,22 @@ function scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/**
+ * Live output a clientd holds while it is not connected, all builds together: sent when it is connected again,
+ * before any report, so that the master's full log misses nothing of a short outage (a master restart, a network
+ * blip). Beyond it the rest of that outage's output is dropped (the report keeps its first and last part, and the
+ * master's log says how many bytes it did not hear).
+ */
+export const MAX_HELD_OUTPUT = 16 * 1024 * 1024;
+
+interface Held { id: string; stream: 'stdout' | 'stderr'; data: Buffer }
+
 export class Executor {
   private readonly running = new Map<string, Run>();
+  /** Output of this outage, in the order it was written. */
+  private held: Held[] = [];
+  private heldBytes = 0;
+  private dropped = 0;
   private readonly paused = new Set<Run>();
   /** Every execute() under way, from its first await to its end. */
   private readonly active = new Set<Promise<Outcome>>();
@@ -47,6 +61,8 @@ export class Executor {
   private abortWhy: string | undefined;
 
   constructor(private readonly config: ExecuteConfig, private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
+    // First of the listeners: held output goes out before the outbox sends the reports it belongs before.
+    link.prependListener('up', () => this.sendHeld());
     link.on('drain', () => {
       for (const r of this.paused) r.resume();
       this.paused.clear();
@@ -125,11 +141,34 @@ export class Executor {
   }
 
   /**
-   * Sends live output if connected, the bytes as the build wrote them (with no link it is dropped; the report keeps
-   * it); false when the socket wants a pause.
+   * Sends live output if connected, the bytes as the build wrote them, else holds it (up to MAX_HELD_OUTPUT) for
+   * the next connection; false when the socket wants a pause.
    */
   private output(id: string, stream: 'stdout' | 'stderr', chunk: Buffer): boolean {
-    if (!this.link.connected || chunk.length === 0) return true;
+    if (chunk.length === 0) return true;
+    if (!this.link.connected) {
+      if (this.heldBytes + chunk.length > MAX_HELD_OUTPUT) this.dropped += chunk.length;
+      else {
+        this.held.push({ id, stream, data: chunk });
+        this.heldBytes += chunk.length;
+      }
+      return true;
+    }
+    return this.send(id, stream, chunk);
+  }
+
+  /** What was held while not connected, in order, now that the link is up. */
+  private sendHeld(): void {
+    const held = this.held;
+    if (held.length === 0 && this.dropped === 0) return;
+    if (this.dropped > 0) this.log.warn({ event: 'output-dropped', bytes: this.dropped, held: this.heldBytes }, `live output while not connected exceeded ${MAX_HELD_OUTPUT} bytes; ${this.dropped} bytes of it are not sent (the reports keep the first and last part)`);
+    this.held = [];
+    this.heldBytes = 0;
+    this.dropped = 0;
+    for (const h of held) this.send(h.id, h.stream, h.data);
+  }
+
+  private send(id: string, stream: 'stdout' | 'stderr', chunk: Buffer): boolean {
     let ok = true;
     for (let at = 0; at < chunk.length; at += MAX_PAYLOAD_BYTES) {
       ok = this.link.send({ type: 'output', id, stream, data: chunk.subarray(at, at + MAX_PAYLOAD_BYTES) }) && ok;

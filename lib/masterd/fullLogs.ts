@@ -40,9 +40,6 @@ export class FullLogs implements LogReader {
       switch (e.type) {
         case 'output':
           return this.guard(() => this.files.append(e.id, e.builder, e.data));
-        case 'builder-down':
-          for (const o of e.open) this.files.gap(o.id, e.name);
-          return;
         case 'report':
           return this.finish(e.report);
         default:

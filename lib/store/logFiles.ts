@@ -35,12 +35,8 @@ interface Writing {
   tail: { now: 0 | 1; bytes: [number, number] } | undefined;
   /** Bytes of output heard (marks not counted). */
   heard: number;
-  /** Bytes written to the files, marks included (the head, the tail and what the tail let go). */
+  /** Bytes written to the files (the head, the tail and what the tail let go). */
   written: number;
-  /** A gap was noted (the builder or the master went away): the next piece is preceded by a mark. */
-  gap: boolean;
-  /** How many gaps were marked in this log. */
-  gaps: number;
 }
 
 export class LogFiles {
@@ -55,22 +51,14 @@ export class LogFiles {
     this.segMax = Math.max(1, Math.floor(maxBytes / 4));
   }
 
-  /** Appends a piece of a running build's output (synchronously: a reader who looks next finds it in the file). */
+  /**
+   * Appends a piece of a running build's output (synchronously: a reader who looks next finds it in the file).
+   * A builder that was away sends what it held meanwhile when it is back, so pieces come in the build's order.
+   */
   append(id: string, builder: string, data: Buffer): void {
     const w = this.state(id, builder);
-    if (w.gap) {
-      w.gap = false;
-      w.gaps++;
-      this.write(id, builder, w, Buffer.from(`\n[simplebb: the master did not hear part of this build's output here (the builder or the master was away); the report keeps the first and last part]\n`));
-    }
     w.heard += data.length;
     this.write(id, builder, w, data);
-  }
-
-  /** Notes that output may be missing from here on (a builder went away mid-build). */
-  gap(id: string, builder: string): void {
-    const w = this.writing.get(key(id, builder));
-    if (w) w.gap = true;
   }
 
   /** Bytes of the log so far when all of it is in the head file (a follower can read it whole), else undefined. */
@@ -90,7 +78,8 @@ export class LogFiles {
 
   /**
    * Puts a finished build's log together and compresses it. The master's own copy when it heard all of it; else
-   * the report's kept output when that is whole; else what it heard, with a line saying how much it missed.
+   * the report's kept output when that is whole; else what it heard, with a last line saying how much it missed
+   * (output a builder could not hold while it was away, or that was in flight when a connection broke).
    */
   async finish(id: string, builder: string, report: FinishedOutput, now: number): Promise<LogEntry | undefined> {
     const k = key(id, builder);
@@ -98,7 +87,7 @@ export class LogFiles {
     this.close(k);
     this.writing.delete(k);
     const files = { head: this.path(id, builder, PART), tails: TAILS.map((t) => this.path(id, builder, t)) };
-    const heardAll = w !== undefined && w.heard === report.outputBytes && w.gaps === 0 && !w.gap;
+    const heardAll = w !== undefined && w.heard === report.outputBytes;
     // A master-given verdict (lost, superseded) says 0 bytes: what was heard is then all there is.
     if (!heardAll && report.outputCut === 0 && report.outputBytes >= (w?.heard ?? 0)) {
       if (report.outputBytes === 0 && !w) return undefined;
@@ -111,7 +100,7 @@ export class LogFiles {
     const cut = w.tail ? Math.max(0, w.written - w.head - tailKept) : 0;
     const cutMark = w.tail ? Buffer.from(`\n[simplebb: ${cut} bytes cut here; the master keeps the first and last part of a build's output up to --max-log-bytes ${this.maxBytes}]\n`) : undefined;
     const missing = Math.max(0, report.outputBytes - w.heard);
-    const endMark = missing > 0 ? Buffer.from(`\n[simplebb: the master heard ${w.heard} of the ${report.outputBytes} bytes this build wrote; the report's kept output is on the build's page]\n`) : undefined;
+    const endMark = missing > 0 ? Buffer.from(`\n[simplebb: the master heard ${w.heard} of the ${report.outputBytes} bytes this build wrote: ${missing} are missing (the builder was away longer than it could hold its output); the report's kept output has the first and last part]\n`) : undefined;
     const pieces = this.pieces(files.head, tails.map((s) => ({ path: files.tails[s.seg]!, bytes: s.bytes })), cutMark, endMark);
     return this.store(id, builder, pieces, { bytes: w.head + tailKept + (cutMark?.length ?? 0) + (endMark?.length ?? 0), cut, missing }, now, files);
   }
@@ -169,7 +158,7 @@ export class LogFiles {
     let w = this.writing.get(k);
     if (!w) {
       makeDir(join(this.dir, id), 'the log dir');
-      w = this.found(id, builder) ?? { fd: undefined, head: 0, tail: undefined, heard: 0, written: 0, gap: false, gaps: 0 };
+      w = this.found(id, builder) ?? { fd: undefined, head: 0, tail: undefined, heard: 0, written: 0 };
       this.writing.set(k, w);
     } else {
       // Most recently written last: the first in the map is the one to close when too many are open.
@@ -179,7 +168,7 @@ export class LogFiles {
     return w;
   }
 
-  /** A log the last master was writing when it stopped: what it holds, and a gap (output went unheard meanwhile). */
+  /** A log the last master was writing when it stopped: what it holds (the builder sends what it printed meanwhile). */
   private found(id: string, builder: string): Writing | undefined {
     const head = statOf(this.path(id, builder, PART));
     if (!head) return undefined;
@@ -188,7 +177,7 @@ export class LogFiles {
     // The segment written last is the one written now.
     const tail = segs[0] || segs[1] ? { now: ((segs[1]?.mtimeMs ?? -1) > (segs[0]?.mtimeMs ?? -1) ? 1 : 0) as 0 | 1, bytes } : undefined;
     const kept = head.size + bytes[0] + bytes[1];
-    return { fd: undefined, head: head.size, tail, heard: kept, written: kept, gap: true, gaps: 0 };
+    return { fd: undefined, head: head.size, tail, heard: kept, written: kept };
   }
 
   private write(id: string, builder: string, w: Writing, data: Buffer): void {
