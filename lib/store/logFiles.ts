@@ -189,10 +189,13 @@ export class LogFiles {
       w.head += n;
       at = n;
       if (at === data.length) return;
+    }
+    if (!w.tail) {
+      // The head is full (in this piece or an earlier one): its file is closed, the tail's opened from here on.
       this.close(key(id, builder));
       w.tail = { now: 0, bytes: [0, 0] };
     }
-    const t = w.tail ?? (w.tail = { now: 0, bytes: [0, 0] });
+    const t = w.tail;
     while (at < data.length) {
       if (t.bytes[t.now] >= this.segMax) {
         // The older segment is let go: the tail keeps between one and two segments of the newest output.

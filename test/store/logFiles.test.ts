@@ -56,7 +56,7 @@ describe('LogFiles', () => {
         if (total - max / 2 >= max / 4) expect(tail.length).toBeGreaterThanOrEqual(max / 4);
         expect(Number(mark[1])).toBe(total - head.length - tail.length);
         expect(entry!.cut).toBe(total - head.length - tail.length);
-      }), { numRuns: 60 });
+      }), { numRuns: 60, examples: [[4097, [1]], [4096 + 2048 + 1, [2048]]] });
   });
 
   it('takes the report when the master missed output and the report is whole; else says how much it missed', async () => {
