@@ -13,6 +13,8 @@ import type { LogEntry } from './store.js';
 const PART = '.part';
 const TAILS = ['.tail0', '.tail1'] as const;
 const DONE = '.log.gz';
+/** Where running builds' files are, apart from the finished logs: a start lists only these (ids have no dot). */
+const RUNNING = '.running';
 /** Running builds whose files stay open; beyond it the least recently written is closed (and reopened when it writes). */
 const MAX_OPEN_FILES = 256;
 /** Bytes copied at a time when a finished log is put together. */
@@ -70,8 +72,9 @@ export class LogFiles {
   /** Builds whose output is being written, found on disk (at start: what the last master left). */
   unfinished(): Array<{ id: string; builder: string }> {
     const out: Array<{ id: string; builder: string }> = [];
-    for (const id of safeList(this.dir)) {
-      for (const f of safeList(join(this.dir, id))) if (f.endsWith(PART)) out.push({ id, builder: f.slice(0, -PART.length) });
+    const running = join(this.dir, RUNNING);
+    for (const id of safeList(running)) {
+      for (const f of safeList(join(running, id))) if (f.endsWith(PART)) out.push({ id, builder: f.slice(0, -PART.length) });
     }
     return out;
   }
@@ -128,10 +131,12 @@ export class LogFiles {
   private async store(id: string, builder: string, from: Readable, size: { bytes: number; cut: number; missing: number }, now: number,
     files: { head: string; tails: string[] }): Promise<LogEntry> {
     const done = this.path(id, builder, DONE);
+    makeDir(join(this.dir, id), 'the log dir');
     const temp = `${done}.tmp`;
     await pipeline(from, createGzip(), createWriteStream(temp, { mode: 0o600 }) as Writable);
     renameSync(temp, done);
     for (const f of [files.head, ...files.tails]) rmSync(f, { force: true });
+    try { rmdirSync(join(this.dir, RUNNING, id)); } catch { /* other builders of it still run, or it was never there */ }
     return { id, builder, bytes: size.bytes, storedBytes: statSync(done).size, cut: size.cut, missing: size.missing, finishedAt: now };
   }
 
@@ -157,7 +162,7 @@ export class LogFiles {
     const k = key(id, builder);
     let w = this.writing.get(k);
     if (!w) {
-      makeDir(join(this.dir, id), 'the log dir');
+      makeDir(join(this.dir, RUNNING, id), 'the log dir');
       w = this.found(id, builder) ?? { fd: undefined, head: 0, tail: undefined, heard: 0, written: 0 };
       this.writing.set(k, w);
     } else {
@@ -240,8 +245,9 @@ export class LogFiles {
     w.fd = undefined;
   }
 
+  /** A finished log beside its suggestion's others; a running build's files under .running/. */
   private path(id: string, builder: string, suffix: string): string {
-    return join(this.dir, id, `${builder}${suffix}`);
+    return suffix === DONE ? join(this.dir, id, `${builder}${suffix}`) : join(this.dir, RUNNING, id, `${builder}${suffix}`);
   }
 }
 

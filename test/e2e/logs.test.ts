@@ -84,7 +84,7 @@ describe('full logs', () => {
       return list.suggestions.find((s) => s.deliveries.some((d) => d.state === 'started'));
     }, 10_000);
     const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i + 1} of the build\n`).join('');
-    const part = join(m.dir, 'data', 'logs', running.id, 'b1.part');
+    const part = join(m.dir, 'data', 'logs', '.running', running.id, 'b1.part');
     await waitFor('the lines to be on disk', () => existsSync(part) && statSync(part).size === lines.length, 10_000);
     const res = await fetch(`${m.httpUrl!}/api/v1/reports/${running.id}/b1/log`, { signal: AbortSignal.timeout(20_000) });
     const reader = res.body!.getReader();
@@ -148,7 +148,7 @@ describe('full logs', () => {
     // The first half before the crash, the second after; 60,000 lines each, so the report cannot hold them whole.
     const b = await startBuilder(m.port, { scripts: { crash: `#!/bin/sh\n${LINES.replace('$1', '60000')}\ni=0\nwhile [ ! -e ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho after\n${LINES.replace('$1', '60000')}\n` } });
     const waiting = suggest(m.port, ['crash', 'main', '--wait', '--json'], { timeoutMs: 60_000 });
-    const part = (id: string): string => join(dir, 'data', 'logs', id, 'b1.part');
+    const part = (id: string): string => join(dir, 'data', 'logs', '.running', id, 'b1.part');
     const running = await poll('the first half on disk', async () => {
       const list = await (await fetch(`${m.httpUrl!}/api/v1/suggestions?project=crash`)).json() as { suggestions: Array<{ id: string }> };
       const s = list.suggestions[0];

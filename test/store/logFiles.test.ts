@@ -16,11 +16,11 @@ describe('LogFiles', () => {
     const logs = new LogFiles(dir, 1024 * 1024);
     const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1}\n`).join('');
     for (let at = 0; at < lines.length; at += 777) logs.append('s1', 'b1', Buffer.from(lines.slice(at, at + 777)));
-    expect(logs.whole('s1', 'b1')).toEqual({ path: join(dir, 's1', 'b1.part'), bytes: lines.length });
+    expect(logs.whole('s1', 'b1')).toEqual({ path: join(dir, '.running', 's1', 'b1.part'), bytes: lines.length });
     const entry = await logs.finish('s1', 'b1', report(lines.length), 42);
     expect(entry).toMatchObject({ id: 's1', builder: 'b1', bytes: lines.length, cut: 0, missing: 0, finishedAt: 42 });
     expect(entry!.storedBytes).toBeLessThan(lines.length / 3);
-    expect(existsSync(join(dir, 's1', 'b1.part'))).toBe(false);
+    expect(existsSync(join(dir, '.running', 's1', 'b1.part'))).toBe(false);
     expect(await text(logs.read('s1', 'b1')!)).toBe(lines);
     await logs.remove('s1', 'b1');
     expect(logs.read('s1', 'b1')).toBeUndefined();
