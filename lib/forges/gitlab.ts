@@ -1,16 +1,12 @@
 // GitLab's webhooks: signed per Standard Webhooks with its signing token (`webhook-id`, `webhook-timestamp` within
 // 5 minutes, `webhook-signature`, checked by the standardwebhooks library), or, only when configured, the legacy
 // `X-Gitlab-Token` compared in constant time; push, tag push and merge request events.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../common/sameSecret.js';
 import { Webhook } from 'standardwebhooks';
 import { field, header, HookError, isZeroRevision, text, type Forge, type HookEvent } from './forge.js';
 
 /** Merge request actions that change what would be built ("update" only when it brings commits: it then has oldrev). */
 const MR_BUILDS = new Set(['open', 'reopen']);
-
-function same(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 export const gitlab: Forge = {
   name: 'gitlab',
@@ -20,7 +16,7 @@ export const gitlab: Forge = {
       const legacy = header(headers, 'x-gitlab-token');
       if (legacy === undefined) return 'no webhook-signature header (set a signing token on the GitLab webhook)';
       if (secrets.legacyToken === undefined) return 'only the legacy X-Gitlab-Token, which this master does not take (set a signing token, or legacyTokenFile)';
-      return same(legacy, secrets.legacyToken) ? null : 'wrong X-Gitlab-Token';
+      return sameSecret(legacy, secrets.legacyToken) ? null : 'wrong X-Gitlab-Token';
     }
     const id = header(headers, 'webhook-id');
     const timestamp = header(headers, 'webhook-timestamp');

@@ -1,7 +1,7 @@
 // Who may read and who may write over HTTP: the wire's exposure rule for a second listener. Loopback reads are
 // open unless a read token is set; elsewhere reads need the read token or an explicit public board; writes need
 // the suggest token whenever the master has one.
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { sameSecret as same } from '../common/sameSecret.js';
 
 export interface AccessRules {
   /** The listener is on a loopback address. */
@@ -10,11 +10,6 @@ export interface AccessRules {
   suggestToken?: string;
   /** Reads are open to anyone (a read-only board on a public address). */
   publicBoard: boolean;
-}
-
-/** Compares two secrets in constant time (through their hashes, so lengths leak nothing either). */
-function same(given: string, secret: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(secret).digest());
 }
 
 /** The bearer token of an Authorization header, if it has one. */
