@@ -78,7 +78,10 @@ describe('authentication by role', () => {
     expect(open.stderr()).toContain('warning: --shared-builder-token: a builder that has the builder secret itself may connect under any builder name');
     await startBuilder(open.port, { name: 'm3', env: { SIMPLEBB_BUILDER_TOKEN: BT } });
     await startBuilder(open.port, { name: 'm4', env: { SIMPLEBB_BUILDER_TOKEN: builderToken(BT, 'm4') } });
-    expect(open.log().filter((l) => l.event === 'connected').map((l) => l.builder).sort()).toEqual(['m3', 'm4']);
+    // A builder logs `connected` on its welcome, a moment before the master's line about it is written.
+    const connected = () => open.log().filter((l) => l.event === 'connected').map((l) => l.builder).sort();
+    await waitFor('the master to log both builders', () => connected().length >= 2, 5000).catch(() => undefined);
+    expect(connected()).toEqual(['m3', 'm4']);
   });
 
   it('refuses a replayed handshake: the proof is bound to each connection\'s nonce', async () => {
