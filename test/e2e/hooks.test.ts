@@ -150,4 +150,36 @@ describe('webhooks in', () => {
     expect((await q.exited).code).toBe(78);
     expect(q.stderr()).toBe(`simplebb-masterd: the hooks file ${config}: forges: Unrecognized key: "bitbucket"\n`);
   });
+
+  it('--hooks-http: the webhooks on a listener of their own that serves nothing else; the API listener points there', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: 'acme/widget', project: 'widget' }] }));
+    const m = await startMaster({ args: ['--hooks', config, '--hooks-http', '127.0.0.1:0'] });
+    const line = await waitFor('the hooks listener', () => m.log().find((l) => l.event === 'hooks-listening'), 5000);
+    const hooksUrl = line.url as string;
+    expect(hooksUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(hooksUrl).not.toBe(m.httpUrl);
+
+    const sent = await runToEnd('simplebb', ['--url', hooksUrl, 'hook', 'test', '--forge', 'github', '--secret-file', github, '--repository', 'acme/widget', '--branch', 'apart', '--json']);
+    expect(sent.code, sent.stderr).toBe(0);
+    await waitFor('the suggestion', () => m.log().find((l) => l.event === 'suggestion' && l.branch === 'apart'), 10_000);
+
+    // Nothing but the hooks there: no API, no pages, no metrics.
+    for (const path of ['/api/v1/builders', '/', '/metrics', '/api/v1/hooks']) {
+      const r = await fetch(`${hooksUrl}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(((await r.json()) as { error: string }).error).toBe(`this listener takes only webhooks (POST /hooks/FORGE), not GET ${path}`);
+    }
+    // And the API listener takes none, saying where they go; its deliveries list still shows them.
+    const there = await fetch(`${m.httpUrl!}/hooks/github`, { method: 'POST', body: '{}' });
+    expect(there.status).toBe(404);
+    expect(await there.json()).toEqual({ error: `this listener takes no webhooks: they go to ${hooksUrl}/hooks/FORGE (--hooks-http)` });
+    expect((await hooks(m.httpUrl!)).map((h) => h.state)).toEqual(['done']);
+
+    const q = node('masterd', ['--port', '0', '--http', 'off', '--data', join(dir, 'data2'), '--hooks-http', '127.0.0.1:0']);
+    expect((await q.exited).code).toBe(78);
+    expect(q.stderr()).toBe('simplebb-masterd: --hooks-http needs --hooks FILE: without it there are no webhooks to take\n');
+  });
 });
