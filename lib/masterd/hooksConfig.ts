@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, reason } from '../common/files.js';
+import { lineOfPath, syntaxError } from '../common/jsonLines.js';
 import { readToken } from '../common/token.js';
 import { FORGES, type ForgeName, type ForgeSecrets } from '../forges/forge.js';
 import type { RepositoryRoute } from '../forges/routing.js';
@@ -50,21 +51,23 @@ export function readHooksConfig(file: string, warn: (m: string) => void): HooksC
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`the hooks file ${file} is not JSON: ${(err as Error).message.split('\n')[0]}`);
+    const where = syntaxError(text);
+    throw new ConfigError(where ? `the hooks file ${file}, line ${where.line}: not JSON: ${where.message}` : `the hooks file ${file} is not JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   const parsed = File.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`the hooks file ${file}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+    throw new ConfigError(`the hooks file ${file}, line ${lineOfPath(text, issue.path)}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
   }
+  const at = (...path: string[]): string => `the hooks file ${file}, line ${lineOfPath(text, path)}`;
   const secrets: Partial<Record<ForgeName, ForgeSecrets>> = {};
   for (const [name, f] of Object.entries(parsed.data.forges) as Array<[ForgeName, z.infer<typeof Forge>]>) {
     const secretFile = name === 'gitlab' ? f.signingTokenFile : f.secretFile;
     const key = name === 'gitlab' ? 'signingTokenFile' : 'secretFile';
     const wrongKey = name === 'gitlab' ? f.secretFile && 'secretFile' : (f.signingTokenFile && 'signingTokenFile') || (f.legacyTokenFile && 'legacyTokenFile');
-    if (wrongKey) throw new ConfigError(`the hooks file ${file}: forges.${name}: ${wrongKey} is not for ${name} (it takes ${name === 'gitlab' ? 'signingTokenFile and legacyTokenFile' : 'secretFile'})`);
+    if (wrongKey) throw new ConfigError(`${at('forges', name, wrongKey)}: forges.${name}: ${wrongKey} is not for ${name} (it takes ${name === 'gitlab' ? 'signingTokenFile and legacyTokenFile' : 'secretFile'})`);
     const legacy = name === 'gitlab' && f.legacyTokenFile ? readToken(f.legacyTokenFile, '', warn) : undefined;
-    if (!secretFile && !legacy) throw new ConfigError(`the hooks file ${file}: forges.${name} needs ${key}`);
+    if (!secretFile && !legacy) throw new ConfigError(`${at('forges', name)}: forges.${name} needs ${key}`);
     const secret = secretFile ? readToken(secretFile, '', warn)! : '';
     if (name === 'gitlab' && secret && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(secret)) {
       throw new ConfigError(`the GitLab signing token in ${secretFile} is not whsec_ followed by base64 (copy it from the webhook's settings)`);
