@@ -7,7 +7,8 @@ import { Board } from '../master/board.js';
 import { join } from 'node:path';
 import { FullLogs } from './fullLogs.js';
 import { HookInbox } from './hookInbox.js';
-import type { HooksConfig } from './hooksConfig.js';
+import { readHooksConfig, type HooksConfig } from './hooksConfig.js';
+import { watchConfig } from './configWatch.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
@@ -20,6 +21,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
   /** Webhooks from forges, on the HTTP listener (they need it on) or on `hooksHttp`. */
   hooks?: HooksConfig;
+  /** The file `hooks` was read from, watched: a change is read again and takes effect if it is good. */
+  hooksFile?: string;
   /** A listener of their own for the webhooks, apart from the API and pages. */
   hooksHttp?: { host: string; port: number };
   /** The most of one build's output kept on disk (default 64 MiB). */
@@ -69,6 +72,9 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     throw err;
   }) : undefined;
   await hooks?.start();
+  const hooksWatch = hooks && config.hooksFile
+    ? watchConfig(config.hooksFile, 'webhook settings', (f) => readHooksConfig(f, (m) => events.notice('warn', 'config', m)), (c) => hooks.reconfigure(c), events)
+    : undefined;
   const listening = await listen(config, relay, events).catch(async (err: unknown) => {
     await http?.close();
     await hooksHttp?.close();
@@ -88,6 +94,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const stop = (timeoutMs = 4000): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(sweep);
+      await hooksWatch?.close();
       await http?.close();
       await hooksHttp?.close();
       const closing = listening.close(timeoutMs);
