@@ -88,7 +88,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/builders', async () => {
     const online = board.builders();
     const names = new Set(online.map((b) => b.name));
-    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen }));
+    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen, ...(b.labels ? { labels: b.labels } : {}) }));
     return { builders: [...online.map((b) => ({ ...b, online: true, lastSeen: b.since })), ...offline] };
   });
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { builderToken, verifyProof } from '../protocol/auth.js';
 import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { withScripts } from '../protocol/labels.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
 import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
@@ -102,7 +103,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -147,7 +148,13 @@ export class Relay {
     switch (msg.type) {
       case 'projects':
         state.projects = new Set(msg.projects);
+        this.remember(state);
         this.events.emit({ type: 'projects', name: state.name, projects: msg.projects });
+        return;
+      case 'labels':
+        state.labels = msg.labels;
+        this.remember(state);
+        this.events.emit({ type: 'labels', name: state.name, labels: msg.labels });
         return;
       case 'received':
         return this.ledger.received(state.name, msg.seq);
@@ -248,7 +255,7 @@ export class Relay {
     this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
-      projects: new Set(msg.projects ?? []), ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
+      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
     };
     if (current) {
       this.peers.delete(current.peer);
@@ -256,11 +263,11 @@ export class Relay {
     }
     this.roster.add(session);
     this.peers.set(peer, session);
-    this.commits.builder({ name: msg.name, instance: msg.instance, lastSeen: this.now() });
+    this.commits.builder({ name: msg.name, instance: msg.instance, lastSeen: this.now(), labels: withScripts(session.labels, session.projects) });
     peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
     this.events.emit({
       type: 'builder-up', name: msg.name, address: peer.remote, instance: msg.instance, projects: [...session.projects],
-      uname: msg.uname, node: msg.node, jobs: session.jobs, ...(current ? { replaced: current.peer.remote } : {}),
+      uname: msg.uname, node: msg.node, jobs: session.jobs, labels: session.labels, ...(current ? { replaced: current.peer.remote } : {}),
     });
     // No cursor at all from a state dir this record knows: it has nothing on its disk yet (it went away before its
     // first `synced` was written) but it is no newcomer; what it missed since it went away is still its own. (A cursor
@@ -268,6 +275,11 @@ export class Relay {
     const cursor = msg.cursor ? (msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined)
       : known === msg.instance ? 0 : undefined;
     void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
+  }
+
+  /** Keeps a builder's labels (with its scripts) in the record: a selector is matched against it while it is away, also after a restart. */
+  private remember(b: BuilderSession): void {
+    this.commits.builder({ name: b.name, lastSeen: this.lastSeen.get(b.name) ?? this.now(), labels: withScripts(b.labels, b.projects) });
   }
 
   /** The suggestion bucket of an address, shared by its connections: reconnecting does not refill it. */

@@ -1,4 +1,5 @@
 // Which builders are connected, which are away and since when, and the fan-out of a suggestion to those that take it.
+import type { Labels } from '../protocol/labels.js';
 import type { Uname } from '../protocol/messages.js';
 import type { StoredSuggestion } from '../store/store.js';
 import type { Peer } from './peer.js';
@@ -13,6 +14,8 @@ export interface BuilderSession {
   uname: Uname;
   node: string;
   projects: Set<string>;
+  /** Its own labels and those it found (`script:*` are its projects; see withScripts). */
+  labels: Labels;
   ignoreUnknown: boolean;
   jobs: number;
   /** False until what it missed has been sent; live suggestions wait in `buffer` meanwhile, so it gets them in order. */
@@ -22,7 +25,8 @@ export interface BuilderSession {
   partial?: { id: string; chunks: string[]; chars: number };
 }
 
-interface Away { since: number; reason: string; uname: Uname; node: string }
+/** A builder that went away: since when and why, and what it was (a selector is matched against it while it is away). */
+export interface Away { since: number; reason: string; uname: Uname; node: string; labels: Labels; projects: Set<string>; ignoreUnknown: boolean }
 
 export class Roster {
   private readonly sessions = new Map<string, BuilderSession>();
@@ -46,7 +50,7 @@ export class Roster {
   remove(s: BuilderSession, at: number, reason: string): boolean {
     if (this.sessions.get(s.name) !== s) return false;
     this.sessions.delete(s.name);
-    this.away.set(s.name, { since: at, reason, uname: s.uname, node: s.node });
+    this.away.set(s.name, { since: at, reason, uname: s.uname, node: s.node, labels: s.labels, projects: s.projects, ignoreUnknown: s.ignoreUnknown });
     return true;
   }
 

@@ -19,6 +19,7 @@ const str = (max: number, rule?: RegExp, ruleText?: string): Check => (v) => {
 const named = (max: number, problem: (s: string) => string | null): Check => (v) => str(max)(v) ?? problem(v as string);
 const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'expected a number');
 const int = (min = -Infinity): Check => (v) => (num(v) ?? (Number.isSafeInteger(v) ? ((v as number) >= min ? null : `must be at least ${min}`) : 'expected an integer'));
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'expected a boolean');
 const oneOf = (...values: string[]): Check => (v) => (typeof v === 'string' && values.includes(v) ? null : `expected one of ${values.join(', ')}`);
 const opt = (c: Check): Check => (v) => (v === undefined ? null : c(v));
 const obj = (fields: Record<string, Check>): Check => (v) => {
@@ -58,7 +59,7 @@ const reportFields = {
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool) }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
