@@ -82,22 +82,17 @@ export function parseSelector(text: string): Selector {
     if (tok.t !== 'word') throw new SelectorError(tok.at, `expected a value after "${after}", got ${shown(tok)}`);
     return tok.text;
   };
-  const or = (depth: number): Selector => {
-    let left = and(depth);
-    while (isOp(peek(), '||')) {
+  /** A chain of `sub`s joined by `op`, grouped to the left. */
+  const chain = (kind: 'or' | 'and', op: '||' | '&&', sub: (depth: number) => Selector, depth: number): Selector => {
+    let left = sub(depth);
+    while (isOp(peek(), op)) {
       next();
-      left = { kind: 'or', left, right: and(depth) };
+      left = { kind, left, right: sub(depth) };
     }
     return left;
   };
-  const and = (depth: number): Selector => {
-    let left = unary(depth);
-    while (isOp(peek(), '&&')) {
-      next();
-      left = { kind: 'and', left, right: unary(depth) };
-    }
-    return left;
-  };
+  const or = (depth: number): Selector => chain('or', '||', and, depth);
+  const and = (depth: number): Selector => chain('and', '&&', unary, depth);
   const unary = (depth: number): Selector => {
     const tok = peek();
     if (depth > MAX_SELECTOR_DEPTH) throw new SelectorError(tok.at, `nests deeper than ${MAX_SELECTOR_DEPTH} levels`);
