@@ -148,6 +148,10 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.post('/api/v1/suggestions', async (req, reply) => {
     const outcome = await suggestOverHttp(deps.relay, access.suggestToken, req.ip, req.socket.remotePort ?? 0, req.body);
     if (!outcome.ok) return fail(reply, outcome.status, outcome.error);
+    if ('dryRun' in outcome) {
+      const { type: _t, ref: _r, ...answer } = outcome.dryRun;
+      return reply.code(200).send({ dryRun: true, ...answer });
+    }
     const { type: _t, ref: _r, ...accepted } = outcome.accepted;
     return reply.code(201).send(accepted);
   });

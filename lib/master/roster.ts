@@ -21,6 +21,8 @@ export interface BuilderSession {
   /** False until what it missed has been sent; live suggestions wait in `buffer` meanwhile, so it gets them in order. */
   live: boolean;
   buffer: StoredSuggestion[];
+  /** Its labels with `script:*` as selectors see them, made when first needed and dropped when its labels or projects change. */
+  view?: Labels;
   /** report-output chunks received for the report that follows them. */
   partial?: { id: string; chunks: string[]; chars: number };
 }
@@ -59,6 +61,11 @@ export class Roster {
     return this.away.get(name);
   }
 
+  /** The connected builders. */
+  all(): IterableIterator<BuilderSession> {
+    return this.sessions.values();
+  }
+
   /** Would a suggestion for `project` go to this builder? Every builder gets every project unless it ignores those it lacks. */
   takes(s: BuilderSession, project: string): boolean {
     return !s.ignoreUnknown || s.projects.has(project);
@@ -75,10 +82,10 @@ export class Roster {
    * Offers a suggestion to every connected builder that takes it: sent at once to those that are live, held for
    * those still catching up. Returns their names.
    */
-  offer(s: StoredSuggestion, line: string): string[] {
+  offer(s: StoredSuggestion, line: string, fits?: (b: BuilderSession) => boolean): string[] {
     const names: string[] = [];
     for (const b of this.sessions.values()) {
-      if (!this.takes(b, s.project)) continue;
+      if (!this.takes(b, s.project) || (fits && !fits(b))) continue;
       if (b.live) b.peer.sendLine(line);
       else b.buffer.push(s);
       names.push(b.name);

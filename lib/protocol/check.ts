@@ -64,6 +64,10 @@ const SHAPES: Record<FromMaster['type'], Check> = {
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
   accepted: obj({ ref: opt(str(64)), id, seq, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
+  'dry-run': obj({
+    ref: opt(str(64)), project, branch, builders: arr(MAX_LISTED_BUILDERS, builder), later: arr(MAX_LISTED_BUILDERS, builder),
+    misses: arr(MAX_LISTED_BUILDERS, obj({ builder, why: shortText })),
+  }),
   suggest: obj({ id, seq, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
   synced: obj({ seq: seq0 }),
   ack: obj({ id }),

@@ -8,6 +8,7 @@ import {
   branchProblem, projectProblem, revisionProblem,
 } from './names.js';
 import { labelsProblem } from './labels.js';
+import { MAX_SELECTOR_CHARS, selectorProblem } from './selector.js';
 import type { Validator } from './validator.js';
 
 
@@ -100,6 +101,10 @@ export const SuggestRequest = strict({
   branch,
   revision: revision.optional(),
   follow: z.boolean().optional(),
+  /** Only builders whose labels match this selector, and that have the script (to a master whose greeting has `labels`). */
+  on: named(MAX_SELECTOR_CHARS, selectorProblem).optional(),
+  /** Record nothing: answer with `dry-run`, who would build it and who not. */
+  dryRun: z.boolean().optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -193,6 +198,18 @@ const Accepted = z.object({
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
 });
 
+/** The answer to a suggestion with `dryRun`: who it would go to now, who when back, who not and why. */
+const DryRun = z.object({
+  type: z.literal('dry-run'),
+  ref: z.string().max(64).optional(),
+  project,
+  branch,
+  builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  later: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  misses: z.array(z.object({ builder: builderName, why: shortText })).max(MAX_LISTED_BUILDERS),
+});
+export type DryRun = z.infer<typeof DryRun>;
+
 export const BuildOrder = z.object({
   type: z.literal('suggest'),
   id,
@@ -218,7 +235,7 @@ export type BuildReport = z.infer<typeof BuildReport>;
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, Checked, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
+  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

@@ -12,6 +12,10 @@ export interface SuggestJob {
   wait: boolean;
   follow: boolean;
   json: boolean;
+  /** Only builders whose labels match this selector (checked already). */
+  on?: string;
+  /** Record nothing: print who would build, and exit. */
+  dryRun?: boolean;
   /** Bound on the whole wait; 0 for none. */
   waitTimeoutMs: number;
   connectTimeoutMs: number;
@@ -56,7 +60,11 @@ function seconds(ms: number): string {
 export async function runSuggest(job: SuggestJob): Promise<number> {
   let conn;
   try {
-    conn = await connectToMaster(job.master, { role: 'suggester' }, {
+    conn = await connectToMaster(job.master, (greeting) => {
+      // An older master refuses a key it does not know: said here, in words, before anything is sent.
+      if ((job.on !== undefined || job.dryRun) && !greeting.labels) throw new Error(`it does not take --on or --dry-run (${greeting.server}; upgrade the master)`);
+      return { role: 'suggester' };
+    }, {
       timeoutMs: job.connectTimeoutMs, heartbeatMs: job.heartbeatMs,
       ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
     });
@@ -85,6 +93,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let done = false;
+    /** Dry-run answers so far, and whether any named a builder. */
+    let dryRuns = 0;
+    let anyone = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = (code: number): void => {
       if (done) return;
@@ -123,6 +134,11 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     conn.on('message', (m: FromMaster) => {
       switch (m.type) {
         case 'error':
+          if (m.code === 'no-match') {
+            err(`simplebb-suggest: ${printable(m.message)}`);
+            if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: EXIT.nobody, error: m.message }));
+            return finish(EXIT.nobody);
+          }
           err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${printable(byRef.get(m.ref)?.branch ?? '')}` : ''}: ${printable(m.message)}`);
           return finish(EXIT.error);
         case 'accepted': {
@@ -133,6 +149,18 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
             `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
           if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
+        }
+        case 'dry-run': {
+          dryRuns++;
+          const names = (list: string[]): string => list.slice(0, 20).join(', ') + (list.length > 20 ? ', …' : '');
+          emit({ type: 'dry-run', project: m.project, branch: m.branch, builders: m.builders, later: m.later, misses: m.misses },
+            [`would build ${m.project} ${printable(m.branch)} on ${m.builders.length} builder${m.builders.length === 1 ? '' : 's'}${m.builders.length ? `: ${names(m.builders)}` : ''}`,
+              ...(m.later.length ? [`  and when back (away now): ${names(m.later)}`] : []),
+              ...m.misses.slice(0, 20).map((x) => `  not ${x.builder}: ${printable(x.why)}`),
+              ...(m.misses.length > 20 ? [`  not ${m.misses.length - 20} more`] : [])].join('\n'));
+          anyone ||= m.builders.length + m.later.length > 0;
+          if (dryRuns === job.branches.length) finish(anyone ? EXIT.ok : EXIT.nobody);
+          return;
         }
         case 'started':
           view?.started(m.id, m.builder);
@@ -174,7 +202,10 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     });
     job.branches.forEach((b, i) => {
       byRef.set(String(i), b);
-      conn.send({ type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow });
+      conn.send({
+        type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow,
+        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}),
+      });
     });
     if (job.wait && job.waitTimeoutMs > 0) {
       timer = setTimeout(() => {
