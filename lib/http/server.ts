@@ -12,7 +12,7 @@ import type { LogReader, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
-import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { BadQuery, flag, integer, label, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
@@ -115,8 +115,9 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const n = limit(q);
     const after = reportCursor(q);
     const v = verdict(q);
+    const l = label(q);
     const list = await history.reports({
-      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
+      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), ...(l ? { label: l } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
     });
     const page = list.slice(0, n);
     return { reports: page, ...(list.length > n ? { next: nextReportCursor(page.at(-1)!) } : {}) };

@@ -28,6 +28,8 @@ export interface HistoryFilter {
 }
 
 export interface ReportQuery extends HistoryFilter {
+  /** Only reports whose builder had this label (name, value) when it reported. */
+  label?: [string, string];
   /** Only the newest build outcome (success, failure or timeout) per project × branch × builder. */
   latest?: boolean;
   /** As latest, and only those that are red (failure or timeout). */

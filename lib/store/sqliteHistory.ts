@@ -32,6 +32,8 @@ export class SqliteHistory implements History {
     eq('builder', q.builder);
     eq('verdict', q.verdict, 'r');
     if (q.failing) where.push(`r.verdict IN ('failure', 'timeout')`);
+    // Not indexed: read in received order until a page is full (label names hold no '"', so the JSON path needs no escaping).
+    if (q.label) { where.push('json_extract(r.labels, ?) = ?'); args.push(`$."${q.label[0]}"`, q.label[1]); }
     if (q.since !== undefined) { where.push(`${t}.received_at >= ?`); args.push(q.since); }
     if (q.until !== undefined) { where.push(`${t}.received_at <= ?`); args.push(q.until); }
     if (q.after) {

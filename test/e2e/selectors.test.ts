@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -36,6 +36,22 @@ describe('labels and selectors', () => {
     expect(ok.stdout).toMatch(/to 1 builder: m1/);
     expect(ok.stdout).toMatch(/m1\s+foo main\s+success/);
     expect(ok.stdout).not.toContain('m2');
+
+    // Each report keeps its builder's labels: the API and simplebb history filter on them.
+    expect((await suggest(m.port, ['bar', 'main', '--wait'])).code).toBe(0); // m1 reports no-script, m2 builds
+    await waitFor('three reports', () => m.reports().length === 3);
+    const fast = (await api(`${m.httpUrl!}/api/v1/reports?label=pool=fast`)).body.reports as Array<{ builder: string; labels?: Record<string, string> }>;
+    expect(fast.map((r) => r.builder)).toEqual(['m1', 'm1']);
+    expect(fast[0]!.labels).toMatchObject({ arch: 'x64', pool: 'fast' });
+    expect((await api(`${m.httpUrl!}/api/v1/reports?label=zone=eu`)).body.reports).toMatchObject([{ builder: 'm2', project: 'bar', verdict: 'success' }]);
+    expect(await api(`${m.httpUrl!}/api/v1/reports?label=zone`)).toEqual({ status: 400, body: { error: 'label: label "zone" is not KEY=VALUE' } });
+    const hist = await runToEnd('simplebb', ['--url', m.httpUrl!, 'history', '--label', 'arch=arm64']);
+    expect(hist.code).toBe(0);
+    expect(hist.stdout).toMatch(/bar\s+main\s+m2\s+success/);
+    expect(hist.stdout).not.toContain('m1');
+    const badHist = await runToEnd('simplebb', ['--url', m.httpUrl!, 'history', '--label', 'arch']);
+    expect(badHist.code).toBe(2);
+    expect(badHist.stderr).toMatch(/--label: label "arch" is not KEY=VALUE/);
   });
 
   it('a selector nobody matches exits 3 at once naming the closest misses; --dry-run prints who would build', async () => {
