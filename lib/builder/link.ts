@@ -29,6 +29,8 @@ export interface LinkEvents {
 export class Link extends EventEmitter<LinkEvents> {
   private conn: MasterConnection | undefined;
   private store = '';
+  /** The master of the connection being made or held takes labels (its greeting said so). */
+  private labels = false;
   /** Counts connections: work tied to one connection stops when this moves on. */
   generation = 0;
   private readonly reconnector: Reconnector;
@@ -39,7 +41,7 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   constructor(
     private readonly config: LinkConfig,
-    private readonly hello: (store: string) => HelloFields,
+    private readonly hello: (store: string, takesLabels: boolean) => HelloFields,
     private readonly log: Logger,
     private readonly beforeDial: () => Promise<void> = () => Promise.resolve(),
   ) {
@@ -71,6 +73,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.conn ? this.store : '';
   }
 
+  /** Whether the master connected now takes builder labels (an older one refuses a hello or message that has them). */
+  get takesLabels(): boolean {
+    return this.conn !== undefined && this.labels;
+  }
+
   /** Sends if connected; false when not connected or when the socket wants a pause (wait for 'drain'). */
   send(message: ToMaster): boolean {
     return this.conn?.send(message) ?? false;
@@ -84,7 +91,8 @@ export class Link extends EventEmitter<LinkEvents> {
     await this.beforeDial();
     return connectToMaster(this.config.master, (greeting) => {
       this.store = greeting.store;
-      return this.hello(greeting.store);
+      this.labels = greeting.labels === true;
+      return this.hello(greeting.store, this.labels);
     }, {
       timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
       ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(this.config.tls ? { tls: this.config.tls } : {}),

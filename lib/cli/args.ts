@@ -1,5 +1,6 @@
 // The simplebb command's command line: which command, its arguments and flags, checked into an Invocation, or a
 // UsageError of one line. Pure (argv and environment in), so it is tested without running anything.
+import { parseLabel } from '../protocol/labels.js';
 import { parseArgs } from 'node:util';
 import { argsProblem, integer, seconds } from '../common/args.js';
 import { FORGES, type ForgeName } from '../forges/forge.js';
@@ -10,7 +11,7 @@ export const DEFAULT_URL = 'http://127.0.0.1:7901';
 const DEFAULT_TIMEOUT = '10';
 const DEFAULT_LIMIT = 20;
 
-export interface HistoryFilters { project?: string; branch?: string; builder?: string; verdict?: string }
+export interface HistoryFilters { project?: string; branch?: string; builder?: string; verdict?: string; label?: string }
 
 export type Command =
   | { name: 'status' }
@@ -47,6 +48,7 @@ Commands:
       --branch <branch>        only this branch
       --builder <name>         only this builder
       --verdict <verdict>      only this verdict (${VERDICTS.join(', ')})
+      --label <key=value>      only builds by a builder that had this label (arch=arm64, pool=fast)
       --failing                only the newest report of each project, branch and builder, if it is red
                                (failure or timeout); exit 1 when there is one
       --limit <n>              show this many (default: ${DEFAULT_LIMIT})
@@ -80,14 +82,14 @@ Exit codes: 0 done; 1 history --failing found a failing build; 2 an error, said 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
   forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook',
+  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook',
 };
 /** Flags that belong to some commands. */
 const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook'] };
@@ -167,6 +169,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       if (o.builder !== undefined) filters.builder = valid('builder', o.builder, builderNameProblem(o.builder));
       if (o.verdict !== undefined) {
         filters.verdict = valid('verdict', o.verdict, (VERDICTS as readonly string[]).includes(o.verdict) ? null : `verdict must be one of ${VERDICTS.join(', ')}`);
+      }
+      if (o.label !== undefined) {
+        try {
+          filters.label = parseLabel(o.label).join('=');
+        } catch (err) {
+          usage(`--label: ${(err as Error).message}`);
+        }
       }
       cmd = { name: 'history', filters, failing: Boolean(o.failing), limit: o.limit === undefined ? DEFAULT_LIMIT : checked(o.limit, integer('--limit', 1, 100_000)) };
       break;

@@ -12,7 +12,7 @@ import type { LogReader, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
-import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { BadQuery, flag, integer, label, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
@@ -90,7 +90,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/builders', async () => {
     const online = board.builders();
     const names = new Set(online.map((b) => b.name));
-    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen }));
+    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen, ...(b.labels ? { labels: b.labels } : {}) }));
     return { builders: [...online.map((b) => ({ ...b, online: true, lastSeen: b.since })), ...offline] };
   });
 
@@ -117,8 +117,9 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const n = limit(q);
     const after = reportCursor(q);
     const v = verdict(q);
+    const l = label(q);
     const list = await history.reports({
-      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
+      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), ...(l ? { label: l } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
     });
     const page = list.slice(0, n);
     return { reports: page, ...(list.length > n ? { next: nextReportCursor(page.at(-1)!) } : {}) };
@@ -150,6 +151,10 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.post('/api/v1/suggestions', async (req, reply) => {
     const outcome = await suggestOverHttp(deps.relay, access.suggestToken, req.ip, req.socket.remotePort ?? 0, req.body);
     if (!outcome.ok) return fail(reply, outcome.status, outcome.error);
+    if ('dryRun' in outcome) {
+      const { type: _t, ref: _r, ...answer } = outcome.dryRun;
+      return reply.code(200).send({ dryRun: true, ...answer });
+    }
     const { type: _t, ref: _r, ...accepted } = outcome.accepted;
     return reply.code(201).send(accepted);
   });

@@ -73,7 +73,10 @@ export class ReportIntake {
       }
     }
     const { type: _t, outputChunks: _c, ...fields } = msg;
-    const report: StoredReport = { ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now() };
+    const report: StoredReport = {
+      ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now(),
+      ...(Object.keys(b.labels).length ? { labels: b.labels } : {}),
+    };
     let outcome;
     try {
       outcome = await this.commits.report(report);

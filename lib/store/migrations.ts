@@ -64,6 +64,12 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     CREATE INDEX hooks_pending ON hooks(received_at) WHERE state = 'pending';
     CREATE INDEX suggestions_source ON suggestions(source);
   `),
+  // 6: who may build: a suggestion's selector (`--on`), the labels of the builder a report came from, a builder's last labels.
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN selector TEXT;
+    ALTER TABLE reports ADD COLUMN labels TEXT;
+    ALTER TABLE builders ADD COLUMN labels TEXT;
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

@@ -1,4 +1,5 @@
 // The master's durable record as an interface: suggestions in sequence, each builder's part in them, reports, builders.
+import type { Labels } from '../protocol/labels.js';
 import type { ReportFields } from '../protocol/messages.js';
 import type { History } from './history.js';
 
@@ -8,6 +9,8 @@ export interface StoredReport extends ReportFields {
   seq: number;
   output: string;
   receivedAt: number;
+  /** The builder's labels when it reported (`script:*` left out); absent for a master-given verdict of an unknown builder. */
+  labels?: Labels;
 }
 
 export interface ReportKey {
@@ -23,6 +26,8 @@ export interface NewSuggestion {
   revision?: string;
   /** Who made it (the suggester's address). */
   from: string;
+  /** The selector (`--on`) a builder's labels must match, as given; absent: every builder. */
+  on?: string;
   createdAt: number;
   /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
@@ -71,6 +76,8 @@ export interface BuilderRecord {
   /** The id of the state dir it last connected with. */
   instance?: string;
   lastSeen: number;
+  /** Its labels as a selector sees them (`script:*` included) when it last said hello or changed them. */
+  labels?: Labels;
 }
 
 /** A build's whole output kept on disk beside the record (see LogFiles): what the index says of it. */

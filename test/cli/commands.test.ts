@@ -40,7 +40,7 @@ beforeAll(() => {
   });
   data = {
     builders: [
-      { name: 'b1', online: true, address: '10.0.0.5:40112', since: now - 3 * 86_400_000, lastSeen: now, jobs: 1, running: [{ id: 'mx57dlhe-000000000001', project: 'foo', branch: 'dev', startedAt: now - 12_000 }] },
+      { name: 'b1', online: true, address: '10.0.0.5:40112', since: now - 3 * 86_400_000, lastSeen: now, jobs: 1, running: [{ id: 'mx57dlhe-000000000001', project: 'foo', branch: 'dev', startedAt: now - 12_000 }], labels: { os: 'linux', arch: 'x64', 'script:foo': 'true' } },
       { name: 'b2', online: false, lastSeen: now - 2 * 60 * MIN - MIN },
     ],
     reports: [
@@ -105,8 +105,8 @@ describe('simplebb status', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toBe('BUILDER  STATE    LAST SEEN  RUNNING');
-    expect(lines[1]).toMatch(/^b1       online   now        foo dev \(12\.\d s\)$/);
+    expect(lines[0]).toBe('BUILDER  STATE    LAST SEEN  RUNNING           LABELS');
+    expect(lines[1]).toMatch(/^b1       online   now        foo dev \(12\.\d s\)  arch=x64 os=linux$/);
     expect(lines[2]).toBe('b2       offline  2 h ago');
     expect(lines[3]).toBe('');
     expect(lines.slice(4)).toEqual([
