@@ -9,6 +9,7 @@ import { checkMaster } from './lib/masterd/check.js';
 import { readSecrets, type Secrets } from './lib/masterd/config.js';
 import { startMaster } from './lib/masterd/daemon.js';
 import { readHooksConfig, type HooksConfig } from './lib/masterd/hooksConfig.js';
+import { readNotifyConfig, type NotifyConfig } from './lib/masterd/notifyConfig.js';
 import { tokenCommand } from './lib/masterd/tokenCommand.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     .addOption(opt('--max-input-buffer <MiB>', 'unfinished lines all connections may hold together; beyond it the oldest are cut, unauthenticated ones first', 'SIMPLEBB_MAX_INPUT_BUFFER', '64', integer('--max-input-buffer', 1, 65_536)))
     .addOption(opt('--suggest-rate <n>', 'suggestions per second one IP address may make (all its connections together)', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
     .addOption(opt('--suggest-burst <n>', 'suggestions one IP address may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
+    .addOption(opt('--notify <file>', 'tell the outside world about builds (mail, webhooks, after-scripts), as this JSON file configures (docs/NOTIFICATIONS.md)', 'SIMPLEBB_NOTIFY'))
     .addOption(opt('--hooks <file>', 'take webhooks from GitHub, Gitea, Forgejo and GitLab on the HTTP listener, as this JSON file configures (docs/WEBHOOKS.md)', 'SIMPLEBB_HOOKS'))
     .addOption(opt('--max-log-bytes <size>', "the most of one build's output kept on disk (64M, say); beyond it its first and last part, with a mark", 'SIMPLEBB_MAX_LOG_BYTES', '64M', byteSize('--max-log-bytes', 4096, 2 ** 40)))
     .addOption(opt('--keep-logs <days>', 'remove full logs older than this, never the last success, last failure or first failure of a red streak (0: keep all)', 'SIMPLEBB_KEEP_LOGS', '30', integer('--keep-logs', 0, 100_000)))
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const o = cmd.opts<{
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
-    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string;
+    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string; notify?: string;
   }>();
   const PROG = 'simplebb-masterd';
 
@@ -88,9 +90,14 @@ async function main(): Promise<void> {
   }
   const { builderToken, suggestToken, tls, http } = secrets;
   let hooks: HooksConfig | undefined;
+  let notify: NotifyConfig | undefined;
   try {
     if (o.hooks && !http) throw new ConfigError('--hooks needs the HTTP listener: drop --http off');
     hooks = o.hooks ? readHooksConfig(o.hooks, (m) => {
+      log.warn({ event: 'config' }, m);
+      process.stderr.write(`${PROG}: warning: ${m}\n`);
+    }) : undefined;
+    notify = o.notify ? readNotifyConfig(o.notify, (m) => {
       log.warn({ event: 'config' }, m);
       process.stderr.write(`${PROG}: warning: ${m}\n`);
     }) : undefined;
@@ -104,7 +111,7 @@ async function main(): Promise<void> {
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
-      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks } : {}),
+      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks } : {}), ...(notify ? { notify } : {}),
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));
     const running = await starting;

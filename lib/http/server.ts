@@ -8,11 +8,12 @@ import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
-import type { LogReader, PrunePlan } from '../store/store.js';
+import type { LogReader, Outbox, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { registerNotifications } from './notifications.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
@@ -31,6 +32,8 @@ export interface HttpDeps {
   access: AccessRules;
   /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
   hooks?: HookIntake;
+  /** The notification outbox, when notifications are on (--notify). */
+  notifications?: Pick<Outbox, 'recent'>;
   /** The clock (sessions expire by it). */
   now?: () => number;
   /** Serve HTTPS with the wire's certificate and key. */
@@ -171,6 +174,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
   registerHookDeliveries(app, history);
+  registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
   else app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, 'this master takes no webhooks (start it with --hooks FILE)'));
 

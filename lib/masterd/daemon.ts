@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { FullLogs } from './fullLogs.js';
 import { HookInbox } from './hookInbox.js';
 import type { HooksConfig } from './hooksConfig.js';
+import { startNotifier } from '../notify/notifier.js';
+import type { NotifyConfig } from './notifyConfig.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
@@ -20,6 +22,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
   /** Webhooks from forges, on the HTTP listener (they need it on). */
   hooks?: HooksConfig;
+  /** Notifications out (rules and sinks); none: off. */
+  notify?: NotifyConfig;
   /** The most of one build's output kept on disk (default 64 MiB). */
   maxLogBytes?: number;
   /** Days a full log is kept (the last success, last failure and first failure of a red streak for ever); 0: all for ever. Default 30. */
@@ -48,6 +52,8 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const eventLog = await logEvents(store, events, log, config.logFile);
   const board = new Board(events);
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
+  // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
+  const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
   const relay = await Relay.open(store, events, config);
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
@@ -57,7 +63,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events, logs, ...(hooks ? { hooks } : {}) }) : undefined;
+  }, { history: store.history, board, relay, events, logs, ...(hooks ? { hooks } : {}), ...(notifier ? { notifications: store.outbox } : {}) }) : undefined;
   await hooks?.start();
   const listening = await listen(config, relay, events).catch(async (err: unknown) => {
     await http?.close();
@@ -83,6 +89,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
       await relay.stop(); // what arrived while the connections closed
       await eventLog.flush();
       await logs.flush();
+      await notifier?.stop(Math.min(2000, timeoutMs));
       await store.close();
       log.info({ event: 'stopped' }, 'simplebb-masterd stopped');
     })();
