@@ -30,11 +30,12 @@ export class SqliteOutbox implements Outbox {
       suggestion: db.prepare<[number], SuggestionRow>('SELECT * FROM suggestions WHERE seq = ?'),
       open: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM deliveries WHERE seq = ? AND state IN ('offered', 'received', 'started')"),
       reportsOf: db.prepare<[number], ReportRow>('SELECT * FROM reports WHERE seq = ? ORDER BY builder'),
-      lastVerdict: db.prepare<[string, string, string, number, number, string], { verdict: string }>(`SELECT verdict FROM reports
-        WHERE project = ? AND branch = ? AND builder = ? AND verdict IN ('success', 'failure', 'timeout')
-          AND (received_at < ? OR (received_at = ? AND id < ?)) ORDER BY received_at DESC, id DESC LIMIT 1`),
-      lastGreen: db.prepare<[string, string, string, number], { seq: number | null }>(`SELECT max(seq) AS seq FROM reports
-        WHERE project = ? AND branch = ? AND builder = ? AND verdict = 'success' AND seq < ?`),
+      // Row values keep both to a backwards walk of the cell's index (reports_cell) from the report, not a scan of the cell.
+      lastVerdict: db.prepare<[string, string, string, number, string], { verdict: string }>(`SELECT verdict FROM reports
+        WHERE project = ? AND branch = ? AND builder = ? AND (received_at, id) < (?, ?) AND verdict IN ('success', 'failure', 'timeout')
+        ORDER BY received_at DESC, id DESC LIMIT 1`),
+      lastGreen: db.prepare<[string, string, string, number], { seq: number | null }>(`SELECT seq FROM reports
+        WHERE project = ? AND branch = ? AND builder = ? AND verdict = 'success' AND seq < ? ORDER BY received_at DESC, id DESC LIMIT 1`),
       revisions: db.prepare<[number, number, string, string, number], { revision: string }>(`SELECT revision FROM suggestions
         WHERE seq > ? AND seq <= ? AND project = ? AND branch = ? AND revision IS NOT NULL GROUP BY revision ORDER BY max(seq) DESC LIMIT ?`),
       add: db.prepare<[string, number, string, string, string, number, number], never>(`INSERT OR IGNORE INTO notifications
@@ -55,11 +56,13 @@ export class SqliteOutbox implements Outbox {
   /** Inside the commit's transaction, after its reports and deliveries are written: keeps what the planner plans for each stored report. */
   plan(stored: StoredReport[], now: number): void {
     if (!this.planner || stored.length === 0) return;
-    for (const report of stored) {
+    // A suggestion completed by several reports of this commit is judged complete once, with its last one.
+    const last = new Map(stored.map((r, i) => [r.seq, i]));
+    for (const [i, report] of stored.entries()) {
       const s = this.stmts.suggestion.get(report.seq);
       if (!s) continue;
       const suggestion = rowToSuggestion(s);
-      const complete = this.stmts.open.get(report.seq)!.n === 0
+      const complete = last.get(report.seq) === i && this.stmts.open.get(report.seq)!.n === 0
         ? this.stmts.reportsOf.all(report.seq).map((r) => this.judge(rowToReport(r))) : undefined;
       const planned = this.planner({
         suggestion, judged: this.judge(report), ...(complete ? { complete } : {}),
@@ -73,7 +76,7 @@ export class SqliteOutbox implements Outbox {
   }
 
   private judge(report: StoredReport): JudgedReport {
-    const last = this.stmts.lastVerdict.get(report.project, report.branch, report.builder, report.receivedAt, report.receivedAt, report.id);
+    const last = this.stmts.lastVerdict.get(report.project, report.branch, report.builder, report.receivedAt, report.id);
     return { report, ...(last ? { lastVerdict: last.verdict as Verdict } : {}) };
   }
 
