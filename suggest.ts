@@ -27,7 +27,7 @@ Options:
   -w, --wait               wait for every builder's verdict; exit 0 all ran ok, 1 any failed, 3 none could build it
   -f, --follow             stream the builds' output live (implies --wait)
   -t, --timeout <sec>      give up waiting after this long (exit 124); 0 for never (default: "0", env: SIMPLEBB_WAIT_TIMEOUT)
-  --connect-timeout <sec>  give up reaching the master after this long (default: "5", env: SIMPLEBB_CONNECT_TIMEOUT)
+  --connect-timeout <sec>  give up reaching the master after this long, trying again while it refuses (default: "5", env: SIMPLEBB_CONNECT_TIMEOUT)
   --json                   print one JSON object per line instead of text
   --token-file <file>      the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
   --tls                    connect with TLS (env: SIMPLEBB_TLS=1)

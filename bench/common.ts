@@ -46,13 +46,13 @@ export function within<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   ipc?: boolean;
-  /** Read its stdout (otherwise ignored) and keep its stderr off ours (otherwise shared). */
+  /** Read its stdout (otherwise ignored) and its stderr (otherwise shared with ours). */
   capture?: boolean;
 }
 
 /** Spawns a process we track and end at the end of the run. */
 export function start(cmd: string, args: string[], opts: StartOptions = {}): ChildProcess {
-  const io = opts.capture ? ['ignore', 'pipe', 'ignore'] as const : ['ignore', 'ignore', 'inherit'] as const;
+  const io = opts.capture ? ['ignore', 'pipe', 'pipe'] as const : ['ignore', 'ignore', 'inherit'] as const;
   const c = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: opts.ipc ? [...io, 'ipc'] : [...io] });
   children.add(c);
   c.on('exit', () => children.delete(c));

@@ -26,6 +26,8 @@ export interface ChaosResult extends Findings {
   suggestions: number;
   accepted: number;
   faults: Record<string, number>;
+  /** Why suggesters went without an acceptance, by their first line on stderr (numbers blanked), with counts. */
+  unaccepted: Record<string, number>;
   elapsedMs: number;
 }
 
@@ -59,7 +61,8 @@ class Farm {
   readonly proxies: LinkProxy[] = [];
   readonly names: string[];
   private readonly stopped = new Set<number>();
-  private listening = 0;
+  /** Master faults one after the other: a kill that lands while the last restart still loads would leave two waiting on one start. */
+  private masterTurn: Promise<void> = Promise.resolve();
 
   constructor(readonly dir: string, private readonly n: number) {
     this.names = Array.from({ length: n }, (_, i) => `b${i}`);
@@ -81,11 +84,9 @@ class Farm {
     mkdirSync(join(this.dir, 'master'), { recursive: true });
     this.master = spawnProc(join(DIST, 'masterd.js'), ['--port', String(this.port), '--http', '127.0.0.1:0', '--data', join(this.dir, 'master', 'data'), '--log', this.masterLog, ...HEARTBEAT,
       '--suggest-rate', '1000', '--suggest-burst', '100000']);
-    const want = ++this.listening;
-    const line = await until('the master to listen', () => {
-      const l = readLog(this.masterLog).filter((x) => x.event === 'listening');
-      return l.length >= want ? l[want - 1] : undefined;
-    }, 20_000);
+    // This process's line (each line carries its pid): an earlier master's line never stands for this one.
+    const pid = this.master.proc.pid;
+    const line = await until('the master to listen', () => readLog(this.masterLog).find((x) => x.event === 'listening' && x.pid === pid), 20_000);
     this.port = line.port as number;
   }
 
@@ -118,11 +119,15 @@ class Farm {
   /** Carries out one fault; resolves when the process or link it hit is whole again. */
   async inflict(f: Fault): Promise<void> {
     switch (f.kind) {
-      case 'kill-master':
-        this.master.proc.kill('SIGKILL');
-        await this.master.exited;
-        await this.startMaster();
-        return;
+      case 'kill-master': {
+        const turn = this.masterTurn.then(async () => {
+          this.master.proc.kill('SIGKILL');
+          await this.master.exited;
+          await this.startMaster();
+        });
+        this.masterTurn = turn.catch(() => undefined);
+        return turn;
+      }
       case 'kill-builder': {
         const b = this.builders[f.builder]!;
         if (this.stopped.has(f.builder)) return;
@@ -187,6 +192,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const farm = new Farm(mkdtempSync(join(tmpdir(), 'simplebb-chaos-')), o.builders);
   const accepted: string[] = [];
   const faults: Record<string, number> = {};
+  const unaccepted: Record<string, number> = {};
   await farm.start();
   o.say(`chaos seed ${o.seed}: ${count} suggestions to ${o.builders} builders over ${(plan.endsAt / 1000).toFixed(0)} s, ${plan.faults.length} faults`);
   try {
@@ -198,14 +204,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const wait = start + ev.at - Date.now();
       if (wait > 0) await sleep(wait);
       if ('s' in ev) {
-        const p = spawnProc(join(DIST, 'suggest.js'), ['-p', String(farm.port), '--json', '--connect-timeout', '3', 'chaos', ev.s.branch], {}, true);
+        const p = spawnProc(join(DIST, 'suggest.js'), ['-p', String(farm.port), '--json', '--connect-timeout', '10', 'chaos', ev.s.branch], {}, true);
         let out = '';
+        let err = '';
         p.proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-        suggesters.push(Promise.race([p.exited, sleep(15_000).then(() => { p.proc.kill('SIGKILL'); })]).then(() => {
+        p.proc.stderr?.on('data', (d: Buffer) => { if (err.length < 4096) err += d.toString(); });
+        let killed = false;
+        suggesters.push(Promise.race([p.exited, sleep(15_000).then(() => { killed = true; p.proc.kill('SIGKILL'); })]).then(() => {
+          let ok = false;
           for (const l of out.split('\n').filter(Boolean)) {
             const m = JSON.parse(l) as { type: string; id?: string };
-            if (m.type === 'accepted' && m.id) accepted.push(m.id);
+            if (m.type === 'accepted' && m.id) {
+              accepted.push(m.id);
+              ok = true;
+            }
           }
+          if (ok) return;
+          const why = killed ? 'still running after 15 s' : (err.split('\n')[0] || `exit ${p.proc.exitCode}, nothing on stderr`).replace(/\d+/g, 'N');
+          unaccepted[why] = (unaccepted[why] ?? 0) + 1;
         }));
       } else {
         faults[ev.f.kind] = (faults[ev.f.kind] ?? 0) + 1;
@@ -236,7 +252,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   // A failed run's files stay, for a look at the logs; a good run leaves nothing behind.
   if (findings.violations.length) o.say(`  the run's files are kept in ${farm.dir}`);
   else rmSync(farm.dir, { recursive: true, force: true });
-  return { ...findings, seed: o.seed, suggestions: evidence.suggestions.length, accepted: accepted.length, faults, elapsedMs: Date.now() - t0 };
+  return { ...findings, seed: o.seed, suggestions: evidence.suggestions.length, accepted: accepted.length, faults, unaccepted, elapsedMs: Date.now() - t0 };
 }
 
 /** The figures of one run, a line each. */
@@ -246,6 +262,7 @@ export function describe(r: ChaosResult): string[] {
   return [
     `seed ${r.seed}: ${r.outcomes} outcomes (${r.suggestions} suggestions in the record, ${r.accepted} accepted) in ${(r.elapsedMs / 1000).toFixed(0)} s`,
     `  faults: ${kinds || 'none'}`,
+    ...Object.entries(r.unaccepted).map(([why, n]) => `  not accepted (${n}): ${why}`),
     `  verdicts: ${verdicts}; builds run ${r.runs}; completed but reported lost (exit status unseen) ${r.completedButLost}`,
     r.violations.length ? `  VIOLATIONS (${r.violations.length}):\n${r.violations.map((v) => `    ${v}`).join('\n')}` : '  no violations',
   ];

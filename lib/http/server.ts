@@ -34,6 +34,8 @@ export interface HttpDeps {
   hooks?: HookIntake;
   /** The notification outbox, when notifications are on (--notify). */
   notifications?: Pick<Outbox, 'recent'>;
+  /** The URL of the listener that takes the webhooks instead (--hooks-http), named in this one's 404. */
+  hooksElsewhere?: string;
   /** The clock (sessions expire by it). */
   now?: () => number;
   /** Serve HTTPS with the wire's certificate and key. */
@@ -48,13 +50,13 @@ const MAX_SSE_UNREAD = 1024 * 1024;
 const SSE_KEEPALIVE_MS = 10_000;
 
 /** Headers on every answer: nothing runs, frames or leaks from what we serve. */
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
 
-function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
+export function fail(reply: FastifyReply, status: number, error: string): FastifyReply {
   return reply.code(status).send({ error });
 }
 
@@ -176,7 +178,10 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
-  else app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, 'this master takes no webhooks (start it with --hooks FILE)'));
+  else {
+    const why = deps.hooksElsewhere ? `this listener takes no webhooks: they go to ${deps.hooksElsewhere}/hooks/FORGE (--hooks-http)` : 'this master takes no webhooks (start it with --hooks FILE)';
+    app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
+  }
 
   registerPages(app, { history, board });
 

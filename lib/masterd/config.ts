@@ -73,3 +73,17 @@ function httpConfig(o: SecretFlags, warn: (m: string) => void): Secrets['http'] 
   }
   return { host: address.host, port: address.port, ...(token !== undefined ? { readToken: token } : {}), publicBoard: Boolean(o.publicBoard) };
 }
+
+/** The webhooks' own listener's port when --hooks-http names none. */
+export const DEFAULT_HOOKS_PORT = 7902;
+
+/** --hooks-http: where the webhooks are taken instead of the HTTP listener; it needs --hooks (there is nothing to take without). */
+export function hooksHttpConfig(text: string | undefined, hooks: boolean): { host: string; port: number } | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  if (!hooks) throw new ConfigError('--hooks-http needs --hooks FILE: without it there are no webhooks to take');
+  try {
+    return parseAddress(text.trim(), DEFAULT_HOOKS_PORT);
+  } catch (err) {
+    throw new ConfigError(`--hooks-http: ${(err as Error).message.replace('master address', 'address')}`);
+  }
+}

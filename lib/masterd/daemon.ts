@@ -7,7 +7,8 @@ import { Board } from '../master/board.js';
 import { join } from 'node:path';
 import { FullLogs } from './fullLogs.js';
 import { HookInbox } from './hookInbox.js';
-import type { HooksConfig } from './hooksConfig.js';
+import { readHooksConfig, type HooksConfig } from './hooksConfig.js';
+import { watchConfig } from './configWatch.js';
 import { startNotifier } from '../notify/notifier.js';
 import type { NotifyConfig } from './notifyConfig.js';
 import type { HttpConfig } from './httpListener.js';
@@ -20,10 +21,14 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   logFile?: string;
   /** The HTTP listener (API, events, badge, metrics); none: off. Its TLS and suggest token are the wire's. */
   http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
-  /** Webhooks from forges, on the HTTP listener (they need it on). */
+  /** Webhooks from forges, on the HTTP listener (they need it on) or on `hooksHttp`. */
   hooks?: HooksConfig;
   /** Notifications out (rules and sinks); none: off. */
   notify?: NotifyConfig;
+  /** The file `hooks` was read from, watched: a change is read again and takes effect if it is good. */
+  hooksFile?: string;
+  /** A listener of their own for the webhooks, apart from the API and pages. */
+  hooksHttp?: { host: string; port: number };
   /** The most of one build's output kept on disk (default 64 MiB). */
   maxLogBytes?: number;
   /** Days a full log is kept (the last success, last failure and first failure of a red streak for ever); 0: all for ever. Default 30. */
@@ -38,6 +43,8 @@ export interface RunningMaster {
   readonly host: string;
   /** The HTTP listener's URL, when it is on. */
   readonly httpUrl?: string;
+  /** The webhooks' own listener's URL, with --hooks-http. */
+  readonly hooksUrl?: string;
   /** Stops accepting, stores what was received, closes connections politely. Resolves within `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -60,29 +67,42 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   // The HTTP side first (loading it takes a moment), so that the wire takes builders only once everything is up:
   // `listening` in the log then comes before any builder's `connected`.
   // Loaded only when on: fastify, prom-client and badge-maker are ~14 MiB of a master's memory.
+  const hooksHttp = hooks && config.hooksHttp ? await (await import('./hooksListener.js')).listenHooks({
+    ...config.hooksHttp, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
+  }, hooks) : undefined;
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events, logs, ...(hooks ? { hooks } : {}), ...(notifier ? { notifications: store.outbox } : {}) }) : undefined;
+  }, { history: store.history, board, relay, events, logs, ...(hooks && !hooksHttp ? { hooks } : {}), ...(hooksHttp ? { hooksElsewhere: hooksHttp.url } : {}), ...(notifier ? { notifications: store.outbox } : {}) }).catch(async (err: unknown) => {
+    await hooksHttp?.close();
+    throw err;
+  }) : undefined;
   await hooks?.start();
+  const hooksWatch = hooks && config.hooksFile
+    ? watchConfig(config.hooksFile, 'webhook settings', (f) => readHooksConfig(f, (m) => events.notice('warn', 'config', m)), (c) => hooks.reconfigure(c), events)
+    : undefined;
   const listening = await listen(config, relay, events).catch(async (err: unknown) => {
     await http?.close();
+    await hooksHttp?.close();
     throw err;
   });
   if (http) log.info({ event: 'http-listening', url: http.url, port: http.port }, `simplebb-masterd serves its API on ${http.url}`);
+  if (hooksHttp) log.info({ event: 'hooks-listening', url: hooksHttp.url, port: hooksHttp.port }, `simplebb-masterd takes webhooks on ${hooksHttp.url}/hooks/FORGE`);
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
   const sweep = setInterval(() => relay.tick(), Math.min(10_000, Math.max(100, config.replayWindowMs / 10)));
   sweep.unref();
   log.info({
     event: 'listening', host: config.host, port: listening.port, data: config.dataDir, store: store.id, tls: Boolean(config.tls),
-    builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined, ...(http ? { http: http.url } : {}),
+    builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined, ...(http ? { http: http.url } : {}), ...(hooksHttp ? { hooks: hooksHttp.url } : {}),
   }, 'simplebb-masterd listening');
 
   let stopped: Promise<void> | undefined;
   const stop = (timeoutMs = 4000): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(sweep);
+      await hooksWatch?.close();
       await http?.close();
+      await hooksHttp?.close();
       const closing = listening.close(timeoutMs);
       await relay.stop();
       await closing;
@@ -95,7 +115,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     })();
     return stopped;
   };
-  return { port: listening.port, host: config.host, ...(http ? { httpUrl: http.url } : {}), stop };
+  return { port: listening.port, host: config.host, ...(http ? { httpUrl: http.url } : {}), ...(hooksHttp ? { hooksUrl: hooksHttp.url } : {}), stop };
 }
 
 /**

@@ -27,9 +27,14 @@ export class HookInbox implements HookIntake {
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly now: () => number;
 
-  constructor(private readonly config: HooksConfig, private readonly store: Store, private readonly relay: Relay, private readonly events: EventBus,
+  constructor(private config: HooksConfig, private readonly store: Store, private readonly relay: Relay, private readonly events: EventBus,
     private readonly suggestToken: string | undefined, now?: () => number) {
     this.now = now ?? Date.now;
+  }
+
+  /** Takes a configuration read again (the --hooks file changed): deliveries from now on follow it. */
+  reconfigure(config: HooksConfig): void {
+    this.config = config;
   }
 
   /** Processes what the last master kept but did not get to. */

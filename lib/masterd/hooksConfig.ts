@@ -34,15 +34,15 @@ export interface HooksConfig {
 
 /** Reads and checks `file`; throws a ConfigError naming the file and what is wrong in it. */
 export function readHooksConfig(file: string, warn: (m: string) => void): HooksConfig {
-  const data = readJsonConfig(file, 'hooks', File);
+  const { data, at } = readJsonConfig(file, 'hooks', File);
   const secrets: Partial<Record<ForgeName, ForgeSecrets>> = {};
   for (const [name, f] of Object.entries(data.forges) as Array<[ForgeName, z.infer<typeof Forge>]>) {
     const secretFile = name === 'gitlab' ? f.signingTokenFile : f.secretFile;
     const key = name === 'gitlab' ? 'signingTokenFile' : 'secretFile';
     const wrongKey = name === 'gitlab' ? f.secretFile && 'secretFile' : (f.signingTokenFile && 'signingTokenFile') || (f.legacyTokenFile && 'legacyTokenFile');
-    if (wrongKey) throw new ConfigError(`the hooks file ${file}: forges.${name}: ${wrongKey} is not for ${name} (it takes ${name === 'gitlab' ? 'signingTokenFile and legacyTokenFile' : 'secretFile'})`);
+    if (wrongKey) throw new ConfigError(`${at('forges', name, wrongKey)}: forges.${name}: ${wrongKey} is not for ${name} (it takes ${name === 'gitlab' ? 'signingTokenFile and legacyTokenFile' : 'secretFile'})`);
     const legacy = name === 'gitlab' && f.legacyTokenFile ? readToken(f.legacyTokenFile, '', warn) : undefined;
-    if (!secretFile && !legacy) throw new ConfigError(`the hooks file ${file}: forges.${name} needs ${key}`);
+    if (!secretFile && !legacy) throw new ConfigError(`${at('forges', name)}: forges.${name} needs ${key}`);
     const secret = secretFile ? readToken(secretFile, '', warn)! : '';
     if (name === 'gitlab' && secret && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(secret)) {
       throw new ConfigError(`the GitLab signing token in ${secretFile} is not whsec_ followed by base64 (copy it from the webhook's settings)`);

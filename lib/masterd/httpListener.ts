@@ -1,6 +1,5 @@
 // The master's HTTP listener: the fastify app of lib/http on its own address, with the wire's per-address cap
 // counted at accept, and an orderly close.
-import type { Socket } from 'node:net';
 import type { Board } from '../master/board.js';
 import { LiveLogs } from '../master/liveLogs.js';
 import type { EventBus } from '../master/events.js';
@@ -12,6 +11,7 @@ import { createMetrics } from '../http/metrics.js';
 import type { HookIntake } from '../http/hooks.js';
 import { createHttpApp } from '../http/server.js';
 import { isLoopback } from './config.js';
+import { serveApp } from './httpServe.js';
 
 export interface HttpConfig {
   host: string;
@@ -29,36 +29,18 @@ export interface HttpListening {
   close(): Promise<void>;
 }
 
-export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; notifications?: Pick<Outbox, 'recent'> }): Promise<HttpListening> {
+export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; hooksElsewhere?: string; notifications?: Pick<Outbox, 'recent'> }): Promise<HttpListening> {
   const app = createHttpApp({
-    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), metrics: createMetrics(deps.events, deps.board, deps.history),
+    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.hooksElsewhere ? { hooksElsewhere: deps.hooksElsewhere } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), metrics: createMetrics(deps.events, deps.board, deps.history),
     access: {
       loopback: isLoopback(config.host), publicBoard: config.publicBoard,
       ...(config.readToken !== undefined ? { readToken: config.readToken } : {}), ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
     },
     ...(config.tls ? { https: config.tls } : {}),
   });
-  const perAddress = new Map<string, number>();
-  app.server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
-    const n = (perAddress.get(address) ?? 0) + 1;
-    if (n > config.maxConnsPerAddress) {
-      socket.destroy();
-      return;
-    }
-    perAddress.set(address, n);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
-  });
-  await app.listen({ host: config.host, port: config.port, backlog: 1024 });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const { url, port } = await serveApp(app, config.host, config.port, config.maxConnsPerAddress, Boolean(config.tls));
   return {
-    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
+    url,
     port,
     close: async () => {
       // Streams never end by themselves: closed with the server.

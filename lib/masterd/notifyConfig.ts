@@ -94,8 +94,9 @@ function secretFrom(file: string, what: string, warn: (m: string) => void): stri
 
 /** Reads and checks `file`; throws a ConfigError naming the file and what is wrong in it. */
 export function readNotifyConfig(file: string, warn: (m: string) => void): NotifyConfig {
-  const data = readJsonConfig(file, 'notify', File);
-  const bad = (field: string, what: string): ConfigError => new ConfigError(`the notify file ${file}: ${field}: ${what}`);
+  const { data, at } = readJsonConfig(file, 'notify', File);
+  /** An error about the value at `field` (dotted), naming its line. */
+  const bad = (field: string, what: string): ConfigError => new ConfigError(`${at(...field.split('.'))}: ${field}: ${what}`);
   // Paths in the file are relative to the file.
   const path = (p: string): string => (isAbsolute(p) ? p : resolve(dirname(file), p));
   const baseUrl = data.url;

@@ -52,14 +52,39 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }
 
+/** Socket errors that a master restarting (pm2, systemd) gives for a moment, before anything was said. */
+const AGAIN: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET']);
+/** Between tries: a restarting master listens again within a second or so, and each try costs a loopback SYN. */
+const RETRY_EVERY_MS = 200;
+
+/**
+ * Connects and shakes hands, trying again while the master refuses or resets before its greeting, until
+ * --connect-timeout has passed: a push that lands while the master restarts still gets its builds.
+ */
+async function reach(job: SuggestJob): Promise<Awaited<ReturnType<typeof connectToMaster>>> {
+  const t0 = Date.now();
+  const deadline = t0 + job.connectTimeoutMs;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await connectToMaster(job.master, { role: 'suggester' }, {
+        timeoutMs: Math.max(1, deadline - Date.now()), heartbeatMs: job.heartbeatMs,
+        ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
+      });
+    } catch (err) {
+      const left = deadline - Date.now();
+      if (!(err instanceof ClientError) || !AGAIN.has(err.code ?? '') || left <= 0) {
+        throw tries > 1 && err instanceof ClientError ? new ClientError(`${err.message} (${tries} tries in ${seconds(Date.now() - t0)})`, err.code) : err;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(RETRY_EVERY_MS, left)));
+    }
+  }
+}
+
 /** Runs one simplebb-suggest invocation and resolves to its exit code; never throws. */
 export async function runSuggest(job: SuggestJob): Promise<number> {
   let conn;
   try {
-    conn = await connectToMaster(job.master, { role: 'suggester' }, {
-      timeoutMs: job.connectTimeoutMs, heartbeatMs: job.heartbeatMs,
-      ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
-    });
+    conn = await reach(job);
   } catch (err) {
     job.err(`simplebb-suggest: ${err instanceof ClientError ? err.message : String(err)}`);
     return EXIT.error;

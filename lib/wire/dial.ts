@@ -93,16 +93,17 @@ export async function connectToMaster(
     socket.once('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
       const tlsWhy = TLS_TEXT[code] ?? (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') ? `TLS error ${code}` : undefined);
-      fail(tlsWhy ? `TLS: ${tlsWhy}` : ERRNO_TEXT[code] ?? err.message);
+      fail(tlsWhy ? `TLS: ${tlsWhy}` : ERRNO_TEXT[code] ?? err.message, greeted ? undefined : code);
     });
     const conn: MasterConnection = new Connection<FromMasterT, ToMaster>(socket, checkFromMaster, { heartbeatMs: 0, speaker: 'this client' });
     let settled = false;
-    function fail(why: string): void {
+    /** `code`: the socket's errno, given only while nothing was said yet (so trying again can send nothing twice). */
+    function fail(why: string, code?: string): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       conn.destroy(why);
-      reject(new ClientError(`cannot reach master at ${where}: ${why}`));
+      reject(new ClientError(`cannot reach master at ${where}: ${why}`, code));
     }
     // A TLS master says nothing until it hears a TLS handshake: silence, then a close, is how a plain client sees it.
     let greeted = false;

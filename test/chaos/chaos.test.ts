@@ -11,10 +11,10 @@ describe('chaos', () => {
     const r = await runChaos({ seed: 3, outcomes: 300, builders: 3, intervalMs: 100, faultEveryMs: 500, settleMs: 60_000, say: () => undefined });
     console.log(figures(r).join('\n'));
     expect(Object.keys(r.faults).sort()).toEqual(['blackhole', 'kill-builder', 'kill-master', 'sever', 'stop-builder']);
-    // Enough outcomes that the run did exercise the farm. Suggesters that find the master down give up after 3 s,
-    // so how many of the 100 are accepted depends on the machine: on 2026-12-02 this machine gave 153-225 for the
-    // commit before this change and for this one alike (240 had held the day before); the promises are the point.
-    expect(r.outcomes).toBeGreaterThanOrEqual(150);
+    // Enough outcomes that the run did exercise the farm. Suggesters keep trying while a killed master restarts
+    // (up to their --connect-timeout of 10 s), so nearly all 100 are accepted even on a loaded machine: 98 at a load
+    // of 6 on 2 cores on 2026-12-02. Before they tried again, a slow restart cost every suggestion made meanwhile.
+    expect(r.outcomes).toBeGreaterThanOrEqual(240);
     expect(r.violations).toEqual([]);
   }, 150_000);
 });

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, DIST, node, rawClient, ROOT, script, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, DIST, node, rawClient, ROOT, script, sleep, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -121,16 +121,31 @@ describe('the core farm', () => {
     expect(rep.output).toBe(`args=1 1=feat/x pwd=${join(b.dir, 'work', 'env')} p=env b=feat/x r=abcdef1 id=${rep.id as string}\n`);
   });
 
-  it('suggest fails fast with one line when the master is down', async () => {
+  it('suggest gives up with one line when the master stays down for its --connect-timeout', async () => {
     const dir = tempDir();
     // A port that was free a moment ago.
     const m = await startMaster({ dir });
     const port = m.port;
     process.kill(m.pid, 'SIGKILL');
     await m.exited;
-    const r = await suggest(port, ['foo', 'main']);
+    const r = await suggest(port, ['--connect-timeout', '1', 'foo', 'main']);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`simplebb-suggest: cannot reach master at 127.0.0.1:${port}: connection refused`);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^simplebb-suggest: cannot reach master at 127\\.0\\.0\\.1:${port}: connection refused \\([2-9] tries in 1\\.\\d\\d s\\)$`));
+  });
+
+  it('suggest keeps trying while the master restarts, and its suggestion is accepted once it listens', async () => {
+    const dir = tempDir();
+    const m = await startMaster({ dir });
+    const port = m.port;
+    process.kill(m.pid, 'SIGKILL');
+    await m.exited;
+    const asking = suggest(port, ['--connect-timeout', '20', 'foo', 'main']);
+    await sleep(500);
+    const again = await startMaster({ dir, port });
+    const r = await asking;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(again.log().filter((l) => l.event === 'suggestion').map((l) => l.branch)).toEqual(['main']);
   });
 
   it('refuses invalid names and bad flags with one line and exit 2', async () => {

@@ -144,10 +144,69 @@ describe('webhooks in', () => {
     const p = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--hooks', config]);
     const { code } = await p.exited;
     expect(code).toBe(78);
-    expect(p.stderr()).toBe(`simplebb-masterd: the hooks file ${config}: forges.github needs secretFile\n`);
-    writeFileSync(config, JSON.stringify({ forges: { bitbucket: { secretFile: 'x' } }, repositories: [] }));
+    expect(p.stderr()).toBe(`simplebb-masterd: the hooks file ${config}, line 1: forges.github needs secretFile\n`);
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: 'x' } }, repositories: [{ repository: 'a/b' }, { repository: 'c/d', bitbucket: true }] }, null, 2));
     const q = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--hooks', config]);
     expect((await q.exited).code).toBe(78);
-    expect(q.stderr()).toBe(`simplebb-masterd: the hooks file ${config}: forges: Unrecognized key: "bitbucket"\n`);
+    expect(q.stderr()).toBe(`simplebb-masterd: the hooks file ${config}, line 11: repositories.1: Unrecognized key: "bitbucket"\n`);
+    writeFileSync(config, '{\n  "forges": {},\n  "repositories": [,]\n}\n');
+    const r = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data'), '--hooks', config]);
+    expect((await r.exited).code).toBe(78);
+    expect(r.stderr()).toBe(`simplebb-masterd: the hooks file ${config}, line 3: not JSON: expected a value (a string, number, object, array, true, false or null), found ",]"\n`);
+  });
+
+  it('--hooks-http: the webhooks on a listener of their own that serves nothing else; the API listener points there', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: 'acme/widget', project: 'widget' }] }));
+    const m = await startMaster({ args: ['--hooks', config, '--hooks-http', '127.0.0.1:0'] });
+    const line = await waitFor('the hooks listener', () => m.log().find((l) => l.event === 'hooks-listening'), 5000);
+    const hooksUrl = line.url as string;
+    expect(hooksUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(hooksUrl).not.toBe(m.httpUrl);
+
+    const sent = await runToEnd('simplebb', ['--url', hooksUrl, 'hook', 'test', '--forge', 'github', '--secret-file', github, '--repository', 'acme/widget', '--branch', 'apart', '--json']);
+    expect(sent.code, sent.stderr).toBe(0);
+    await waitFor('the suggestion', () => m.log().find((l) => l.event === 'suggestion' && l.branch === 'apart'), 10_000);
+
+    // Nothing but the hooks there: no API, no pages, no metrics.
+    for (const path of ['/api/v1/builders', '/', '/metrics', '/api/v1/hooks']) {
+      const r = await fetch(`${hooksUrl}${path}`);
+      expect(r.status, path).toBe(404);
+      expect(((await r.json()) as { error: string }).error).toBe(`this listener takes only webhooks (POST /hooks/FORGE), not GET ${path}`);
+    }
+    // And the API listener takes none, saying where they go; its deliveries list still shows them.
+    const there = await fetch(`${m.httpUrl!}/hooks/github`, { method: 'POST', body: '{}' });
+    expect(there.status).toBe(404);
+    expect(await there.json()).toEqual({ error: `this listener takes no webhooks: they go to ${hooksUrl}/hooks/FORGE (--hooks-http)` });
+    expect((await hooks(m.httpUrl!)).map((h) => h.state)).toEqual(['done']);
+
+    const q = node('masterd', ['--port', '0', '--http', 'off', '--data', join(dir, 'data2'), '--hooks-http', '127.0.0.1:0']);
+    expect((await q.exited).code).toBe(78);
+    expect(q.stderr()).toBe('simplebb-masterd: --hooks-http needs --hooks FILE: without it there are no webhooks to take\n');
+  });
+
+  it('reads the --hooks file again when it changes: a good one takes effect, a bad one is refused in one line and the old one stays', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const gitea = secretFile(dir, 'gitea', 'gitea-secret-0123456789');
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: 'acme/widget', project: 'widget' }] }));
+    const m = await startMaster({ args: ['--hooks', config] });
+    const url = m.httpUrl!;
+    const send = (forge: string, file: string) => runToEnd('simplebb', ['--url', url, 'hook', 'test', '--forge', forge, '--secret-file', file, '--repository', 'acme/widget', '--branch', forge]);
+    expect((await send('gitea', gitea)).stderr).toContain('the master takes no gitea webhooks');
+
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github }, gitea: { secretFile: gitea } }, repositories: [{ repository: 'acme/widget', project: 'widget' }] }));
+    await waitFor('the file read again', () => m.log().find((l) => l.event === 'config-reloaded'), 10_000);
+    const sent = await send('gitea', gitea);
+    expect(sent.code, sent.stderr).toBe(0);
+
+    writeFileSync(config, '{\n  "forges": {\n    "gitea": {}\n  },\n  "repositories": []\n}\n');
+    const refused = await waitFor('the bad file refused', () => m.log().find((l) => l.event === 'config-refused'), 10_000);
+    expect(refused.msg).toBe(`the hooks file ${config}, line 3: forges.gitea needs secretFile (the webhook settings in force stay as they were)`);
+    expect((await send('github', github)).code).toBe(0);
+    await waitFor('both built', () => ['gitea', 'github'].every((b) => m.log().some((l) => l.event === 'suggestion' && l.branch === b)), 10_000);
   });
 });
