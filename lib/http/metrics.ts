@@ -58,8 +58,13 @@ export function createMetrics(events: EventBus, board: Board, history: History):
     name: 'simplebb_record_bytes', help: 'Size of the record on disk', registers: [registry],
     async collect() { this.set(await history.bytes()); },
   });
+  const notifications = new Counter({
+    name: 'simplebb_notifications_total', help: 'Attempts to send a notification since the master started, by sink and outcome (sent, failed, given-up)',
+    labelNames: ['sink', 'outcome'], registers: [registry],
+  });
   events.on((e) => {
     if (e.type === 'suggestion') suggestions.inc();
+    else if (e.type === 'notification') notifications.inc({ sink: e.sink, outcome: e.outcome });
     else if (e.type === 'report') {
       const r = e.report;
       builds.inc(buildsCap.labels({ project: r.project, builder: r.builder, verdict: r.verdict }));

@@ -8,11 +8,12 @@ import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
-import type { LogReader, PrunePlan } from '../store/store.js';
+import type { LogReader, Outbox, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, label, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { registerNotifications } from './notifications.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
@@ -31,6 +32,8 @@ export interface HttpDeps {
   access: AccessRules;
   /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
   hooks?: HookIntake;
+  /** The notification outbox, when notifications are on (--notify). */
+  notifications?: Pick<Outbox, 'recent'>;
   /** The URL of the listener that takes the webhooks instead (--hooks-http), named in this one's 404. */
   hooksElsewhere?: string;
   /** The clock (sessions expire by it). */
@@ -178,6 +181,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
   registerHookDeliveries(app, history);
+  registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
   else {
     const why = deps.hooksElsewhere ? `this listener takes no webhooks: they go to ${deps.hooksElsewhere}/hooks/FORGE (--hooks-http)` : 'this master takes no webhooks (start it with --hooks FILE)';

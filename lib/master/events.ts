@@ -20,6 +20,8 @@ export type MasterEvent =
   | { type: 'labels'; name: string; labels: Labels }
   /** What a returning builder was sent, which of the suggestions it missed were superseded by newer ones, and which not replayed (refused) because it was owed too many. */
   | { type: 'replay'; builder: string; sent: string[]; superseded: string[]; lost: string[]; refused: string[] }
+  /** An attempt to send a notification from the outbox: sent, failed (to be tried again), or given up. */
+  | { type: 'notification'; id: string; sink: string; outcome: 'sent' | 'failed' | 'given-up'; attempts: number; error?: string }
   /** Something refused or gone wrong that an operator may want to see: bad input, failed authentication, a store error. */
   | { type: 'notice'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; message: string; fields: Record<string, unknown> };
 

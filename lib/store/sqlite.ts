@@ -8,9 +8,10 @@ import { OUTCOME_VERDICTS, type History } from './history.js';
 import { migrate } from './migrations.js';
 import { SqliteHistory } from './sqliteHistory.js';
 import type { Labels } from '../protocol/labels.js';
+import { SqliteOutbox } from './sqliteOutbox.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -54,6 +55,8 @@ const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder
 export class SqliteStore implements Store {
   readonly id: string;
   readonly history: History;
+  readonly outbox: Outbox;
+  private readonly sqliteOutbox: SqliteOutbox;
   private readonly db: Database.Database;
   private readonly stmts;
   /** The `synchronous` setting now in force: a commit of open deliveries alone runs with NORMAL (see commit()). */
@@ -82,6 +85,7 @@ export class SqliteStore implements Store {
     }
     this.id = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('store-id') as { value: string }).value;
     this.history = new SqliteHistory(this.db);
+    this.outbox = this.sqliteOutbox = new SqliteOutbox(this.db, (durable) => this.syncFor(durable));
     this.stmts = {
       addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null], never>(
         'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -143,6 +147,8 @@ export class SqliteStore implements Store {
       this.storeDeliveries([...offers, ...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
         .map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as DeliveryState, at: r.receivedAt }))]);
       for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen, b.labels ? JSON.stringify(b.labels) : null);
+      // What the stored reports notify goes to the outbox in this transaction: a crash keeps both or neither.
+      this.sqliteOutbox.plan(w.reports.filter((_, i) => reports[i] !== 'duplicate'), Date.now());
       return { suggestions, reports };
     })();
   }
@@ -254,6 +260,10 @@ export class SqliteStore implements Store {
   async suggestionFrom(source: string): Promise<StoredSuggestion | undefined> {
     const r = this.stmts.suggestionFrom.get(source);
     return r ? rowToSuggestion(r) : undefined;
+  }
+
+  planNotifications(planner: NotificationPlanner): void {
+    this.sqliteOutbox.setPlanner(planner);
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */
