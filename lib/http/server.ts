@@ -11,6 +11,7 @@ import type { History } from '../store/history.js';
 import type { LogReader, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
+import { cctrayXml } from './cctray.js';
 import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
@@ -41,6 +42,8 @@ export interface HttpDeps {
 const BODY_LIMIT = 16 * 1024;
 /** A stream client may leave this much unread before it is closed (it can reconnect with its last id). */
 const MAX_SSE_UNREAD = 1024 * 1024;
+/** Badges and the CCTray feed may be cached this long: a monitor polls, and a verdict 30 s old is news enough. */
+const BADGE_MAX_AGE_S = 30;
 /** A comment this often keeps proxies from closing an idle stream. */
 const SSE_KEEPALIVE_MS = 10_000;
 
@@ -72,7 +75,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
     if (!refusal) return;
     // A browser asking for a page is sent to sign in; a program gets the one-line answer.
-    const page = req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics' && !path.startsWith('/badge/') && /text\/html/.test(req.headers.accept ?? '');
+    const page = req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics' && path !== '/cctray.xml' && !path.startsWith('/badge/') && /text\/html/.test(req.headers.accept ?? '');
     if (page && access.readToken !== undefined) return reply.code(303).header('location', '/sign-in').send();
     return fail(reply, 401, refusal);
   });
@@ -162,10 +165,12 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const branch = text(q, 'branch');
     const builder = text(q, 'builder', 128);
     const svg = await badgeSvg(project, await badgeState(history, board, { project, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) }));
-    const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
-    void reply.header('etag', etag).header('cache-control', 'max-age=30');
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.type('image/svg+xml; charset=utf-8').send(svg);
+    return cached(req, reply, 'image/svg+xml; charset=utf-8', svg);
+  });
+
+  app.get('/cctray.xml', async (req, reply) => {
+    const xml = await cctrayXml(history, board, origin(req, Boolean(deps.https)));
+    return cached(req, reply, 'application/xml; charset=utf-8', xml);
   });
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
@@ -177,6 +182,20 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   registerPages(app, { history, board });
 
   return app;
+}
+
+/** Sends what a monitor polls (a badge, the feed) with an ETag of its text and a short max-age; 304 when the client has it. */
+function cached(req: FastifyRequest, reply: FastifyReply, type: string, body: string): FastifyReply {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  void reply.header('etag', etag).header('cache-control', `max-age=${BADGE_MAX_AGE_S}`);
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.type(type).send(body);
+}
+
+/** The address the client reached us by, for absolute links; none (paths only) when its Host header is not a plain host[:port]. */
+function origin(req: FastifyRequest, https: boolean): string {
+  const host = req.headers.host;
+  return host !== undefined && /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/.test(host) ? `${https ? 'https' : 'http'}://${host}` : '';
 }
 
 /** The project, branch and builder filters. */
