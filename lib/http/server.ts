@@ -40,6 +40,22 @@ export interface HttpDeps {
 
 /** A body may be at most this large (a suggestion is a few hundred bytes). */
 const BODY_LIMIT = 16 * 1024;
+/**
+ * The time limits, each against a client that holds a connection without finishing what it sends (a request's
+ * head is a few hundred bytes, its body at most 16 KiB, or 25 MiB for a webhook from a forge's datacentre).
+ * A request's head must be whole within this: a client dribbling header lines (slow loris) is answered 408 and cut.
+ */
+const HEADERS_TIMEOUT_MS = 5_000;
+/** A request, head and body, must be whole within this. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** A connection that sends nothing for this long is closed (event and log streams turn it off: they are quiet for long). */
+const IDLE_TIMEOUT_MS = 10_000;
+/** An idle keep-alive connection between requests is kept this long. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Node checks the header and request limits only this often (its default, 30 s, would let a slow client stay 40 s). */
+const TIMEOUT_CHECK_MS = 1_000;
+/** A TLS handshake must be done within this (Node's default is 120 s); a loopback one takes ~2 ms, across the world ~0.5 s. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 /** A stream client may leave this much unread before it is closed (it can reconnect with its last id). */
 const MAX_SSE_UNREAD = 1024 * 1024;
 /** Badges and the CCTray feed may be cached this long: a monitor polls, and a verdict 30 s old is news enough. */
@@ -60,8 +76,15 @@ function fail(reply: FastifyReply, status: number, error: string): FastifyReply 
 
 export function createHttpApp(deps: HttpDeps): FastifyInstance {
   // maxParamLength: a builder name may have 128 characters and a badge's project 128 (fastify's default is 100).
-  const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true, routerOptions: { maxParamLength: 300 } };
-  const app = (deps.https ? Fastify({ ...options, https: { ...deps.https, minVersion: 'TLSv1.2' } }) : Fastify(options)) as unknown as FastifyInstance;
+  const options = {
+    bodyLimit: BODY_LIMIT, requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: IDLE_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    return503OnClosing: true, routerOptions: { maxParamLength: 300 },
+  };
+  // Node's own HTTP server options (fastify passes them on): the header limit and how often the limits are checked.
+  const node = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+  const app = (deps.https
+    ? Fastify({ ...options, https: { ...node, ...deps.https, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } })
+    : Fastify({ ...options, http: node })) as unknown as FastifyInstance;
   const { history, board, access } = deps;
   const now = deps.now ?? Date.now;
 
