@@ -251,6 +251,8 @@ function followLog(deps: HttpDeps, id: string, builder: string, reply: FastifyRe
   const res = reply.raw;
   res.socket?.setTimeout(0); // a build may print nothing for minutes
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+  // Sent now, not with the first output: a build may print nothing for long, and a follower waits for the head to know it follows.
+  res.flushHeaders();
   // Taken in the same turn: the log so far on disk ends exactly where the first live piece begins.
   const sofar = deps.logs?.sofar(id, builder);
   // Pieces that come while the part on disk is still being sent wait here, in order.

@@ -198,8 +198,9 @@ describe('simplebb logs', () => {
   it('--follow streams a running build as it prints, then exits 0 if it passed and 1 if it failed; without it, a running build is one line', async () => {
     const m = await startMaster();
     const dir = tempDir();
-    // Prints a line, waits (at most 10 s) for its go file, prints another; passes on branch "good" only.
-    await startBuilder(m.port, { scripts: { f: `#!/bin/sh\necho "first of $1"\ni=0\nwhile [ ! -e ${dir}/go-$1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\necho "second of $1"\n[ "$1" = good ]\n` } });
+    // Waits (at most 10 s) for its start file, prints a line, waits for its go file, prints another; passes on branch "good" only.
+    const wait = (file: string) => `i=0\nwhile [ ! -e ${dir}/${file}-$1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n`;
+    await startBuilder(m.port, { scripts: { f: `#!/bin/sh\n${wait('start')}echo "first of $1"\ni=0\nwhile [ ! -e ${dir}/go-$1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\necho "second of $1"\n[ "$1" = good ]\n` } });
     for (const [branch, code] of [['good', 0], ['bad', 1]] as const) {
       const made = await suggest(m.port, ['f', branch, '--json']);
       const id = (JSON.parse(made.stdout.split('\n').find((l) => l.includes('"accepted"'))!) as { id: string }).id;
@@ -212,9 +213,13 @@ describe('simplebb logs', () => {
         expect(now.code).toBe(2);
         expect(now.stderr).toBe(`simplebb: no report of builder b1 for suggestion ${id} (if it runs now, follow it with --follow)\n`);
       }
-      const p = node('simplebb', ['--url', m.httpUrl!, 'logs', branch === 'good' ? '--follow' : '-f', id, 'b1']);
+      // A build that prints nothing for longer than --timeout is followed all the same: the wait is for the build.
+      const p = node('simplebb', ['--url', m.httpUrl!, '--timeout', '1', 'logs', branch === 'good' ? '--follow' : '-f', id, 'b1']);
       let ended = false;
       void p.exited.then(() => { ended = true; });
+      await sleep(1500);
+      expect({ ended, stderr: p.stderr() }).toEqual({ ended: false, stderr: '' });
+      writeFileSync(join(dir, `start-${branch}`), '');
       await waitFor(`the first line of ${branch} while it runs`, () => p.stdout() === `first of ${branch}\n`, 10_000);
       expect(ended).toBe(false);
       writeFileSync(join(dir, `go-${branch}`), '');
