@@ -10,8 +10,11 @@ export type MasterEvent =
   | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
   | { type: 'started'; id: string; builder: string; startedAt: number }
   | { type: 'output'; id: string; builder: string; stream: Stream; data: Buffer }
-  /** A report is in the record (new, or replacing a `lost`, `superseded` or `refused` the master gave). */
-  | { type: 'report'; report: StoredReport; replaced: boolean }
+  /**
+   * A report is in the record (new, or replacing a `lost`, `superseded` or `refused` the master gave). `commitMs`: a
+   * builder's report only, the time from its arrival at the master to its durable commit (checks and lookups included).
+   */
+  | { type: 'report'; report: StoredReport; replaced: boolean; commitMs?: number }
   | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; labels: Labels; replaced?: string }
   /** A builder's connection closed; `open` deliveries wait for it until the replay window ends. */
   | { type: 'builder-down'; name: string; address: string; reason: string; open: Array<{ id: string; seq: number }>; windowMs: number }

@@ -259,7 +259,7 @@ describe('simplebb show', () => {
     const f = await fake();
     expect(oneLineError(await simplebb(['show', 'mx00000000-nope', '--url', f.url]))).toBe('simplebb: no such suggestion mx00000000-nope');
     expect(oneLineError(await simplebb(['show', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID}`);
-    expect(oneLineError(await simplebb(['logs', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID}`);
+    expect(oneLineError(await simplebb(['logs', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID} (if it runs now, follow it with --follow)`);
   });
 });
 
@@ -341,7 +341,7 @@ describe('simplebb\'s errors', () => {
     const f = await fake();
     expect(oneLineError(await simplebb(['status', '--url', `${f.url}/elsewhere`]))).toBe(`simplebb: ${f.url}/elsewhere/api/v1/builders: not found (is ${f.url}/elsewhere the master's HTTP address?)`);
     expect(oneLineError(await simplebb(['frob']))).toBe("simplebb: unknown command 'frob' (status, history, show, logs, suggest, prune or hook) (see --help)");
-    expect(oneLineError(await simplebb(['history', '--follow']))).toBe("simplebb: unknown option '--follow' (see --help)");
+    expect(oneLineError(await simplebb(['history', '--frob']))).toBe("simplebb: unknown option '--frob' (see --help)");
     expect(oneLineError(await simplebb(['logs', ID]))).toBe("simplebb: missing required argument 'builder' of logs (see --help)");
   });
 

@@ -101,12 +101,12 @@ describe('labels and selectors', () => {
       return list[0]?.labels?.pool === 'fast';
     });
     const live = await suggest(m.port, ['foo', 'main', '--on', 'pool=fast', '--wait']);
-    expect(live.code).toBe(0);
+    expect(live.code, live.stdout + live.stderr).toBe(0);
 
     b.child.kill('SIGKILL');
     await waitFor('m1 away', async () => ((await api(`${m.httpUrl!}/api/v1/builders`)).body.builders as ApiBuilder[])[0]?.online === false);
     const later = await suggest(m.port, ['foo', 'dev', '--on', 'pool=fast']);
-    expect(later.code).toBe(0);
+    expect(later.code, later.stdout + later.stderr).toBe(0);
     expect(later.stdout).toMatch(/to 0 builders/);
     await startBuilder(m.port, { name: 'm1', dir, scripts: { foo: FOO }, args: ['--labels-file', labelsFile] });
     await waitFor('the replayed build', () => m.reports().some((r) => r.branch === 'dev' && r.verdict === 'success'));
