@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, runToEnd, startBuilder, stop, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -110,5 +110,22 @@ describe('labels and selectors', () => {
     expect(later.stdout).toMatch(/to 0 builders/);
     await startBuilder(m.port, { name: 'm1', dir, scripts: { foo: FOO }, args: ['--labels-file', labelsFile] });
     await waitFor('the replayed build', () => m.reports().some((r) => r.branch === 'dev' && r.verdict === 'success'));
+  });
+
+  it('with a master whose greeting offers no labels (an older one), clientd sends none and simplebb-suggest --on says why', async () => {
+    const old = await fakeMaster();
+    let b;
+    try {
+      b = await startBuilder(old.port, { name: 'm1', scripts: { foo: FOO }, args: ['--label', 'pool=fast'] });
+      const hello = await waitFor('the hello', () => old.received.find((m) => m.type === 'hello'));
+      expect(hello).toMatchObject({ role: 'builder', name: 'm1' });
+      expect(hello).not.toHaveProperty('labels');
+      const r = await suggest(old.port, ['foo', 'main', '--on', 'pool=fast']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`simplebb-suggest: cannot reach master at 127.0.0.1:${old.port}: it does not take --on or --dry-run (fake; upgrade the master)\n`);
+    } finally {
+      if (b) await stop(b);
+      await old.close();
+    }
   });
 });
