@@ -13,7 +13,12 @@ const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_ERROR_CHARS = 300;
 
 /** A failure of a request, in one line for stderr. */
-export class ApiError extends Error {}
+export class ApiError extends Error {
+  /** The HTTP status of an error answer, when it came from one. */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 export interface ApiOptions {
   /** The master's HTTP address; a path in it (a proxy's prefix) is kept. */
@@ -178,7 +183,8 @@ export class Api {
         throw new ApiError(ask.notFound ?? `${this.base}${path}: not found (is ${this.base} the master's HTTP address?)`);
       case 400:
       case 413:
-        throw new ApiError(`the master refused the request: ${said}`);
+      case 422:
+        throw new ApiError(`the master refused the request: ${said}`, res.status);
       case 429:
         throw new ApiError(`the master is limiting requests: ${said}; try again shortly`);
       case 503:

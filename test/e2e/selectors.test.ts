@@ -86,6 +86,15 @@ describe('labels and selectors', () => {
     expect(dryApi).toMatchObject({ status: 200, body: { dryRun: true, builders: ['m1'], later: [], misses: [{ builder: 'm2', why: 'lacks arch=x64 (has arch=arm64), has no script foo' }] } });
     const made = await api(url, { method: 'POST', body: { project: 'foo', branch: 'main', on: 'arch=x64' } });
     expect(made).toMatchObject({ status: 201, body: { count: 1, builders: ['m1'] } });
+
+    // simplebb suggest --on goes the same way: exit 3 naming the misses, 2 for a selector that does not parse.
+    const cliNone = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', 'arch=arm64']);
+    expect(cliNone.code).toBe(3);
+    expect(cliNone.stderr).toMatch(/no builder matches arch=arm64: m1 lacks arch=arm64/);
+    const cliOk = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', 'arch=x64']);
+    expect(cliOk.code).toBe(0);
+    expect(cliOk.stdout).toMatch(/to 1 builder: m1/);
+    expect((await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', '(arch=x64'])).code).toBe(2);
   });
 
   it('a builder away within the replay window still counts as known, and gets the build when back; a new label is used without a restart', async () => {
