@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, fakeMaster, runToEnd, startBuilder, stop, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, node, ROOT_OK, runToEnd, startBuilder, stop, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -136,5 +136,24 @@ describe('labels and selectors', () => {
       if (b) await stop(b);
       await old.close();
     }
+  });
+
+  it('clientd refuses a bad label or labels file at start with one line and exit 78', async () => {
+    const dir = tempDir('simplebb-builder-');
+    const base = ['--master', '127.0.0.1:1', '--scripts', dir, '--create-scripts-dir', '--work', join(dir, 'w'), '--state', join(dir, 's'), ...ROOT_OK];
+    const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
+      [['--label', 'pool'], {}, 'simplebb-clientd: --label: label "pool" is not KEY=VALUE\n'],
+      [[], { SIMPLEBB_LABELS: 'pool=a b' }, 'simplebb-clientd: --label: label "pool=a b": a label value must be 1 to 128 letters, digits, ".", "_", "-", "+", ":" or "/"\n'],
+      [['--label', 'script:foo=true'], {}, 'simplebb-clientd: --label: label "script:foo=true": script: labels come from the buildscripts dir, one per script\n'],
+    ];
+    for (const [args, env, line] of cases) {
+      const p = node('clientd', [...base, ...args], { env });
+      expect((await p.exited).code).toBe(78);
+      expect(p.stderr()).toBe(line);
+    }
+    writeFileSync(join(dir, 'labels'), 'pool=fast\nzone\n');
+    const f = node('clientd', [...base, '--labels-file', join(dir, 'labels'), '--log', join(dir, 'log')]);
+    expect((await f.exited).code).toBe(78);
+    expect(f.stderr()).toMatch(/^simplebb-clientd: --labels-file: .*labels: line 2: label "zone" is not KEY=VALUE\n$/);
   });
 });
