@@ -179,6 +179,31 @@ describe('notifications out', () => {
     }
   });
 
+  it('watches the --notify file: a bad change is refused naming its line, a good one plans by the new rules', async () => {
+    const dir = tempDir();
+    const hook = await receiver();
+    try {
+      const sinks = { chat: { type: 'webhook', url: `http://127.0.0.1:${hook.port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 } };
+      const config = notifyFile(dir, sinks, [{ when: ['success'], perBuilder: true, sink: 'chat' }]);
+      const m = await startMaster({ args: ['--notify', config] });
+      await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+      await build(m.port);
+      await waitFor('the success message', () => (hook.got.length === 1 ? true : undefined), 15_000);
+
+      writeFileSync(config, `{\n  "sinks": ${JSON.stringify(sinks)},\n  "rules": [\n    { "when": ["success"], "sink": "pager" }\n  ]\n}\n`);
+      const refused = await waitFor('the bad file refused', () => m.log().find((l) => l.event === 'config-refused'), 10_000);
+      expect(refused.msg).toBe(`the notify file ${config}, line 4: rules.0.sink: no sink named "pager" (sinks: chat) (the notification settings in force stay as they were)`);
+
+      writeFileSync(config, JSON.stringify({ sinks, rules: [{ when: ['failure'], sink: 'chat' }] }));
+      await waitFor('the good file read again', () => m.log().find((l) => l.event === 'config-reloaded'), 10_000);
+      await build(m.port); // a success: the rule in force now asks only for failures
+      expect((await notifications(m.httpUrl!)).map((n) => n.state)).toEqual(['sent']);
+      expect(hook.got).toHaveLength(1);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('refuses a bad --notify file at start with one line naming the field', async () => {
     const dir = tempDir();
     const file = join(dir, 'notify.json');
