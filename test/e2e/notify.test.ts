@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, node, ROOT, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 const SECRET = `whsec_${Buffer.from('notify-e2e-secret-0123456789abcdef').toString('base64')}`;
 
@@ -224,5 +224,18 @@ describe('notifications out', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(want);
     }
+    // --check reads it too: what it would send where, or exit 2 naming what is wrong.
+    const check = async (f: string) => {
+      const p = node('masterd', ['--check', '--port', '0', '--http', 'off', '--data', join(dir, 'data'), '--notify', f]);
+      const exit = await Promise.race([p.exited, new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 15_000))]);
+      if (exit === 'timeout') p.child.kill('SIGKILL');
+      return { exit, out: p.stdout(), err: p.stderr() };
+    };
+    const good = await check(join(ROOT, 'examples', 'notify', 'notify.json'));
+    expect(good.exit, good.err).toMatchObject({ code: 0 });
+    expect(good.out).toContain('notifications: 3 rules to team (mail), chat (webhook), record (script)');
+    const bad = await check(file);
+    expect(bad.exit).toMatchObject({ code: 2 });
+    expect(bad.err).toMatch(/check failed: the notify file .*, line 1: rules\.0\.when\.0: /);
   });
 });
