@@ -3,6 +3,9 @@
 (function () {
   'use strict';
   if (typeof EventSource !== 'function' || typeof fetch !== 'function' || typeof DOMParser !== 'function') return;
+  // A running build's page follows its log: lines rendered by the server, appended as they are printed; then its verdict.
+  var follow = document.getElementById('follow');
+  if (follow && follow.getAttribute('data-lines')) { followLog(follow); return; }
   // A build page shows a finished report: nothing that arrives changes it.
   if (/^\/b\//.test(location.pathname)) return;
   var RELEVANT = ['report', 'suggestion', 'started', 'builder-up', 'builder-down', 'reset'];
@@ -33,6 +36,40 @@
   function soon() {
     if (timer !== null) return;
     timer = setTimeout(function () { timer = null; refresh(); }, 300);
+  }
+
+  function followLog(el) {
+    var view = document.querySelector('.logview');
+    if (!view) return;
+    var block = Number(view.getAttribute('data-block')) || 1000;
+    var hint = el.querySelector('.follow-live');
+    if (hint) hint.hidden = false;
+    var lines = new EventSource(el.getAttribute('data-lines'));
+    lines.addEventListener('lines', function (e) {
+      var html = JSON.parse(e.data).html;
+      var root = document.documentElement;
+      var atEnd = window.innerHeight + window.scrollY >= root.scrollHeight - 48;
+      // The line the page showed unfinished comes again, whole.
+      view.querySelectorAll('.partial').forEach(function (p) { p.remove(); });
+      var pre = view.lastElementChild;
+      if (!pre || pre.tagName !== 'PRE' || pre.childElementCount >= block) {
+        pre = document.createElement('pre');
+        pre.className = 'log';
+        view.appendChild(pre);
+      }
+      pre.insertAdjacentHTML('beforeend', html);
+      if (atEnd) window.scrollTo(0, root.scrollHeight);
+    });
+    lines.addEventListener('end', function (e) {
+      lines.close();
+      var facts = JSON.parse(e.data).html;
+      var old = document.getElementById('facts');
+      if (old && facts) old.outerHTML = facts;
+      el.textContent = JSON.parse(e.data).gone ? 'Its builder went away during the build; its report will say how it ended.' : 'The build has ended.';
+      if (badge) badge.hidden = true;
+    });
+    lines.onopen = function () { if (badge) badge.hidden = false; };
+    lines.onerror = function () { if (badge) badge.hidden = true; };
   }
 
   var source = new EventSource('/api/v1/events');
