@@ -3,13 +3,20 @@
 (function () {
   'use strict';
   if (typeof EventSource !== 'function' || typeof fetch !== 'function' || typeof DOMParser !== 'function') return;
+  var badge = document.getElementById('live');
+  // A line anchor (#L120) in a long log: the browser may scroll before the blocks above it are laid out; once
+  // they are (the next frame), the line is brought on screen again.
+  var target = /^#L\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+  if (target) {
+    target.scrollIntoView({ block: 'center' });
+    requestAnimationFrame(function () { requestAnimationFrame(function () { target.scrollIntoView({ block: 'center' }); }); });
+  }
   // A running build's page follows its log: lines rendered by the server, appended as they are printed; then its verdict.
   var follow = document.getElementById('follow');
   if (follow && follow.getAttribute('data-lines')) { followLog(follow); return; }
   // A build page shows a finished report: nothing that arrives changes it.
   if (/^\/b\//.test(location.pathname)) return;
   var RELEVANT = ['report', 'suggestion', 'started', 'builder-up', 'builder-down', 'reset'];
-  var badge = document.getElementById('live');
   var timer = null;
   var busy = false;
   var again = false;
