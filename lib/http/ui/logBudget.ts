@@ -30,6 +30,10 @@ export class LogBudget {
   private tailBytes = 0;
   private skippedBytes = 0;
   private skippedLines = 0;
+  /** The head's last line, while its end has not come. */
+  private pending: Buffer = Buffer.alloc(0);
+  /** Bytes of the head shown. */
+  private shown = 0;
 
   constructor(headBytes: number, private readonly tailMax: number) {
     this.headLeft = headBytes;
@@ -40,27 +44,34 @@ export class LogBudget {
     return this.headLeft < 0;
   }
 
-  /** The part of `chunk` to show now (empty once the head is done). */
+  /** The part of `chunk` to show now: whole lines of the head (a line's start waits for its end), nothing once past it. */
   push(chunk: Buffer): Buffer {
-    if (this.headLeft >= 0 && chunk.length <= this.headLeft) {
-      this.headLeft -= chunk.length;
-      return chunk;
+    if (this.headLeft < 0) {
+      this.keep(chunk);
+      return chunk.subarray(0, 0);
     }
-    if (this.headLeft >= 0) {
-      // The head ends here: at the last line end within the budget, or mid-line when the budget holds none.
-      const nl = this.headLeft > 0 ? chunk.lastIndexOf(NEWLINE, this.headLeft - 1) : -1;
-      const cut = nl >= 0 ? nl + 1 : this.headLeft;
-      this.headLeft = -1;
-      this.keep(chunk.subarray(cut));
-      return chunk.subarray(0, cut);
+    const data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = data.subarray(0, 0);
+    if (data.length <= this.headLeft) {
+      const upTo = data.lastIndexOf(NEWLINE) + 1;
+      this.pending = data.subarray(upTo);
+      this.headLeft -= upTo;
+      this.shown += upTo;
+      return data.subarray(0, upTo);
     }
-    this.keep(chunk);
-    return chunk.subarray(0, 0);
+    // The head ends here: at the last line end within the budget, or mid-line when no line end fits at all.
+    const nl = this.headLeft > 0 ? data.lastIndexOf(NEWLINE, this.headLeft - 1) : -1;
+    const cut = nl >= 0 ? nl + 1 : this.shown > 0 ? 0 : this.headLeft;
+    this.headLeft = -1;
+    this.keep(data.subarray(cut));
+    return data.subarray(0, cut);
   }
 
   /** At the end: what was left out, and the tail to show after the mark (or right after the head when nothing was). */
   end(): { skipped: Skipped; tail: Buffer } {
-    let tail = Buffer.concat(this.tail);
+    // A head that never ran out ends with its last line, newline or not.
+    let tail = Buffer.concat([this.pending, ...this.tail]);
+    this.pending = Buffer.alloc(0);
     this.tail = [];
     if (this.skippedBytes > 0) {
       // The tail starts on a line of its own when it holds a line end.
