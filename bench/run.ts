@@ -6,11 +6,12 @@ import { hook } from './hook.js';
 import { http } from './http.js';
 import { memory } from './memory.js';
 import { hooks } from './hooks.js';
+import { logpage } from './logpage.js';
 import { output } from './output.js';
 import { roundtrip } from './roundtrip.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, logpage };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
