@@ -41,7 +41,8 @@ export async function streamLines(deps: BuildDeps, id: string, builder: string, 
   void reply.hijack();
   streams++;
   const res = reply.raw;
-  req.raw.socket.setTimeout(0);
+  // A build may print nothing for minutes: the server's idle timeout must not end the stream (the keepalive does).
+  res.socket?.setTimeout(0);
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write('retry: 1000\n\n');
   let closed = false;
