@@ -7,12 +7,13 @@ import { http } from './http.js';
 import { memory } from './memory.js';
 import { notify } from './notify.js';
 import { hooks } from './hooks.js';
+import { logpage } from './logpage.js';
 import { output } from './output.js';
 import { roundtrip } from './roundtrip.js';
 import { sse } from './sse.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse, logpage };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

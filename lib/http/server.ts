@@ -16,6 +16,7 @@ import type { EventLog } from './eventLog.js';
 import { BadQuery, flag, integer, label, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
 import { registerNotifications } from './notifications.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
+import { streamLines } from './ui/liveLines.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
@@ -173,6 +174,12 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     followLog(deps, id, builder, reply);
   });
 
+  // The log as server-rendered HTML lines over SSE, resumable by byte offset: a build's page follows it with it.
+  app.get('/api/v1/reports/:id/:builder/log/lines', (req, reply) => {
+    const { id, builder } = req.params as { id: string; builder: string };
+    return streamLines({ history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}) }, id, builder, req, reply, SECURITY_HEADERS);
+  });
+
   // Retention of full logs: GET shows what a pass would remove now (`simplebb prune --dry-run`), POST removes it.
   app.get('/api/v1/prune', async (_req, reply) => deps.logs ? pruneAnswer(await deps.logs.prune(true)) : fail(reply, 404, 'this master keeps no full logs'));
   app.post('/api/v1/prune', async (_req, reply) => deps.logs ? pruneAnswer(await deps.logs.prune(false)) : fail(reply, 404, 'this master keeps no full logs'));
@@ -216,7 +223,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board });
+  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}) });
 
   return app;
 }

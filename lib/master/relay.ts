@@ -289,7 +289,10 @@ export class Relay {
 
   /** Keeps a builder's labels (with its scripts) in the record: a selector is matched against it while it is away, also after a restart. */
   private remember(b: BuilderSession): void {
-    this.commits.builder({ name: b.name, lastSeen: this.lastSeen.get(b.name) ?? this.now(), labels: withScripts(b.labels, b.projects) });
+    const labels = withScripts(b.labels, b.projects);
+    // Also where a builder away with no record of its session (since before a restart) is matched from.
+    this.recordLabels.set(b.name, labels);
+    this.commits.builder({ name: b.name, lastSeen: this.lastSeen.get(b.name) ?? this.now(), labels });
   }
 
   /** The suggestion bucket of an address, shared by its connections: reconnecting does not refill it. */

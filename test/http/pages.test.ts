@@ -184,7 +184,7 @@ describe('the web pages', () => {
     const { app, bar } = await fixture();
     for (const [url, line] of [
       ['/s/nope', 'There is no suggestion "nope" in this master\'s record.'],
-      [`/b/${bar.id}/b9`, `There is no report of builder "b9" for suggestion "${bar.id}".`],
+      [`/b/${bar.id}/b9`, `There is no report of builder "b9" for suggestion "${bar.id}", and it does not run now.`],
       ['/p/nope', 'There is no report of project "nope" in this master\'s record.'],
     ] as const) {
       const res = await app.inject({ url });

@@ -8,7 +8,13 @@ const NAV: Array<[Section, string, string]> = [['matrix', '/', 'Matrix'], ['buil
 
 /** A whole page; `main` is what changes from page to page (and what live.js replaces when the master reports). */
 export function page(title: string, section: Section, main: Html): Html {
-  return html`<!doctype html>
+  const { head, foot } = pageParts(title, section);
+  return html`${head}${main}${foot}`;
+}
+
+/** A page's markup before and after its main region, for a page sent as it is rendered (a build's log). */
+export function pageParts(title: string, section: Section): { head: Html; foot: Html } {
+  const head = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -26,12 +32,14 @@ ${NAV.map(([s, href, label]) => html`<a href="${href}"${s === section ? html` ar
 <span class="live" id="live" hidden>live</span>
 </nav></header>
 <main id="main">
-${main}
+`;
+  const foot = html`
 </main>
 <footer>simplebb ${VERSION}</footer>
 </body>
 </html>
 `;
+  return { head, foot };
 }
 
 /** A page that says what is missing (or wrong) in one line. */

@@ -1,8 +1,11 @@
 // The master's web pages on the HTTP app: server-rendered HTML that is whole with JavaScript off, under a CSP that
 // lets them load only their own stylesheet and script and open only the master's event stream.
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Board } from '../../master/board.js';
+import type { LiveLogs } from '../../master/liveLogs.js';
 import type { History } from '../../store/history.js';
+import type { LogReader } from '../../store/store.js';
 import { BadQuery } from '../query.js';
 import { loadAssets } from './assets.js';
 import { buildersPage } from './builders.js';
@@ -18,11 +21,23 @@ import { suggestionsPage } from './suggestions.js';
 /** A page's policy: its own CSS and JS, images of its own (the badge) or inline SVG, the event stream; nothing else. */
 export const PAGE_CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-export interface PageDeps { history: History; board: Board; now?: () => number }
+export interface PageDeps {
+  history: History;
+  board: Board;
+  /** Running builds' output (a build's page follows it); every build's whole log on disk. */
+  live?: LiveLogs;
+  logs?: LogReader;
+  now?: () => number;
+}
 
 /** Answers with a page, under the pages' CSP and never cached. */
 export function send(reply: FastifyReply, status: number, body: Html): FastifyReply {
   return reply.code(status).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
+}
+
+/** Answers with a page sent as it is rendered (a build's log): the browser shows its first screen while the rest comes. */
+function sendStream(reply: FastifyReply, chunks: AsyncIterable<string>): FastifyReply {
+  return reply.code(200).header('content-security-policy', PAGE_CSP).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(Readable.from(chunks));
 }
 
 /** Renders a page; a bad filter is a 400 page naming the parameter, as the API would say it. */
@@ -54,7 +69,8 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
-    return answer(reply, () => buildPage(history, id, builder));
+    return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}) }, id, builder)
+      .then((made) => ('stream' in made ? sendStream(reply, made.stream) : send(reply, made.status, made.body)));
   });
   app.get('/p/:project', (req, reply) => answer(reply, () => projectPage(history, (req.params as { project: string }).project, req.query as Record<string, unknown>, now())));
 }
