@@ -4,7 +4,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { BuildOrder, FromMaster, Uname } from '../protocol/messages.js';
 import { branchProblem, projectProblem } from '../protocol/names.js';
-import { formatAddress, type Address } from '../wire/address.js';
+import { formatAddress } from '../wire/address.js';
+import type { MasterSpec } from '../wire/whichMaster.js';
 import type { HelloFields } from '../wire/dial.js';
 import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
 import { Executor, notRun, type Finished, type Outcome } from './execute.js';
@@ -17,7 +18,8 @@ import { adoptSpool } from './spool.js';
 import { openState, type StateDir } from './state.js';
 
 export interface BuilderConfig {
-  master: Address;
+  /** The master, or `auto`: found by DNS-SD before each connection attempt. */
+  master: MasterSpec;
   name: string;
   scriptsDir: string;
   workDir: string;
@@ -93,7 +95,7 @@ export class Builder {
     });
     const left = takeStock(this.config.name, this.inbox);
     this.log.info({
-      event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects,
+      event: 'starting', builder: this.config.name, master: this.config.master === 'auto' ? 'auto (DNS-SD)' : formatAddress(this.config.master), projects: this.projects,
       spooled: this.inbox.reportCount, queued: left.toBuild.length, instance: this.state.instance,
     }, 'simplebb-clientd starting');
     this.intake = (async () => { for (const { order, lookup } of await this.sort(left.toBuild)) this.act(order, lookup); })();
