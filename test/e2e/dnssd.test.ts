@@ -109,4 +109,40 @@ describe.runIf(!WHY)('finding the master by DNS-SD between network namespaces', 
     expect(found.code, found.stderr).toBe(0);
     expect(found.stdout).toContain('b1');
   }, 90_000);
+
+  it('prefer a master that serves TLS, and speak TLS to it; with --tls-ca the certificate is checked', async () => {
+    removeNamespaces();
+    createNamespaces();
+    const dir = tempDir('simplebb-dnssd-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'm.key'), '-out', join(dir, 'm.crt'),
+      '-days', '1', '-subj', '/CN=simplebb-test', '-addext', `subjectAltName=IP:${ADDR.master}`], { stdio: 'ignore', timeout: 10_000 });
+    const scripts = join(dir, 'scripts');
+    script(scripts, 'proj', 'echo built');
+    // Two masters in one namespace, both answering on port 5353: the plain one first, so taking the first would be wrong.
+    const logs = { plain: join(dir, 'plain.log'), tls: join(dir, 'tls.log') };
+    const start = (which: 'plain' | 'tls', port: number, extra: string[]): Proc => inNs(NS.master, 'masterd', ['--announce-name', `${which}-m`, '--shared-builder-token',
+      '--host', '0.0.0.0', '--port', String(port), '--http', 'off', '--data', join(dir, `data-${which}`), '--log', logs[which], ...extra], TOKENS);
+    const masters = [start('plain', WIRE_PORT, []), start('tls', WIRE_PORT + 1, ['--tls-cert', join(dir, 'm.crt'), '--tls-key', join(dir, 'm.key')])];
+    for (const [i, which] of (['plain', 'tls'] as const).entries()) {
+      await waitFor(`${which} master to announce`, () => readLog(logs[which]).find((l) => l.event === 'announcing')
+        ?? (masters[i]!.child.exitCode !== null ? (() => { throw new Error(`masterd exited: ${masters[i]!.stderr()}`); })() : undefined), 15_000);
+    }
+
+    const builderLog = join(dir, 'builder.log');
+    inNs(NS.client, 'clientd', ['--master', 'auto', '--tls-ca', join(dir, 'm.crt'), '--name', 'b1', '--scripts', scripts, '--work', join(dir, 'work'),
+      '--state', join(dir, 'state'), '--log', builderLog, '--reconnect-base', '0.2', '--reconnect-max', '1', ...ROOT_OK], TOKENS);
+    await waitFor('builder b1 to connect to the TLS master', () => readLog(logs.tls).find((l) => l.event === 'connected' && l.builder === 'b1'), 20_000)
+      .catch((err: Error) => { throw new Error(`${err.message}; the builder's log ends: ${readLog(builderLog).slice(-3).map((l) => JSON.stringify(l)).join(' ')}`); });
+    expect(readLog(builderLog).find((l) => l.event === 'found-master')).toMatchObject({ msg: `found master tls-m at ${ADDR.master}:${WIRE_PORT + 1} (tls) by DNS-SD`, tls: true });
+    expect(readLog(logs.plain).some((l) => l.event === 'connected')).toBe(false);
+
+    const ok = await toEnd(inNs(NS.client, 'suggest', ['-H', 'auto', '--tls-ca', join(dir, 'm.crt'), 'proj', 'main', '--wait', '--timeout', '20'], TOKENS), 30_000);
+    expect(ok.stderr).toContain(`found master tls-m at ${ADDR.master}:${WIRE_PORT + 1} (tls) by DNS-SD`);
+    expect(ok.code, ok.stderr).toBe(0);
+    // Without our CA the certificate of the master it prefers is not trusted: one line, exit 2, nothing sent elsewhere.
+    const untrusted = await toEnd(inNs(NS.client, 'suggest', ['-H', 'auto', 'proj', 'main'], TOKENS));
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stderr).toMatch(new RegExp(`cannot reach master at ${ADDR.master.replace(/\./g, '\\.')}:${WIRE_PORT + 1}: TLS: certificate`));
+    expect(readLog(logs.plain).some((l) => l.event === 'report')).toBe(false);
+  }, 90_000);
 });
