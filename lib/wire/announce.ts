@@ -50,20 +50,28 @@ export async function announce(config: AnnounceConfig, warn: (message: string) =
   const records = announcementRecords(announcement);
   const mdns = makeMdns({ port: MDNS_PORT, reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`--announce: binding UDP port ${MDNS_PORT} took over ${BIND_TIMEOUT_MS / 1000} s`)), BIND_TIMEOUT_MS);
-    mdns.once('ready', () => { clearTimeout(timer); resolve(); });
-    mdns.once('error', (err: NodeJS.ErrnoException) => {
+    const failed = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
       mdns.destroy();
       reject(new Error(`--announce: cannot listen on UDP port ${MDNS_PORT}: ${err.code ?? err.message}`));
+    };
+    const timer = setTimeout(() => failed(new Error(`binding took over ${BIND_TIMEOUT_MS / 1000} s`)), BIND_TIMEOUT_MS);
+    mdns.once('ready', () => {
+      clearTimeout(timer);
+      mdns.off('error', failed);
+      resolve();
     });
+    mdns.once('error', failed);
   });
   let warned = false;
-  mdns.on('warning', (err: Error) => {
+  const once = (err: Error): void => {
     if (warned) return; // one line, not one per packet of a noisy LAN
     warned = true;
     warn(`mDNS: ${err.message.split('\n')[0]}`);
-  });
+  };
+  mdns.on('warning', once);
+  mdns.on('error', once); // the socket failing later: the master goes on unannounced, and says so
+
   mdns.on('query', (query, rinfo) => {
     if (!asksFor(query.questions ?? [], announcement.instance, announcement.target)) return;
     const [ptr, ...rest] = records;
