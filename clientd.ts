@@ -15,6 +15,7 @@ import { Option } from 'commander';
 import { daemon, die, flag, integer, onCrash, onShutdown, opt, seconds, SIMPLEBB_HOME } from './lib/common/cli.js';
 import { createLogger, type LogFormat } from './lib/common/log.js';
 import { builderNameProblem } from './lib/protocol/names.js';
+import { parseLabels } from './lib/protocol/labels.js';
 
 /** The host name made into a valid builder name. */
 function defaultName(): string {
@@ -43,6 +44,9 @@ const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run bui
   .addOption(opt('--tls-ca <file>', 'trust this CA (PEM) instead of the system CAs; implies --tls', 'SIMPLEBB_TLS_CA'))
   .addOption(flag('--allow-root', 'run builds as root (refused by default)', 'SIMPLEBB_ALLOW_ROOT'))
   .addOption(new Option('--check', 'check the configuration and the master (reachable, TLS, token, name), print what was found, and exit 0, or 2 naming what is wrong'))
+  .addOption(new Option('--label <key=value>', 'a label of this builder, for selectors (repeatable; also $SIMPLEBB_LABELS=k=v,k=v)')
+    .argParser((v: string, all: string[] = []) => [...all, v]))
+  .addOption(opt('--labels-file <file>', 'KEY=VALUE lines, read again whenever the file changes (labels that change without a restart)', 'SIMPLEBB_LABELS_FILE'))
   .addOption(flag('--create-scripts-dir', 'create the buildscripts dir if it does not exist (otherwise refused)', 'SIMPLEBB_CREATE_SCRIPTS_DIR'))
   .parse();
 
@@ -50,6 +54,7 @@ const o = cmd.opts<{
   master: string; name?: string; scripts: string; work: string; state?: string; spool?: string; log?: string; logLevel: string; logFormat: LogFormat;
   jobs: number; maxQueued: number; timeout: number; killGrace: number; shutdownGrace: number; heartbeat: number; reconnectBase: number; reconnectMax: number;
   ignoreUnknown?: boolean; tokenFile?: string; tls?: boolean; tlsCa?: string; allowRoot?: boolean; createScriptsDir?: boolean; check?: boolean;
+  label?: string[]; labelsFile?: string;
 }>();
 const PROG = 'simplebb-clientd';
 
@@ -94,11 +99,18 @@ try {
     process.stderr.write(`${PROG}: warning: ${tlsWarning}\n`);
     log?.warn({ event: 'config' }, tlsWarning);
   }
+  let labels;
+  try {
+    labels = parseLabels(process.env.SIMPLEBB_LABELS, o.label ?? []);
+  } catch (err) {
+    throw new Error(`--label: ${(err as Error).message}`);
+  }
   const config: BuilderConfig = {
     master, name, scriptsDir: o.scripts, workDir: o.work, stateDir: o.state ?? o.spool ?? join(SIMPLEBB_HOME, 'state', name), jobs: o.jobs, maxQueued: o.maxQueued, timeoutMs: o.timeout,
     killGraceMs: o.killGrace, shutdownGraceMs: o.shutdownGrace, heartbeatMs: o.heartbeat,
     backoffBaseMs: o.reconnectBase, backoffCapMs: o.reconnectMax, ignoreUnknown: Boolean(o.ignoreUnknown), connectTimeoutMs: 10_000,
     ...(token !== undefined ? { token } : {}), ...(o.tls || ca ? { tls: ca ? { ca } : {} } : {}),
+    labels, ...(o.labelsFile ? { labelsFile: o.labelsFile } : {}),
   };
   if (!log) {
     try {

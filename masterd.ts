@@ -9,6 +9,7 @@ import { checkMaster } from './lib/masterd/check.js';
 import { hooksHttpConfig, readSecrets, type Secrets } from './lib/masterd/config.js';
 import { startMaster } from './lib/masterd/daemon.js';
 import { readHooksConfig, type HooksConfig } from './lib/masterd/hooksConfig.js';
+import { readNotifyConfig, type NotifyConfig } from './lib/masterd/notifyConfig.js';
 import { tokenCommand } from './lib/masterd/tokenCommand.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     .addOption(opt('--suggest-rate <n>', 'suggestions per second one IP address may make (all its connections together)', 'SIMPLEBB_SUGGEST_RATE', '20', integer('--suggest-rate', 1, 1_000_000)))
     .addOption(opt('--suggest-burst <n>', 'suggestions one IP address may make at once', 'SIMPLEBB_SUGGEST_BURST', '1000', integer('--suggest-burst', 1, 1_000_000)))
     .addOption(opt('--hooks-http <addr>', 'take the webhooks on a listener of their own, HOST:PORT, instead of the HTTP listener (only they need be on the internet)', 'SIMPLEBB_HOOKS_HTTP'))
+    .addOption(opt('--notify <file>', 'tell the outside world about builds (mail, webhooks, after-scripts), as this JSON file configures (docs/NOTIFICATIONS.md)', 'SIMPLEBB_NOTIFY'))
     .addOption(opt('--hooks <file>', 'take webhooks from GitHub, Gitea, Forgejo and GitLab on the HTTP listener, as this JSON file configures (docs/WEBHOOKS.md)', 'SIMPLEBB_HOOKS'))
     .addOption(opt('--max-log-bytes <size>', "the most of one build's output kept on disk (64M, say); beyond it its first and last part, with a mark", 'SIMPLEBB_MAX_LOG_BYTES', '64M', byteSize('--max-log-bytes', 4096, 2 ** 40)))
     .addOption(opt('--keep-logs <days>', 'remove full logs older than this, never the last success, last failure or first failure of a red streak (0: keep all)', 'SIMPLEBB_KEEP_LOGS', '30', integer('--keep-logs', 0, 100_000)))
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const o = cmd.opts<{
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
-    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string; hooksHttp?: string;
+    maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string; hooksHttp?: string; notify?: string;
     announce?: boolean; announceName?: string;
   }>();
   const PROG = 'simplebb-masterd';
@@ -93,10 +95,15 @@ async function main(): Promise<void> {
   const { builderToken, suggestToken, tls, http } = secrets;
   let hooks: HooksConfig | undefined;
   let hooksHttp: { host: string; port: number } | undefined;
+  let notify: NotifyConfig | undefined;
   try {
     hooksHttp = hooksHttpConfig(o.hooksHttp, Boolean(o.hooks));
     if (o.hooks && !http && !hooksHttp) throw new ConfigError('--hooks needs the HTTP listener or --hooks-http: drop --http off, or give --hooks-http HOST:PORT');
     hooks = o.hooks ? readHooksConfig(o.hooks, (m) => {
+      log.warn({ event: 'config' }, m);
+      process.stderr.write(`${PROG}: warning: ${m}\n`);
+    }) : undefined;
+    notify = o.notify ? readNotifyConfig(o.notify, (m) => {
       log.warn({ event: 'config' }, m);
       process.stderr.write(`${PROG}: warning: ${m}\n`);
     }) : undefined;
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
-      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}),
+      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}), ...(notify ? { notify } : {}),
       ...(o.announce || o.announceName !== undefined ? { announce: o.announceName !== undefined ? { name: o.announceName } : {} } : {}),
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));

@@ -6,6 +6,7 @@ import { argsProblem, die, port, readNamedFile, seconds } from './lib/common/arg
 import { readToken } from './lib/common/token.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
+import { selectorProblem } from './lib/protocol/selector.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';
 import { runSuggest } from './lib/suggest/suggester.js';
 import { tlsEnvWarning } from './lib/wire/dial.js';
@@ -28,6 +29,9 @@ Options:
   -f, --follow             stream the builds' output live (implies --wait)
   -t, --timeout <sec>      give up waiting after this long (exit 124); 0 for never (default: "0", env: SIMPLEBB_WAIT_TIMEOUT)
   --connect-timeout <sec>  give up reaching the master after this long, trying again while it refuses (default: "5", env: SIMPLEBB_CONNECT_TIMEOUT)
+  --on <selector>          only builders whose labels match, e.g. 'os=linux && arch in (x64,arm64) && mem>=8 && !pool=flaky';
+                           exit 3 at once, naming the closest misses, when no known builder matches
+  --dry-run                record nothing: print who would build it (and who not, and why), exit 0 (3 if nobody)
   --json                   print one JSON object per line instead of text
   --token-file <file>      the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
   --tls                    connect with TLS (env: SIMPLEBB_TLS=1)
@@ -47,7 +51,7 @@ try {
     options: {
       host: { type: 'string', short: 'H' }, port: { type: 'string', short: 'p' }, revision: { type: 'string', short: 'r' },
       wait: { type: 'boolean', short: 'w' }, follow: { type: 'boolean', short: 'f' }, timeout: { type: 'string', short: 't' },
-      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
       'tls-ca': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
     },
   });
@@ -79,6 +83,9 @@ if (!project) usage("missing required argument 'project'");
 
 const bad = projectProblem(project);
 if (bad) die(PROG, `invalid project "${project}": ${bad}`, 2);
+const on = o.on;
+const onProblem = on !== undefined ? selectorProblem(on) : null;
+if (onProblem) die(PROG, `--on: ${onProblem}`, 2);
 
 let branches: Array<{ branch: string; revision?: string }>;
 if (branchArgs.length) {
@@ -154,6 +161,7 @@ if (tlsWarning) process.stderr.write(`simplebb-suggest: warning: ${tlsWarning}\n
 process.exitCode = await runSuggest({
   master, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),
+  ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']),
   waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
   ...(token !== undefined ? { token } : {}), ...(tlsTo ? { tls: tlsTo } : {}),
   out: (line) => process.stdout.write(line + '\n'),

@@ -1,5 +1,5 @@
 // Scenario 8: the HTTP API over a large record: server time of the board's queries (newest outcome per cell, red
-// now, a filtered page, a badge, metrics) with 100,000 stored reports, against a 404 of the same server in the
+// now, a filtered page, a badge, the CCTray feed, metrics) with 100,000 stored reports, against a 404 of the same server in the
 // same run (what any answer costs: HTTP, fastify, JSON), over one keep-alive connection.
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
@@ -84,6 +84,7 @@ export async function http(quick: boolean): Promise<unknown> {
       ['project + branch + builder', '/api/v1/reports?project=project-7&branch=branch-3&builder=builder-2'],
       ['suggestions, newest page', '/api/v1/suggestions'],
       ['badge', '/badge/project-7.svg'],
+      ['cctray.xml (1,000 of 10,000 cells)', '/cctray.xml'],
       ['metrics', '/metrics'],
     ];
     const rows: Array<{ what: string; path: string; p50: number; p99: number }> = [];

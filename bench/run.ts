@@ -5,12 +5,14 @@ import { fanout } from './fanout.js';
 import { hook } from './hook.js';
 import { http } from './http.js';
 import { memory } from './memory.js';
+import { notify } from './notify.js';
 import { hooks } from './hooks.js';
 import { output } from './output.js';
 import { roundtrip } from './roundtrip.js';
+import { sse } from './sse.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

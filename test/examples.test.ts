@@ -1,9 +1,10 @@
 // The operator files in examples/: the pm2 file refuses a root pm2 (clientd would refuse to run), and the systemd
-// units do not restart a daemon that exits on its configuration.
+// units do not restart a daemon that exits on its configuration; the notify example is a file the master takes.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readNotifyConfig } from '../lib/masterd/notifyConfig.js';
 import { ROOT } from './helpers.js';
 
 const PM2 = join(ROOT, 'examples', 'pm2', 'ecosystem.config.cjs');
@@ -22,5 +23,11 @@ describe('examples', () => {
 
   it.each(['simplebb-masterd', 'simplebb-clientd'])('the %s unit does not restart on exit 2 or 78', (unit) => {
     expect(readFileSync(join(ROOT, 'examples', 'systemd', `${unit}.service`), 'utf8')).toMatch(/^RestartPreventExitStatus=2 78$/m);
+  });
+
+  it('the notify example is a valid --notify file and its after-script is executable', () => {
+    const config = readNotifyConfig(join(ROOT, 'examples', 'notify', 'notify.json'), () => undefined);
+    expect(config.rules.map((r) => `${r.name}>${r.sink}`)).toEqual(['main>team', 'chat>chat', 'record>record']);
+    expect(config.sinks.get('record')).toMatchObject({ type: 'script', dir: join(ROOT, 'examples', 'notify', 'after'), name: 'record-transition' });
   });
 });

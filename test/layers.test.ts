@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readTree, resolveSpec, type Tree } from './imports.js';
 
-const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'cli', 'http', 'masterd', 'forges'] as const;
+const ROOMS = ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'builder', 'suggest', 'cli', 'http', 'masterd', 'forges', 'notify'] as const;
 type Room = (typeof ROOMS)[number];
 
 /** Rooms each room may import from (besides itself), and single files of other rooms it may import. */
@@ -22,7 +22,9 @@ const MAY: Record<Room, { rooms: Room[]; files?: string[] }> = {
   forges: { rooms: ['protocol', 'common'] },
   // The web side is an adapter over the master's facade and events and the record's read side, never a store implementation.
   http: { rooms: ['master', 'protocol', 'common'], files: ['lib/store/store.ts', 'lib/store/history.ts', 'lib/forges/forge.ts'] },
-  masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http', 'forges'] },
+  // Subscribers that tell the outside world: the master's events and the record's outbox port, processes through exec.
+  notify: { rooms: ['master', 'exec', 'protocol', 'common'], files: ['lib/store/store.ts'] },
+  masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http', 'forges', 'notify'] },
 };
 
 /** Node modules a room must not touch: the master's decisions stay free of sockets, disk, processes and HTTP. */
@@ -31,7 +33,8 @@ const NEVER: Partial<Record<Room, string[]>> = {
   protocol: ['node:net', 'node:tls', 'node:fs', 'node:child_process', 'pino'],
   store: ['node:net', 'node:tls', 'node:child_process'],
   http: ['node:fs', 'node:fs/promises', 'node:child_process', 'better-sqlite3'],
-  forges: ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:http', 'node:https', 'better-sqlite3', 'pino'],
+  forges: ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:http', 'node:https', 'better-sqlite3', 'pino'],  // After-scripts run through exec (one group, a timeout, the tree killed); the outbox is reached through the store port.
+  notify: ['node:child_process', 'better-sqlite3'],
 };
 
 /** Files loaded at run time only for their types: zod is the master's, and builders and suggesters never load it. */

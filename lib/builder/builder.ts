@@ -7,7 +7,10 @@ import { branchProblem, projectProblem } from '../protocol/names.js';
 import { formatAddress } from '../wire/address.js';
 import type { MasterSpec } from '../wire/whichMaster.js';
 import type { HelloFields } from '../wire/dial.js';
+import { formatLabels, withScripts, type Labels } from '../protocol/labels.js';
 import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
+import { builderLabels } from './labels.js';
+import { watchLabelsFile } from './labelsFile.js';
 import { Executor, notRun, type Finished, type Outcome } from './execute.js';
 import { Inbox } from './inbox.js';
 import { Link } from './link.js';
@@ -39,6 +42,10 @@ export interface BuilderConfig {
   /** The builder role's shared secret. */
   token?: string;
   tls?: { ca?: Buffer };
+  /** The operator's labels (`--label`, SIMPLEBB_LABELS); the discovered ones fill in the rest. */
+  labels: Labels;
+  /** A file of KEY=VALUE lines, read at start and again whenever it changes: labels that change without a restart. */
+  labelsFile?: string;
 }
 
 /** This machine as the report describes it. */
@@ -55,7 +62,11 @@ export class Builder {
   private readonly queue: BuildQueue;
   private projects: string[] = [];
   private announced: string[] = [];
+  private announcedLabels: Labels | undefined;
   private watcher: { close(): Promise<void> } | undefined;
+  private labelsWatcher: { close(): Promise<void> } | undefined;
+  /** Its labels without `script:*` (those follow the projects), as last announced or to be announced. */
+  private labels: Labels = {};
   private stopping = false;
   private readonly uname = localUname();
   /** Orders (and `synced`) that arrived this turn on connection `gen`, written to the inbox together. */
@@ -77,14 +88,27 @@ export class Builder {
     const spooled = await adoptSpool(this.state.dir, this.config.name, this.inbox);
     if (spooled.foreign.length) this.log.error({ event: 'spool-foreign', ids: spooled.foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
     if (spooled.unreadable.length) this.log.error({ event: 'spool-unreadable', files: spooled.unreadable }, 'spooled report files of an earlier clientd could not be read; left in place');
-    this.link = new Link(this.config, (store) => this.hello(store), this.log, () => this.received());
+    this.link = new Link(this.config, (store, takes) => this.hello(store, takes), this.log, () => this.received());
     this.outbox = new Outbox(this.inbox, this.link, this.log);
     this.executor = new Executor(this.config, this.inbox, this.link, this.log);
     this.link.on('message', (m, store) => this.onMessage(m, store));
     this.link.on('up', () => {
       // The list may have changed while we were connecting.
       if (this.announced !== this.projects) this.link.send({ type: 'projects', projects: this.projects });
+      if (this.announcedLabels !== this.labels && this.link.takesLabels) this.link.send({ type: 'labels', labels: this.labels });
     });
+    this.labels = builderLabels(this.config.labels);
+    if (this.config.labelsFile) {
+      this.labelsWatcher = await watchLabelsFile(this.config.labelsFile, (fromFile, problem) => {
+        if (problem) return void this.log.warn({ event: 'labels-file', file: this.config.labelsFile, problem }, `labels file not used: ${problem}`);
+        this.labels = builderLabels({ ...fromFile, ...this.config.labels });
+        this.log.info({ event: 'labels', labels: this.labels }, 'labels changed');
+        if (this.link.takesLabels) {
+          this.announcedLabels = this.labels;
+          this.link.send({ type: 'labels', labels: this.labels });
+        }
+      }, (initial) => { this.labels = builderLabels({ ...initial, ...this.config.labels }); });
+    }
 
     await this.recover();
     this.projects = await listProjects(this.config.scriptsDir);
@@ -95,7 +119,7 @@ export class Builder {
     });
     const left = takeStock(this.config.name, this.inbox);
     this.log.info({
-      event: 'starting', builder: this.config.name, master: this.config.master === 'auto' ? 'auto (DNS-SD)' : formatAddress(this.config.master), projects: this.projects,
+      event: 'starting', builder: this.config.name, master: this.config.master === 'auto' ? 'auto (DNS-SD)' : formatAddress(this.config.master), projects: this.projects, labels: formatLabels(this.labels),
       spooled: this.inbox.reportCount, queued: left.toBuild.length, instance: this.state.instance,
     }, 'simplebb-clientd starting');
     this.intake = (async () => { for (const { order, lookup } of await this.sort(left.toBuild)) this.act(order, lookup); })();
@@ -117,14 +141,20 @@ export class Builder {
   }
 
   /** What this builder says in its hello to the master whose record is `store`. */
-  private hello(store: string): HelloFields {
+  private hello(store: string, takesLabels: boolean): HelloFields {
     this.announced = this.projects;
+    if (takesLabels) this.announcedLabels = this.labels;
     const seq = this.inbox.cursor(store);
     return {
       role: 'builder', name: this.config.name, instance: this.state.instance, uname: this.uname, node: process.version,
       projects: this.announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
-      ...(seq !== undefined ? { cursor: { store, seq } } : {}),
+      ...(seq !== undefined ? { cursor: { store, seq } } : {}), ...(takesLabels ? { labels: this.labels } : {}),
     };
+  }
+
+  /** Its labels as a selector sees them, `script:*` included (for --check and tests). */
+  currentLabels(): Labels {
+    return withScripts(this.labels, this.projects);
   }
 
   private onMessage(m: FromMaster, store: string): void {
@@ -265,6 +295,7 @@ export class Builder {
     const queued = this.queue.close();
     if (queued.length) this.log.info({ event: 'kept', ids: queued.map((o) => o.id) }, 'queued builds stay in the inbox for the next start');
     await this.watcher?.close();
+    await this.labelsWatcher?.close();
     this.executor?.close();
     if (this.executor?.size) {
       this.log.info({ event: 'draining', running: this.executor.size, graceMs: this.config.shutdownGraceMs }, 'waiting for running builds');

@@ -8,12 +8,18 @@ import { whichMaster } from '../wire/whichMaster.js';
 import type { BuilderConfig } from './builder.js';
 import { localUname } from './builder.js';
 import { listProjects } from './buildscripts.js';
+import { builderLabels } from './labels.js';
+import { readLabelsFile } from './labelsFile.js';
+import { formatLabels } from '../protocol/labels.js';
 import { peekInstance } from './state.js';
 
 /** The lines --check prints when everything would work; throws an Error with one line when something would not. */
 export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
   const projects = await listProjects(config.scriptsDir);
   const instance = peekInstance(config.stateDir, config.name);
+  const fromFile = config.labelsFile ? await readLabelsFile(config.labelsFile) : { labels: {} };
+  if (fromFile.problem) throw new Error(`--labels-file: ${fromFile.problem}`);
+  const labels = builderLabels({ ...fromFile.labels, ...config.labels });
   let connected = false;
   const dial = await whichMaster(config.master, config.tls);
   await connectToMaster(dial.address, (greeting) => {
@@ -21,7 +27,7 @@ export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
     if (!greeting.check) throw new Error(`it is too old to be checked (${greeting.server}); nothing was sent`);
     return {
       role: 'builder', name: config.name, instance: instance ?? randomBytes(16).toString('hex'), uname: localUname(), node: process.version,
-      projects, ignoreUnknown: config.ignoreUnknown, jobs: config.jobs, check: true,
+      projects, ignoreUnknown: config.ignoreUnknown, jobs: config.jobs, check: true, ...(greeting.labels ? { labels } : {}),
     };
   }, {
     timeoutMs: config.connectTimeoutMs, heartbeatMs: 0, onChecked: (m) => { connected = m.connected; },
@@ -30,6 +36,7 @@ export async function checkBuilder(config: BuilderConfig): Promise<string[]> {
   const shown = projects.slice(0, 10).join(', ') + (projects.length > 10 ? ', …' : '');
   return [
     `builder ${config.name}: ${projects.length} project${projects.length === 1 ? '' : 's'} in ${config.scriptsDir}${projects.length ? ` (${shown})` : ' (every build would be reported no-script)'}`,
+    `labels ${formatLabels(labels)} (and script:NAME=true per project)`,
     `state ${config.stateDir}${instance ? '' : ' (new)'}, work ${config.workDir}, ${config.jobs} job${config.jobs === 1 ? '' : 's'} at a time`,
     `master ${formatAddress(dial.address)}${dial.found ? ` (${dial.found.said})` : ''}: reachable${dial.tls ? ' over TLS (certificate verified)' : ''}, protocol ${PROTOCOL_VERSION}, ${config.token !== undefined ? 'builder token accepted' : 'no token asked for'}, name ${config.name} ${connected ? 'connected now (by this state dir: a check does not disturb it)' : 'free'}`,
   ];

@@ -33,6 +33,8 @@ export class Link extends EventEmitter<LinkEvents> {
   /** The master dialed last, and with `auto` what was said about finding it (said again only when it changes). */
   private dialed: Address | undefined;
   private said = '';
+  /** The master of the connection being made or held takes labels (its greeting said so). */
+  private labels = false;
   /** Counts connections: work tied to one connection stops when this moves on. */
   generation = 0;
   private readonly reconnector: Reconnector;
@@ -43,7 +45,7 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   constructor(
     private readonly config: LinkConfig,
-    private readonly hello: (store: string) => HelloFields,
+    private readonly hello: (store: string, takesLabels: boolean) => HelloFields,
     private readonly log: Logger,
     private readonly beforeDial: () => Promise<void> = () => Promise.resolve(),
   ) {
@@ -75,6 +77,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.conn ? this.store : '';
   }
 
+  /** Whether the master connected now takes builder labels (an older one refuses a hello or message that has them). */
+  get takesLabels(): boolean {
+    return this.conn !== undefined && this.labels;
+  }
+
   /** Sends if connected; false when not connected or when the socket wants a pause (wait for 'drain'). */
   send(message: ToMaster): boolean {
     return this.conn?.send(message) ?? false;
@@ -94,7 +101,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.dialed = dial.address;
     return connectToMaster(dial.address, (greeting) => {
       this.store = greeting.store;
-      return this.hello(greeting.store);
+      this.labels = greeting.labels === true;
+      return this.hello(greeting.store, this.labels);
     }, {
       timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
       ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(dial.tls ? { tls: dial.tls } : {}),

@@ -12,8 +12,12 @@ const MAX_ERROR_BYTES = 64 * 1024;
 /** How much of the master's error text is shown. */
 const MAX_ERROR_CHARS = 300;
 
-/** A failure of a request, in one line for stderr. */
-export class ApiError extends Error {}
+/** A failure of a request, in one line for stderr; `status`, when the master answered with an error. */
+export class ApiError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 export interface ApiOptions {
   /** The master's HTTP address; a path in it (a proxy's prefix) is kept. */
@@ -145,14 +149,58 @@ export class Api {
     }
   }
 
+  /**
+   * GETs `path` and hands its body to `piece` as it comes, with no bound on its size (a whole log). The answer's
+   * head must come within the timeout; then, unless `waitForever` (a running build may print nothing for long),
+   * each piece must come within it too. Resolves when the body has ended.
+   */
+  async stream(path: string, ask: Ask, piece: (data: Uint8Array) => void, waitForever = false): Promise<void> {
+    const controller = new AbortController();
+    const expire = (): void => controller.abort(Object.assign(new Error('timed out'), { name: 'TimeoutError' }));
+    let timer = setTimeout(expire, this.o.timeoutMs);
+    try {
+      const res = await this.open('GET', path, ask, controller.signal);
+      const reader = res.body?.getReader();
+      for (;;) {
+        clearTimeout(timer);
+        if (!waitForever) timer = setTimeout(expire, this.o.timeoutMs);
+        let next;
+        try {
+          next = reader ? await reader.read() : { done: true as const, value: undefined };
+        } catch (err) {
+          throw new ApiError(`the answer from ${this.base}${path} was cut short: ${reason(err, this.o.timeoutMs)}`);
+        }
+        if (next.done) return;
+        piece(next.value);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async request(method: 'GET' | 'POST', path: string, ask: Ask, body?: string, extra: Record<string, string> = {}): Promise<Buffer> {
+    const res = await this.open(method, path, ask, AbortSignal.timeout(this.o.timeoutMs), body, extra);
+    return this.read(res, this.o.maxBytes ?? MAX_ANSWER_BYTES, path);
+  }
+
+  /** Reads a body up to `limit` bytes, its failure as one line. */
+  private async read(res: Response, limit: number, path: string): Promise<Buffer> {
+    try {
+      return await readBody(res, limit, `${this.base}${path}`);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(`the answer from ${this.base}${path} was cut short: ${reason(err, this.o.timeoutMs)}`);
+    }
+  }
+
+  /** Sends the request and resolves with a 2xx answer whose body is still to be read; any other answer is an ApiError. */
+  private async open(method: 'GET' | 'POST', path: string, ask: Ask, signal: AbortSignal, body?: string, extra: Record<string, string> = {}): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(ask.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json, text/plain' };
     if (this.o.token !== undefined) headers.authorization = `Bearer ${this.o.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     Object.assign(headers, extra);
-    const signal = AbortSignal.timeout(this.o.timeoutMs);
     let res: Response;
     try {
       // A redirect is not followed: the API never answers with one, and following it could carry the token elsewhere.
@@ -160,22 +208,14 @@ export class Api {
     } catch (err) {
       throw new ApiError(`cannot reach the master at ${this.base}: ${reason(err, this.o.timeoutMs)}`);
     }
-    const ok = res.status >= 200 && res.status < 300;
-    let data: Buffer;
-    try {
-      data = await readBody(res, ok ? (this.o.maxBytes ?? MAX_ANSWER_BYTES) : MAX_ERROR_BYTES, `${this.base}${path}`);
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError(`the answer from ${this.base}${path} was cut short: ${reason(err, this.o.timeoutMs)}`);
-    }
-    if (ok) return data;
-    const said = serverError(data, res);
+    if (res.status >= 200 && res.status < 300) return res;
+    const said = serverError(await this.read(res, MAX_ERROR_BYTES, path), res);
     switch (res.status) {
       case 401:
       case 403:
         throw new ApiError(`the master refused: ${said}${this.o.token === undefined ? ` (${this.o.tokenHint})` : ''}`);
       case 404:
-        throw new ApiError(ask.notFound ?? `${this.base}${path}: not found (is ${this.base} the master's HTTP address?)`);
+        throw new ApiError(ask.notFound ?? `${this.base}${path}: not found (is ${this.base} the master's HTTP address?)`, 404);
       case 400:
       case 413:
         throw new ApiError(`the master refused the request: ${said}`);

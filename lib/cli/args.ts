@@ -1,5 +1,6 @@
 // The simplebb command's command line: which command, its arguments and flags, checked into an Invocation, or a
 // UsageError of one line. Pure (argv and environment in), so it is tested without running anything.
+import { parseLabel } from '../protocol/labels.js';
 import { parseArgs } from 'node:util';
 import { argsProblem, integer, seconds } from '../common/args.js';
 import { FORGES, type ForgeName } from '../forges/forge.js';
@@ -10,13 +11,13 @@ export const DEFAULT_URL = 'http://127.0.0.1:7901';
 const DEFAULT_TIMEOUT = '10';
 const DEFAULT_LIMIT = 20;
 
-export interface HistoryFilters { project?: string; branch?: string; builder?: string; verdict?: string }
+export interface HistoryFilters { project?: string; branch?: string; builder?: string; verdict?: string; label?: string }
 
 export type Command =
   | { name: 'status' }
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
-  | { name: 'logs'; id: string; builder: string }
+  | { name: 'logs'; id: string; builder: string; follow: boolean }
   | { name: 'suggest'; project: string; branch: string; revision?: string }
   | { name: 'prune'; dryRun: boolean }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
@@ -47,11 +48,13 @@ Commands:
       --branch <branch>        only this branch
       --builder <name>         only this builder
       --verdict <verdict>      only this verdict (${VERDICTS.join(', ')})
+      --label <key=value>      only builds by a builder that had this label (arch=arm64, pool=fast)
       --failing                only the newest report of each project, branch and builder, if it is red
                                (failure or timeout); exit 1 when there is one
       --limit <n>              show this many (default: ${DEFAULT_LIMIT})
   show <id> [builder]          one suggestion and every builder's part in it; with BUILDER, its report
-  logs <id> <builder>          the output the master kept of that build (as it is when not on a terminal)
+  logs <id> <builder>          the whole output the master kept of that build (as it is when not on a terminal)
+      -f, --follow             a running build's output as it comes, until it ends; exit 0 if it passed, 1 if not
   suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
       -r, --revision <rev>     the revision to build
   prune                        remove the full logs older than the master's --keep-logs days, except each
@@ -74,20 +77,21 @@ Options:
   -V, --version                output the version number
   -h, --help                   display help for command
 
-Exit codes: 0 done; 1 history --failing found a failing build; 2 an error, said in one line on stderr.
+Exit codes: 0 done; 1 history --failing found a failing build, or logs --follow followed one that did not pass;
+2 an error, said in one line on stderr.
 `;
 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
-  forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
+  forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' }, follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook',
+  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
 const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook'] };
@@ -168,6 +172,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       if (o.verdict !== undefined) {
         filters.verdict = valid('verdict', o.verdict, (VERDICTS as readonly string[]).includes(o.verdict) ? null : `verdict must be one of ${VERDICTS.join(', ')}`);
       }
+      if (o.label !== undefined) {
+        try {
+          filters.label = parseLabel(o.label).join('=');
+        } catch (err) {
+          usage(`--label: ${(err as Error).message}`);
+        }
+      }
       cmd = { name: 'history', filters, failing: Boolean(o.failing), limit: o.limit === undefined ? DEFAULT_LIMIT : checked(o.limit, integer('--limit', 1, 100_000)) };
       break;
     }
@@ -175,7 +186,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
     case 'logs': {
       const id = valid('suggestion id', args[0]!, ID_RULE.test(args[0]!) ? null : ID_RULE_TEXT);
       const builder = args[1] === undefined ? undefined : valid('builder', args[1], builderNameProblem(args[1]));
-      cmd = command === 'logs' ? { name: 'logs', id, builder: builder! } : { name: 'show', id, ...(builder !== undefined ? { builder } : {}) };
+      cmd = command === 'logs' ? { name: 'logs', id, builder: builder!, follow: Boolean(o.follow) } : { name: 'show', id, ...(builder !== undefined ? { builder } : {}) };
       break;
     }
     case 'suggest': {

@@ -27,7 +27,7 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'status': return await status(api, out);
       case 'history': return await history(api, out, c);
       case 'show': return await (c.builder === undefined ? showSuggestion(api, out, c.id) : showReport(api, out, c.id, c.builder));
-      case 'logs': return await logs(api, out, c.id, c.builder);
+      case 'logs': return await logs(api, out, c.id, c.builder, c.follow, inv.timeoutMs);
       case 'prune': return await prune(api, out, c.dryRun);
       // The delivery proves itself by its signature; no token goes with it.
       case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);

@@ -10,7 +10,7 @@ export interface Running { id: string; project: string; branch: string; startedA
 /** `GET /api/v1/builders`: `address` … `running` only for a connected builder. */
 export interface Builder {
   name: string; online: boolean; lastSeen?: number; address?: string; since?: number; uname?: Uname; node?: string;
-  projects?: string[]; jobs?: number; running?: Running[];
+  projects?: string[]; jobs?: number; running?: Running[]; labels?: Record<string, string>;
 }
 
 /** One builder's part in a suggestion; a reported one has its verdict, exit code and duration. */

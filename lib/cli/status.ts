@@ -16,6 +16,12 @@ function runningText(running: Running[] | undefined, now: number): string {
   return running.map((r) => `${str(r.project)} ${str(r.branch)}${typeof r.startedAt === 'number' ? ` (${duration(now - r.startedAt)})` : ''}`).join(', ');
 }
 
+/** A builder's labels, `script:*` left out (one per project): `arch=x64 os=linux`. */
+function labelsText(labels: Record<string, string> | undefined): string {
+  if (!labels || typeof labels !== 'object') return '';
+  return Object.keys(labels).filter((k) => !k.startsWith('script:')).sort().map((k) => `${k}=${str(labels[k])}`).join(' ');
+}
+
 /** The rows of the newest verdicts: one per project × branch × builder. */
 export function verdictRows(reports: Report[], now: number): Cell[][] {
   return reports.map((r) => [
@@ -37,11 +43,12 @@ export async function status(api: Api, out: Output, now = Date.now()): Promise<n
     return 0;
   }
   if (builders.length) {
-    out.write(table(['BUILDER', 'STATE', 'LAST SEEN', 'RUNNING'], builders.map((b) => [
+    out.write(table(['BUILDER', 'STATE', 'LAST SEEN', 'RUNNING', 'LABELS'], builders.map((b) => [
       str(b.name),
       b.online === true ? { text: 'online', colour: 'green' } : { text: 'offline', colour: 'dim' },
       b.online === true ? 'now' : ago(b.lastSeen, now),
       runningText(b.running, now),
+      labelsText(b.labels),
     ]), out.colour));
   } else {
     out.write('no builders known\n');

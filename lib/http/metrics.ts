@@ -6,7 +6,7 @@ import type { EventBus } from '../master/events.js';
 import { RED_VERDICTS, type History } from '../store/history.js';
 
 /** Distinct label sets per metric; beyond it new ones are counted under "other". */
-const MAX_SERIES = 1000;
+export const MAX_SERIES = 1000;
 
 /** Maps label values to themselves until a metric has MAX_SERIES of them, then to "other". */
 class Cap {
@@ -35,6 +35,10 @@ export function createMetrics(events: EventBus, board: Board, history: History):
     name: 'simplebb_build_duration_seconds', help: 'How long builds took, by project', labelNames: ['project'],
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers: [registry],
   });
+  const commit = new Histogram({
+    name: 'simplebb_report_commit_seconds', help: 'How long a builder\'s report took from its arrival at the master to its durable commit (the ack waits for it)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+  });
   new Gauge({
     name: 'simplebb_builders', help: 'Builders the record knows, by state', labelNames: ['state'], registers: [registry],
     async collect() {
@@ -58,12 +62,18 @@ export function createMetrics(events: EventBus, board: Board, history: History):
     name: 'simplebb_record_bytes', help: 'Size of the record on disk', registers: [registry],
     async collect() { this.set(await history.bytes()); },
   });
+  const notifications = new Counter({
+    name: 'simplebb_notifications_total', help: 'Attempts to send a notification since the master started, by sink and outcome (sent, failed, given-up)',
+    labelNames: ['sink', 'outcome'], registers: [registry],
+  });
   events.on((e) => {
     if (e.type === 'suggestion') suggestions.inc();
+    else if (e.type === 'notification') notifications.inc({ sink: e.sink, outcome: e.outcome });
     else if (e.type === 'report') {
       const r = e.report;
       builds.inc(buildsCap.labels({ project: r.project, builder: r.builder, verdict: r.verdict }));
       if (r.durationMs > 0) duration.observe(durationCap.labels({ project: r.project }), r.durationMs / 1000);
+      if (e.commitMs !== undefined) commit.observe(e.commitMs / 1000);
     }
   });
   return registry;

@@ -1,4 +1,5 @@
 // The API's query parameters read and checked: one 400 line naming the parameter and what is wrong with it.
+import { parseLabel } from '../protocol/labels.js';
 import { VERDICTS, type Verdict } from '../protocol/names.js';
 import type { HookCursor, ReportCursor } from '../store/history.js';
 
@@ -28,6 +29,17 @@ export function flag(q: Query, name: string): boolean {
   if (v === '1' || v === 'true') return true;
   if (v === '0' || v === 'false') return false;
   throw new BadQuery(`${name}: must be 1 or 0`);
+}
+
+/** `label=KEY=VALUE`: reports of builders that had that label. */
+export function label(q: Query): [string, string] | undefined {
+  const v = text(q, 'label', 200);
+  if (v === undefined) return undefined;
+  try {
+    return parseLabel(v);
+  } catch (err) {
+    throw new BadQuery(`label: ${(err as Error).message}`);
+  }
 }
 
 export function verdict(q: Query): Verdict | undefined {

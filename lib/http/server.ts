@@ -8,11 +8,13 @@ import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
-import type { LogReader, PrunePlan } from '../store/store.js';
+import type { LogReader, Outbox, PrunePlan } from '../store/store.js';
 import { bearer, readRefusal, writeRefusal, type AccessRules } from './access.js';
 import { badgeState, badgeSvg } from './badge.js';
+import { cctrayXml } from './cctray.js';
 import type { EventLog } from './eventLog.js';
-import { BadQuery, flag, integer, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { BadQuery, flag, integer, label, limit, nextReportCursor, reportCursor, text, verdict } from './query.js';
+import { registerNotifications } from './notifications.js';
 import { HOOK_BODY_LIMIT, registerHookDeliveries, registerHooks, type HookIntake } from './hooks.js';
 import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
@@ -31,6 +33,8 @@ export interface HttpDeps {
   access: AccessRules;
   /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
   hooks?: HookIntake;
+  /** The notification outbox, when notifications are on (--notify). */
+  notifications?: Pick<Outbox, 'recent'>;
   /** The URL of the listener that takes the webhooks instead (--hooks-http), named in this one's 404. */
   hooksElsewhere?: string;
   /** The clock (sessions expire by it). */
@@ -41,8 +45,26 @@ export interface HttpDeps {
 
 /** A body may be at most this large (a suggestion is a few hundred bytes). */
 const BODY_LIMIT = 16 * 1024;
+/**
+ * The time limits, each against a client that holds a connection without finishing what it sends (a request's
+ * head is a few hundred bytes, its body at most 16 KiB, or 25 MiB for a webhook from a forge's datacentre).
+ * A request's head must be whole within this: a client dribbling header lines (slow loris) is answered 408 and cut.
+ */
+const HEADERS_TIMEOUT_MS = 5_000;
+/** A request, head and body, must be whole within this. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** A connection that sends nothing for this long is closed (event and log streams turn it off: they are quiet for long). */
+const IDLE_TIMEOUT_MS = 10_000;
+/** An idle keep-alive connection between requests is kept this long. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Node checks the header and request limits only this often (its default, 30 s, would let a slow client stay 40 s). */
+const TIMEOUT_CHECK_MS = 1_000;
+/** A TLS handshake must be done within this (Node's default is 120 s); a loopback one takes ~2 ms, across the world ~0.5 s. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 /** A stream client may leave this much unread before it is closed (it can reconnect with its last id). */
 const MAX_SSE_UNREAD = 1024 * 1024;
+/** Badges and the CCTray feed may be cached this long: a monitor polls, and a verdict 30 s old is news enough. */
+const BADGE_MAX_AGE_S = 30;
 /** A comment this often keeps proxies from closing an idle stream. */
 const SSE_KEEPALIVE_MS = 10_000;
 
@@ -59,8 +81,15 @@ export function fail(reply: FastifyReply, status: number, error: string): Fastif
 
 export function createHttpApp(deps: HttpDeps): FastifyInstance {
   // maxParamLength: a builder name may have 128 characters and a badge's project 128 (fastify's default is 100).
-  const options = { bodyLimit: BODY_LIMIT, requestTimeout: 10_000, connectionTimeout: 10_000, keepAliveTimeout: 5_000, return503OnClosing: true, routerOptions: { maxParamLength: 300 } };
-  const app = (deps.https ? Fastify({ ...options, https: { ...deps.https, minVersion: 'TLSv1.2' } }) : Fastify(options)) as unknown as FastifyInstance;
+  const options = {
+    bodyLimit: BODY_LIMIT, requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: IDLE_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    return503OnClosing: true, routerOptions: { maxParamLength: 300 },
+  };
+  // Node's own HTTP server options (fastify passes them on): the header limit and how often the limits are checked.
+  const node = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS };
+  const app = (deps.https
+    ? Fastify({ ...options, https: { ...node, ...deps.https, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } })
+    : Fastify({ ...options, http: node })) as unknown as FastifyInstance;
   const { history, board, access } = deps;
   const now = deps.now ?? Date.now;
 
@@ -74,7 +103,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
     if (!refusal) return;
     // A browser asking for a page is sent to sign in; a program gets the one-line answer.
-    const page = req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics' && !path.startsWith('/badge/') && /text\/html/.test(req.headers.accept ?? '');
+    const page = req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics' && path !== '/cctray.xml' && !path.startsWith('/badge/') && /text\/html/.test(req.headers.accept ?? '');
     if (page && access.readToken !== undefined) return reply.code(303).header('location', '/sign-in').send();
     return fail(reply, 401, refusal);
   });
@@ -90,7 +119,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/builders', async () => {
     const online = board.builders();
     const names = new Set(online.map((b) => b.name));
-    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen }));
+    const offline = (await history.builderNames()).filter((b) => !names.has(b.name)).map((b) => ({ name: b.name, online: false, lastSeen: b.lastSeen, ...(b.labels ? { labels: b.labels } : {}) }));
     return { builders: [...online.map((b) => ({ ...b, online: true, lastSeen: b.since })), ...offline] };
   });
 
@@ -117,8 +146,9 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const n = limit(q);
     const after = reportCursor(q);
     const v = verdict(q);
+    const l = label(q);
     const list = await history.reports({
-      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
+      ...named(q), ...range(q), ...(v ? { verdict: v } : {}), ...(l ? { label: l } : {}), latest: flag(q, 'latest'), failing: flag(q, 'failing'), ...(after ? { after } : {}), limit: n + 1,
     });
     const page = list.slice(0, n);
     return { reports: page, ...(list.length > n ? { next: nextReportCursor(page.at(-1)!) } : {}) };
@@ -150,6 +180,10 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   app.post('/api/v1/suggestions', async (req, reply) => {
     const outcome = await suggestOverHttp(deps.relay, access.suggestToken, req.ip, req.socket.remotePort ?? 0, req.body);
     if (!outcome.ok) return fail(reply, outcome.status, outcome.error);
+    if ('dryRun' in outcome) {
+      const { type: _t, ref: _r, ...answer } = outcome.dryRun;
+      return reply.code(200).send({ dryRun: true, ...answer });
+    }
     const { type: _t, ref: _r, ...accepted } = outcome.accepted;
     return reply.code(201).send(accepted);
   });
@@ -164,15 +198,18 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const branch = text(q, 'branch');
     const builder = text(q, 'builder', 128);
     const svg = await badgeSvg(project, await badgeState(history, board, { project, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) }));
-    const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 22)}"`;
-    void reply.header('etag', etag).header('cache-control', 'max-age=30');
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.type('image/svg+xml; charset=utf-8').send(svg);
+    return cached(req, reply, 'image/svg+xml; charset=utf-8', svg);
+  });
+
+  app.get('/cctray.xml', async (req, reply) => {
+    const xml = await cctrayXml(history, board, origin(req, Boolean(deps.https)));
+    return cached(req, reply, 'application/xml; charset=utf-8', xml);
   });
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
   registerHookDeliveries(app, history);
+  registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
   else {
     const why = deps.hooksElsewhere ? `this listener takes no webhooks: they go to ${deps.hooksElsewhere}/hooks/FORGE (--hooks-http)` : 'this master takes no webhooks (start it with --hooks FILE)';
@@ -182,6 +219,20 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
   registerPages(app, { history, board });
 
   return app;
+}
+
+/** Sends what a monitor polls (a badge, the feed) with an ETag of its text and a short max-age; 304 when the client has it. */
+function cached(req: FastifyRequest, reply: FastifyReply, type: string, body: string): FastifyReply {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  void reply.header('etag', etag).header('cache-control', `max-age=${BADGE_MAX_AGE_S}`);
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.type(type).send(body);
+}
+
+/** The address the client reached us by, for absolute links; none (paths only) when its Host header is not a plain host[:port]. */
+function origin(req: FastifyRequest, https: boolean): string {
+  const host = req.headers.host;
+  return host !== undefined && /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/.test(host) ? `${https ? 'https' : 'http'}://${host}` : '';
 }
 
 /** The project, branch and builder filters. */
@@ -214,6 +265,8 @@ function followLog(deps: HttpDeps, id: string, builder: string, reply: FastifyRe
   const res = reply.raw;
   res.socket?.setTimeout(0); // a build may print nothing for minutes
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+  // Sent now, not with the first output: a build may print nothing for long, and a follower waits for the head to know it follows.
+  res.flushHeaders();
   // Taken in the same turn: the log so far on disk ends exactly where the first live piece begins.
   const sofar = deps.logs?.sofar(id, builder);
   // Pieces that come while the part on disk is still being sent wait here, in order.

@@ -4,7 +4,7 @@
 import type { Peer } from '../master/peer.js';
 import type { Relay } from '../master/relay.js';
 import { proof } from '../protocol/auth.js';
-import type { FromMaster } from '../protocol/messages.js';
+import type { DryRun, FromMaster } from '../protocol/messages.js';
 import { validateToMaster } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 
@@ -14,7 +14,8 @@ const NO_ANSWER = `the master did not answer within ${ANSWER_MS / 1000} s; the s
 
 export type SuggestOutcome =
   | { ok: true; accepted: Extract<FromMaster, { type: 'accepted' }> }
-  | { ok: false; status: 400 | 401 | 429 | 503; error: string };
+  | { ok: true; dryRun: DryRun }
+  | { ok: false; status: 400 | 401 | 422 | 429 | 503; error: string };
 
 class WebPeer implements Peer {
   readonly remote: string;
@@ -77,7 +78,8 @@ export function labelledSource(address: string, label: string): string {
 export async function suggestOverHttp(relay: Relay, suggestToken: string | undefined, address: string, port: number, body: unknown, label?: string): Promise<SuggestOutcome> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, status: 400, error: 'the body must be a JSON object: {"project", "branch", "revision"?}' };
   const checked = validateToMaster({ ...(body as Record<string, unknown>), type: 'suggest' });
-  if (!checked.ok) return { ok: false, status: 400, error: checked.problem.replace(/^invalid suggest message: /, '') };
+  // A selector that does not parse is well-formed JSON the master cannot act on: 422, with the column.
+  if (!checked.ok) return { ok: false, status: /^invalid suggest message: on: selector:/.test(checked.problem) ? 422 : 400, error: checked.problem.replace(/^invalid suggest message: /, '') };
   if (checked.message.type !== 'suggest') return { ok: false, status: 400, error: 'not a suggestion' };
   const { follow: _f, ...request } = checked.message;
   const peer = new WebPeer(address, port, label);
@@ -95,7 +97,11 @@ export async function suggestOverHttp(relay: Relay, suggestToken: string | undef
     for (;;) {
       const answer = await peer.next();
       if (answer.type === 'accepted') return { ok: true, accepted: answer };
-      if (answer.type === 'error') return { ok: false, status: answer.message === NO_ANSWER ? 503 : /rate limit/.test(answer.message) ? 429 : 400, error: answer.message };
+      if (answer.type === 'dry-run') return { ok: true, dryRun: answer };
+      if (answer.type === 'error') {
+        const status = answer.message === NO_ANSWER ? 503 : /rate limit/.test(answer.message) ? 429 : answer.code === 'no-match' ? 422 : 400;
+        return { ok: false, status, error: answer.message };
+      }
     }
   } finally {
     relay.closed(peer, 'http request done');

@@ -1,5 +1,6 @@
 // Who is connected and what each runs now, as pages and the API show it: kept from the master's events, never
 // asked of the relay (the relay knows nothing of the web).
+import { withScripts, type Labels } from '../protocol/labels.js';
 import type { Uname } from '../protocol/messages.js';
 import type { EventBus } from './events.js';
 
@@ -13,6 +14,8 @@ export interface OnlineBuilder {
   uname: Uname;
   node: string;
   projects: string[];
+  /** Its labels as a selector sees them: its own, what it found, and `script:NAME=true` per project. */
+  labels: Labels;
   jobs: number;
   running: RunningBuild[];
 }
@@ -21,7 +24,7 @@ export interface OnlineBuilder {
 const MAX_REMEMBERED = 10_000;
 
 export class Board {
-  private readonly online = new Map<string, OnlineBuilder & { runningById: Map<string, RunningBuild> }>();
+  private readonly online = new Map<string, OnlineBuilder & { own: Labels; runningById: Map<string, RunningBuild> }>();
   private readonly made = new Map<string, { project: string; branch: string }>();
 
   constructor(events: EventBus, private readonly now: () => number = Date.now) {
@@ -30,7 +33,7 @@ export class Board {
         case 'builder-up':
           this.online.set(e.name, {
             name: e.name, address: e.address, since: this.now(), uname: e.uname, node: e.node, projects: [...e.projects], jobs: e.jobs,
-            running: [], runningById: new Map(),
+            own: e.labels, labels: withScripts(e.labels, e.projects), running: [], runningById: new Map(),
           });
           return;
         case 'builder-down':
@@ -38,7 +41,18 @@ export class Board {
           return;
         case 'projects': {
           const b = this.online.get(e.name);
-          if (b) b.projects = [...e.projects];
+          if (b) {
+            b.projects = [...e.projects];
+            b.labels = withScripts(b.own, e.projects);
+          }
+          return;
+        }
+        case 'labels': {
+          const b = this.online.get(e.name);
+          if (b) {
+            b.own = e.labels;
+            b.labels = withScripts(e.labels, b.projects);
+          }
           return;
         }
         case 'suggestion':
@@ -60,7 +74,7 @@ export class Board {
 
   /** The connected builders, by name, each with the builds it runs now (oldest first). */
   builders(): OnlineBuilder[] {
-    return [...this.online.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ runningById, ...b }) => ({
+    return [...this.online.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ runningById, own: _own, ...b }) => ({
       ...b, running: [...runningById.values()].sort((x, y) => x.startedAt - y.startedAt),
     }));
   }

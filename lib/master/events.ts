@@ -1,4 +1,5 @@
 // What the master tells whoever listens: typed events for the log, waiting suggesters, and later pages, notifications and metrics.
+import type { Labels } from '../protocol/labels.js';
 import type { Stream, Uname } from '../protocol/messages.js';
 import type { DeliveryState, StoredReport, StoredSuggestion } from '../store/store.js';
 
@@ -9,14 +10,21 @@ export type MasterEvent =
   | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
   | { type: 'started'; id: string; builder: string; startedAt: number }
   | { type: 'output'; id: string; builder: string; stream: Stream; data: Buffer }
-  /** A report is in the record (new, or replacing a `lost`, `superseded` or `refused` the master gave). */
-  | { type: 'report'; report: StoredReport; replaced: boolean }
-  | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; replaced?: string }
+  /**
+   * A report is in the record (new, or replacing a `lost`, `superseded` or `refused` the master gave). `commitMs`: a
+   * builder's report only, the time from its arrival at the master to its durable commit (checks and lookups included).
+   */
+  | { type: 'report'; report: StoredReport; replaced: boolean; commitMs?: number }
+  | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; labels: Labels; replaced?: string }
   /** A builder's connection closed; `open` deliveries wait for it until the replay window ends. */
   | { type: 'builder-down'; name: string; address: string; reason: string; open: Array<{ id: string; seq: number }>; windowMs: number }
   | { type: 'projects'; name: string; projects: string[] }
+  /** A connected builder's labels changed (the complete new set; `script:*` follow its projects). */
+  | { type: 'labels'; name: string; labels: Labels }
   /** What a returning builder was sent, which of the suggestions it missed were superseded by newer ones, and which not replayed (refused) because it was owed too many. */
   | { type: 'replay'; builder: string; sent: string[]; superseded: string[]; lost: string[]; refused: string[] }
+  /** An attempt to send a notification from the outbox: sent, failed (to be tried again), or given up. */
+  | { type: 'notification'; id: string; sink: string; outcome: 'sent' | 'failed' | 'given-up'; attempts: number; error?: string }
   /** Something refused or gone wrong that an operator may want to see: bad input, failed authentication, a store error. */
   | { type: 'notice'; level: 'debug' | 'info' | 'warn' | 'error'; event: string; message: string; fields: Record<string, unknown> };
 

@@ -38,6 +38,8 @@ export class ReportIntake {
   }
 
   async report(b: BuilderSession, msg: Report): Promise<void> {
+    // A monotonic clock, not `now` (the record's wall clock): this measures how long the master took, for /metrics.
+    const arrived = performance.now();
     const chunks = b.partial && b.partial.id === msg.id ? b.partial.chunks : [];
     b.partial = undefined;
     if (chunks.length !== msg.outputChunks) {
@@ -73,16 +75,20 @@ export class ReportIntake {
       }
     }
     const { type: _t, outputChunks: _c, ...fields } = msg;
-    const report: StoredReport = { ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now() };
+    const report: StoredReport = {
+      ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now(),
+      ...(Object.keys(b.labels).length ? { labels: b.labels } : {}),
+    };
     let outcome;
     try {
       outcome = await this.commits.report(report);
     } catch {
       return; // logged by the group commit; not acknowledged, so the builder sends it again
     }
+    const commitMs = performance.now() - arrived;
     this.ackSoon(b.peer, msg.id);
     this.ledger.reported(b.name, msg.id);
-    if (outcome !== 'duplicate') this.events.emit({ type: 'report', report, replaced: outcome === 'replaced' });
+    if (outcome !== 'duplicate') this.events.emit({ type: 'report', report, replaced: outcome === 'replaced', commitMs });
   }
 
   /** Stores a verdict the master gives for a builder (`lost`, `superseded`), retried until it is in the record. */

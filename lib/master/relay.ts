@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { builderToken, verifyProof } from '../protocol/auth.js';
 import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { withScripts, type Labels } from '../protocol/labels.js';
+import { matches, parseSelector, type Selector } from '../protocol/selector.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
 import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
@@ -14,6 +16,7 @@ import { Ledger } from './ledger.js';
 import { encode, type Peer } from './peer.js';
 import { planReplay } from './replay.js';
 import { Roster, type BuilderSession } from './roster.js';
+import { noMatchMessage, target, type Candidate, type Targeting } from './targeting.js';
 import { FailureThrottle } from './throttle.js';
 import { NoticeLimit } from './noticeLimit.js';
 import { Watchers } from './watchers.js';
@@ -36,6 +39,8 @@ export interface RelayOptions {
 
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;
+/** Parsed selectors remembered (replay matches each returning builder against the suggestions it missed). */
+const MAX_PARSED = 1000;
 /** Replayed orders sent per turn of the event loop: one builder's catch-up must not hold up everyone else's messages. */
 const REPLAY_BATCH = 100;
 
@@ -62,6 +67,9 @@ export class Relay {
   private readonly lastSeen = new Map<string, number>();
   /** Ids given out lately, so two suggestions in one millisecond never share one. */
   private readonly recentIds = new Set<string>();
+  /** Each builder's labels (with `script:*`) as the record had them at start: matched while it has not said hello since. */
+  private readonly recordLabels = new Map<string, Labels>();
+  private readonly parsed = new Map<string, Selector>();
   private readonly startedAt: number;
   private stopping = false;
 
@@ -87,6 +95,7 @@ export class Relay {
     for (const b of builders) {
       relay.instances.set(b.name, b.instance);
       relay.lastSeen.set(b.name, b.lastSeen);
+      if (b.labels) relay.recordLabels.set(b.name, b.labels);
     }
     return relay;
   }
@@ -102,7 +111,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -147,7 +156,15 @@ export class Relay {
     switch (msg.type) {
       case 'projects':
         state.projects = new Set(msg.projects);
+        state.view = undefined;
+        this.remember(state);
         this.events.emit({ type: 'projects', name: state.name, projects: msg.projects });
+        return;
+      case 'labels':
+        state.labels = msg.labels;
+        state.view = undefined;
+        this.remember(state);
+        this.events.emit({ type: 'labels', name: state.name, labels: msg.labels });
         return;
       case 'received':
         return this.ledger.received(state.name, msg.seq);
@@ -248,7 +265,7 @@ export class Relay {
     this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
-      projects: new Set(msg.projects ?? []), ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
+      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
     };
     if (current) {
       this.peers.delete(current.peer);
@@ -256,11 +273,11 @@ export class Relay {
     }
     this.roster.add(session);
     this.peers.set(peer, session);
-    this.commits.builder({ name: msg.name, instance: msg.instance, lastSeen: this.now() });
+    this.commits.builder({ name: msg.name, instance: msg.instance, lastSeen: this.now(), labels: withScripts(session.labels, session.projects) });
     peer.send({ type: 'welcome', protocol: PROTOCOL_VERSION, heartbeatMs: this.options.heartbeatMs });
     this.events.emit({
       type: 'builder-up', name: msg.name, address: peer.remote, instance: msg.instance, projects: [...session.projects],
-      uname: msg.uname, node: msg.node, jobs: session.jobs, ...(current ? { replaced: current.peer.remote } : {}),
+      uname: msg.uname, node: msg.node, jobs: session.jobs, labels: session.labels, ...(current ? { replaced: current.peer.remote } : {}),
     });
     // No cursor at all from a state dir this record knows: it has nothing on its disk yet (it went away before its
     // first `synced` was written) but it is no newcomer; what it missed since it went away is still its own. (A cursor
@@ -268,6 +285,11 @@ export class Relay {
     const cursor = msg.cursor ? (msg.cursor.store === this.store.id && sameInstance ? msg.cursor.seq : undefined)
       : known === msg.instance ? 0 : undefined;
     void this.catchUp(session, cursor, sameInstance, this.owedSince(since));
+  }
+
+  /** Keeps a builder's labels (with its scripts) in the record: a selector is matched against it while it is away, also after a restart. */
+  private remember(b: BuilderSession): void {
+    this.commits.builder({ name: b.name, lastSeen: this.lastSeen.get(b.name) ?? this.now(), labels: withScripts(b.labels, b.projects) });
   }
 
   /** The suggestion bucket of an address, shared by its connections: reconnecting does not refill it. */
@@ -341,7 +363,7 @@ export class Relay {
     }
     const open = this.ledger.open(b.name);
     const plan = planReplay({
-      cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project), max: MAX_REPLAY,
+      cursor, open, owed: owed.suggestions, buffered: b.buffer, eligible: (s) => this.roster.takes(b, s.project) && this.fits(b, s), max: MAX_REPLAY,
     });
     // Everything is decided at once, in the turn that read the record: the verdicts go to the record together (with
     // the builder's return, when the read did not wait), and what is to be sent counts as offered, so a builder that
@@ -403,6 +425,24 @@ export class Relay {
       from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
     }
+    const selector = msg.on !== undefined ? this.selectorOf(msg.on) : undefined;
+    let chosen: Targeting | undefined;
+    if (selector || msg.dryRun) {
+      chosen = this.targeting(msg.project, selector);
+      if (msg.dryRun) {
+        const cut = (list: string[]): string[] => list.slice(0, MAX_LISTED_BUILDERS);
+        from.peer.send({
+          type: 'dry-run', ...ref, project: msg.project, branch: msg.branch, builders: cut(chosen.now), later: cut(chosen.later),
+          misses: chosen.misses.slice(0, MAX_LISTED_BUILDERS).map((m) => ({ builder: m.builder, why: m.why })),
+        });
+        return;
+      }
+      // A selector nobody known matches would wait for ever: refused at once, naming the closest misses.
+      if (chosen.now.length + chosen.later.length === 0) {
+        from.peer.send({ type: 'error', message: noMatchMessage(msg.on!, chosen), code: 'no-match', ...ref });
+        return;
+      }
+    }
     const now = this.now();
     let id = newSuggestionId(now);
     while (this.recentIds.has(id)) id = newSuggestionId(now);
@@ -411,17 +451,18 @@ export class Relay {
     let s: StoredSuggestion;
     // Who gets it is written with it: a report for it is then taken only from a builder it was offered to, also
     // after a crash between the offer and the next commit.
-    const takers = this.roster.takers(msg.project);
+    const takers = selector ? chosen!.now : this.roster.takers(msg.project);
     try {
       s = await this.commits.suggestion({
         id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
+        ...(msg.on !== undefined ? { on: msg.on } : {}),
       });
     } catch (err) {
       from.peer.send({ type: 'error', message: `could not record the suggestion: ${(err as Error).message}`, ...ref });
       return;
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
-    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }));
+    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector ? (b) => this.fits(b, s) : undefined);
     const recorded = new Set(takers);
     this.ledger.offeredTo(names, s, recorded);
     // A builder that went away while the suggestion was being committed has its offered delivery in the record:
@@ -435,6 +476,51 @@ export class Relay {
       type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
     });
+  }
+
+  /** A selector's tree, parsed once (the schema has checked it parses). */
+  private selectorOf(text: string): Selector {
+    let tree = this.parsed.get(text);
+    if (!tree) {
+      tree = parseSelector(text);
+      if (this.parsed.size >= MAX_PARSED) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(text, tree);
+    }
+    return tree;
+  }
+
+  /** Whether a suggestion goes to this builder by its selector: none, or its labels match and it has the script. */
+  private fits(b: BuilderSession, s: StoredSuggestion): boolean {
+    if (s.on === undefined) return true;
+    if (!b.projects.has(s.project)) return false;
+    b.view ??= withScripts(b.labels, b.projects);
+    return matches(this.selectorOf(s.on), b.view);
+  }
+
+  /**
+   * Who a suggestion would go to: with a selector, by its labels among the builders known (connected, or seen within
+   * the replay window); without one, as always (every connected builder that takes the project, the others when back).
+   */
+  private targeting(project: string, selector: Selector | undefined): Targeting {
+    const now = this.now();
+    const known: Candidate[] = [];
+    for (const b of this.roster.all()) known.push({ name: b.name, connected: true, labels: (b.view ??= withScripts(b.labels, b.projects)) });
+    for (const [name, seen] of this.lastSeen) {
+      if (this.roster.get(name) || now - seen > this.options.replayWindowMs) continue;
+      const away = this.roster.awayOf(name);
+      known.push({ name, connected: false, labels: away ? withScripts(away.labels, away.projects) : this.recordLabels.get(name) ?? {} });
+    }
+    if (selector) return target(project, selector, known);
+    const takes = (c: Candidate): boolean => {
+      const b = this.roster.get(c.name);
+      const away = this.roster.awayOf(c.name);
+      return b ? this.roster.takes(b, project) : !away?.ignoreUnknown || away.projects.has(project);
+    };
+    return {
+      now: known.filter((c) => c.connected && takes(c)).map((c) => c.name),
+      later: known.filter((c) => !c.connected && takes(c)).map((c) => c.name),
+      misses: known.filter((c) => !takes(c)).map((c) => ({ builder: c.name, why: `ignores projects it has no script for (no script ${project})`, distance: 1 })),
+    };
   }
 
   /** The builder will not build this (no script, and it ignores unknown projects): recorded, acknowledged, and a waiter hears of it. */

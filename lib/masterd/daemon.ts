@@ -9,6 +9,8 @@ import { FullLogs } from './fullLogs.js';
 import { HookInbox } from './hookInbox.js';
 import { readHooksConfig, type HooksConfig } from './hooksConfig.js';
 import { watchConfig } from './configWatch.js';
+import { startNotifier } from '../notify/notifier.js';
+import type { NotifyConfig } from './notifyConfig.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
@@ -21,6 +23,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   http?: Omit<HttpConfig, 'tls' | 'suggestToken' | 'maxConnsPerAddress'>;
   /** Webhooks from forges, on the HTTP listener (they need it on) or on `hooksHttp`. */
   hooks?: HooksConfig;
+  /** Notifications out (rules and sinks); none: off. */
+  notify?: NotifyConfig;
   /** The file `hooks` was read from, watched: a change is read again and takes effect if it is good. */
   hooksFile?: string;
   /** A listener of their own for the webhooks, apart from the API and pages. */
@@ -57,6 +61,8 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const eventLog = await logEvents(store, events, log, config.logFile);
   const board = new Board(events);
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
+  // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
+  const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
   const relay = await Relay.open(store, events, config);
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
@@ -69,7 +75,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events, logs, ...(hooks && !hooksHttp ? { hooks } : {}), ...(hooksHttp ? { hooksElsewhere: hooksHttp.url } : {}) }).catch(async (err: unknown) => {
+  }, { history: store.history, board, relay, events, logs, ...(hooks && !hooksHttp ? { hooks } : {}), ...(hooksHttp ? { hooksElsewhere: hooksHttp.url } : {}), ...(notifier ? { notifications: store.outbox } : {}) }).catch(async (err: unknown) => {
     await hooksHttp?.close();
     throw err;
   }) : undefined;
@@ -120,6 +126,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
       await relay.stop(); // what arrived while the connections closed
       await eventLog.flush();
       await logs.flush();
+      await notifier?.stop(Math.min(2000, timeoutMs));
       await store.close();
       log.info({ event: 'stopped' }, 'simplebb-masterd stopped');
     })();

@@ -92,7 +92,10 @@ export class HookInbox implements HookIntake {
     const { project, branch, revision } = routed.build;
     if (made) return done('done', `suggested ${project} ${branch} at ${revision.slice(0, 12)} as ${made.id}`, made.id);
     const outcome = await suggestOverHttp(this.relay, this.suggestToken, h.address, 0, { project, branch, revision }, label);
-    if (outcome.ok) return done('done', `suggested ${project} ${branch} at ${revision.slice(0, 12)} as ${outcome.accepted.id} to ${outcome.accepted.count} builders`, outcome.accepted.id);
+    if (outcome.ok) {
+      if (!('accepted' in outcome)) return done('failed', 'a webhook makes no dry run'); // never asked for: the body above has no dryRun
+      return done('done', `suggested ${project} ${branch} at ${revision.slice(0, 12)} as ${outcome.accepted.id} to ${outcome.accepted.count} builders`, outcome.accepted.id);
+    }
     if ((outcome.status === 429 || outcome.status === 503) && tries < MAX_TRIES) {
       setTimeout(() => void this.process(h, tries + 1), 1000 * 2 ** (tries - 1)).unref();
       return;

@@ -1,15 +1,11 @@
 // The webhook configuration file (`--hooks FILE`, JSON): which forges send hooks with which secret files, and
 // which repository is built as which project; read and checked at start, one clear line when it is wrong.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, reason } from '../common/files.js';
-import { lineOfPath, syntaxError } from '../common/jsonLines.js';
+import { ConfigError } from '../common/files.js';
 import { readToken } from '../common/token.js';
 import { FORGES, type ForgeName, type ForgeSecrets } from '../forges/forge.js';
 import type { RepositoryRoute } from '../forges/routing.js';
-
-/** A configuration file larger than this is not one. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
+import { readJsonConfig } from './jsonConfig.js';
 
 const Forge = z.strictObject({
   secretFile: z.string().min(1).optional(),
@@ -38,30 +34,9 @@ export interface HooksConfig {
 
 /** Reads and checks `file`; throws a ConfigError naming the file and what is wrong in it. */
 export function readHooksConfig(file: string, warn: (m: string) => void): HooksConfig {
-  let text: string;
-  try {
-    const buf = readFileSync(file);
-    if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError(`the hooks file ${file} is larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = buf.toString('utf8');
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`cannot read the hooks file ${file}: ${reason(err)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    const where = syntaxError(text);
-    throw new ConfigError(where ? `the hooks file ${file}, line ${where.line}: not JSON: ${where.message}` : `the hooks file ${file} is not JSON: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const parsed = File.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`the hooks file ${file}, line ${lineOfPath(text, issue.path)}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-  }
-  const at = (...path: string[]): string => `the hooks file ${file}, line ${lineOfPath(text, path)}`;
+  const { data, at } = readJsonConfig(file, 'hooks', File);
   const secrets: Partial<Record<ForgeName, ForgeSecrets>> = {};
-  for (const [name, f] of Object.entries(parsed.data.forges) as Array<[ForgeName, z.infer<typeof Forge>]>) {
+  for (const [name, f] of Object.entries(data.forges) as Array<[ForgeName, z.infer<typeof Forge>]>) {
     const secretFile = name === 'gitlab' ? f.signingTokenFile : f.secretFile;
     const key = name === 'gitlab' ? 'signingTokenFile' : 'secretFile';
     const wrongKey = name === 'gitlab' ? f.secretFile && 'secretFile' : (f.signingTokenFile && 'signingTokenFile') || (f.legacyTokenFile && 'legacyTokenFile');
@@ -74,5 +49,5 @@ export function readHooksConfig(file: string, warn: (m: string) => void): HooksC
     }
     secrets[name] = { secret, ...(legacy !== undefined ? { legacyToken: legacy } : {}) };
   }
-  return { secrets, repositories: parsed.data.repositories };
+  return { secrets, repositories: data.repositories };
 }

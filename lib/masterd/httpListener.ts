@@ -5,7 +5,7 @@ import { LiveLogs } from '../master/liveLogs.js';
 import type { EventBus } from '../master/events.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
-import type { LogReader } from '../store/store.js';
+import type { LogReader, Outbox } from '../store/store.js';
 import { EventLog } from '../http/eventLog.js';
 import { createMetrics } from '../http/metrics.js';
 import type { HookIntake } from '../http/hooks.js';
@@ -29,9 +29,9 @@ export interface HttpListening {
   close(): Promise<void>;
 }
 
-export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; hooksElsewhere?: string }): Promise<HttpListening> {
+export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; hooksElsewhere?: string; notifications?: Pick<Outbox, 'recent'> }): Promise<HttpListening> {
   const app = createHttpApp({
-    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.hooksElsewhere ? { hooksElsewhere: deps.hooksElsewhere } : {}), metrics: createMetrics(deps.events, deps.board, deps.history),
+    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.hooksElsewhere ? { hooksElsewhere: deps.hooksElsewhere } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), metrics: createMetrics(deps.events, deps.board, deps.history),
     access: {
       loopback: isLoopback(config.host), publicBoard: config.publicBoard,
       ...(config.readToken !== undefined ? { readToken: config.readToken } : {}), ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),

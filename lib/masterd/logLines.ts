@@ -71,6 +71,10 @@ function line(log: Logger, e: MasterEvent): void {
     case 'notice':
       log[e.level]({ event: e.event, ...e.fields }, e.message);
       return;
+    case 'notification':
+      if (e.outcome === 'sent') log.info({ event: 'notified', id: e.id, sink: e.sink, attempts: e.attempts }, 'notification sent');
+      else log.warn({ event: e.outcome === 'failed' ? 'notify-failed' : 'notify-given-up', id: e.id, sink: e.sink, attempts: e.attempts, error: e.error }, e.outcome === 'failed' ? 'notification not sent, will try again' : 'notification given up');
+      return;
     default:
       return; // started and output are not logged; reports are, below
   }

@@ -19,6 +19,7 @@ const str = (max: number, rule?: RegExp, ruleText?: string): Check => (v) => {
 const named = (max: number, problem: (s: string) => string | null): Check => (v) => str(max)(v) ?? problem(v as string);
 const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'expected a number');
 const int = (min = -Infinity): Check => (v) => (num(v) ?? (Number.isSafeInteger(v) ? ((v as number) >= min ? null : `must be at least ${min}`) : 'expected an integer'));
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'expected a boolean');
 const oneOf = (...values: string[]): Check => (v) => (typeof v === 'string' && values.includes(v) ? null : `expected one of ${values.join(', ')}`);
 const opt = (c: Check): Check => (v) => (v === undefined ? null : c(v));
 const obj = (fields: Record<string, Check>): Check => (v) => {
@@ -58,11 +59,15 @@ const reportFields = {
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool) }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
   accepted: obj({ ref: opt(str(64)), id, seq, project, branch, revision: opt(revision), count: int(0), builders: arr(MAX_LISTED_BUILDERS, builder) }),
+  'dry-run': obj({
+    ref: opt(str(64)), project, branch, builders: arr(MAX_LISTED_BUILDERS, builder), later: arr(MAX_LISTED_BUILDERS, builder),
+    misses: arr(MAX_LISTED_BUILDERS, obj({ builder, why: shortText })),
+  }),
   suggest: obj({ id, seq, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
   synced: obj({ seq: seq0 }),
   ack: obj({ id }),

@@ -7,6 +7,8 @@ import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
   branchProblem, projectProblem, revisionProblem,
 } from './names.js';
+import { labelsProblem } from './labels.js';
+import { MAX_SELECTOR_CHARS, selectorProblem } from './selector.js';
 import type { Validator } from './validator.js';
 
 
@@ -44,6 +46,12 @@ export type Verdict = z.infer<typeof Verdict>;
 export const Stream = z.enum(['stdout', 'stderr']);
 export type Stream = z.infer<typeof Stream>;
 
+/** A builder's labels (its own and what it found; `script:*` come from its projects): checked by labels.ts's rules. */
+const labels = z.record(z.string().max(64), z.string().max(128)).superRefine((v, ctx) => {
+  const p = labelsProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
 const ping = z.object({ type: z.literal('ping'), t: z.number().optional() });
 const pong = z.object({ type: z.literal('pong'), t: z.number().optional() });
 const pingIn = strict({ type: z.literal('ping'), t: z.number().optional() });
@@ -70,10 +78,15 @@ export const Hello = strict({
   auth: z.string().max(128).optional(),
   /** `simplebb-clientd --check`: checked like a builder's hello and answered with `checked`, never registered. */
   check: z.boolean().optional(),
+  /** Sent only to a master whose greeting has `labels`: an older master refuses keys it does not know. */
+  labels: labels.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
 const ProjectsUpdate = strict({ type: z.literal('projects'), projects: z.array(project).max(MAX_PROJECTS) });
+
+/** A builder's labels changed (to a master whose greeting has `labels`): the complete new set. */
+const LabelsUpdate = strict({ type: z.literal('labels'), labels });
 
 /** A builder confirming that every order it was sent up to `seq` is written to its disk. */
 export const Received = strict({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
@@ -88,6 +101,10 @@ export const SuggestRequest = strict({
   branch,
   revision: revision.optional(),
   follow: z.boolean().optional(),
+  /** Only builders whose labels match this selector, and that have the script (to a master whose greeting has `labels`). */
+  on: named(MAX_SELECTOR_CHARS, selectorProblem).optional(),
+  /** Record nothing: answer with `dry-run`, who would build it and who not. */
+  dryRun: z.boolean().optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -129,7 +146,7 @@ export const Report = strict({
 export type Report = z.infer<typeof Report>;
 
 export const ToMaster = z.discriminatedUnion('type', [
-  Hello, ProjectsUpdate, Received, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, pingIn, pongIn,
+  Hello, ProjectsUpdate, LabelsUpdate, Received, Skipped, SuggestRequest, Started, Output, ReportOutput, Report, pingIn, pongIn,
 ]);
 export type ToMaster = z.infer<typeof ToMaster>;
 
@@ -144,6 +161,8 @@ export const Greeting = z.object({
   store: tokenId,
   /** This master answers a hello with `check` (clientd --check); an older one would take it for a builder. */
   check: z.boolean().optional(),
+  /** This master takes builder labels (hello `labels`, the `labels` message) and suggestions with a selector (`on`). */
+  labels: z.boolean().optional(),
 });
 export type Greeting = z.infer<typeof Greeting>;
 
@@ -179,6 +198,18 @@ const Accepted = z.object({
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
 });
 
+/** The answer to a suggestion with `dryRun`: who it would go to now, who when back, who not and why. */
+const DryRun = z.object({
+  type: z.literal('dry-run'),
+  ref: z.string().max(64).optional(),
+  project,
+  branch,
+  builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  later: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  misses: z.array(z.object({ builder: builderName, why: shortText })).max(MAX_LISTED_BUILDERS),
+});
+export type DryRun = z.infer<typeof DryRun>;
+
 export const BuildOrder = z.object({
   type: z.literal('suggest'),
   id,
@@ -204,7 +235,7 @@ export type BuildReport = z.infer<typeof BuildReport>;
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, Checked, ErrorMessage, Accepted, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
+  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

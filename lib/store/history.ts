@@ -1,5 +1,6 @@
 // The record's read side, for the web pages, the HTTP API and the `simplebb` command: history queried by project,
 // branch, builder and verdict, newest first, a page at a time.
+import type { Labels } from '../protocol/labels.js';
 import type { Verdict } from '../protocol/messages.js';
 import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
@@ -27,6 +28,8 @@ export interface HistoryFilter {
 }
 
 export interface ReportQuery extends HistoryFilter {
+  /** Only reports whose builder had this label (name, value) when it reported. */
+  label?: [string, string];
   /** Only the newest build outcome (success, failure or timeout) per project × branch × builder. */
   latest?: boolean;
   /** As latest, and only those that are red (failure or timeout). */
@@ -72,7 +75,7 @@ export interface History {
   suggestions(q: SuggestionQuery): Promise<SuggestionView[]>;
   suggestionView(id: string): Promise<SuggestionView | undefined>;
   /** Every builder name the record knows, with when it was last seen. */
-  builderNames(): Promise<Array<{ name: string; lastSeen: number }>>;
+  builderNames(): Promise<Array<{ name: string; lastSeen: number; labels?: Labels }>>;
   /** Webhook deliveries, newest first, after `after` (the last of the page before) when given. */
   hookDeliveries(limit: number, after?: HookCursor): Promise<HookDelivery[]>;
   /** The record's size on disk. */

@@ -64,6 +64,21 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     CREATE INDEX hooks_pending ON hooks(received_at) WHERE state = 'pending';
     CREATE INDEX suggestions_source ON suggestions(source);
   `),
+  // 6: who may build: a suggestion's selector (`--on`), the labels of the builder a report came from, a builder's last labels.
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN selector TEXT;
+    ALTER TABLE reports ADD COLUMN labels TEXT;
+    ALTER TABLE builders ADD COLUMN labels TEXT;
+  `),
+  // 7: the notification outbox: what the rules planned for a report, written in the same commit as the report, until sent.
+  (db) => db.exec(`
+    CREATE TABLE notifications (
+      id TEXT PRIMARY KEY, seq INTEGER NOT NULL, sink TEXT NOT NULL, rule TEXT NOT NULL, payload TEXT NOT NULL,
+      state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at INTEGER NOT NULL,
+      next_at INTEGER NOT NULL, done_at INTEGER);
+    CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
+    CREATE INDEX notifications_created ON notifications(created_at);
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

@@ -7,9 +7,11 @@ import { ConfigError, makeDir, reason } from '../common/files.js';
 import { OUTCOME_VERDICTS, type History } from './history.js';
 import { migrate } from './migrations.js';
 import { SqliteHistory } from './sqliteHistory.js';
+import type { Labels } from '../protocol/labels.js';
+import { SqliteOutbox } from './sqliteOutbox.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -22,9 +24,9 @@ const rank = (col: string): string => `(CASE ${col} WHEN 'offered' THEN 0 WHEN '
 
 /** A report row written with `verb` (INSERT OR IGNORE to add one, INSERT OR REPLACE to replace a provisional one). */
 const reportSql = (verb: string): string => `${verb} INTO reports (builder, id, seq, project, branch, revision, exit_code, signal, verdict,
-  message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged)
+  message, started_at, duration_ms, uname, node, output, output_bytes, output_cut, received_at, logged, labels)
   VALUES (@builder, @id, @seq, @project, @branch, @revision, @exitCode, @signal, @verdict, @message, @startedAt, @durationMs,
-  @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0)`;
+  @uname, @node, @output, @outputBytes, @outputCut, @receivedAt, 0, @labels)`;
 
 /** One project × branch × builder of the `latest` row `c`, for a subquery on reports `r` (the reports_cell index). */
 const CELL = 'r.project = c.project AND r.branch = c.branch AND r.builder = c.builder';
@@ -53,6 +55,8 @@ const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder
 export class SqliteStore implements Store {
   readonly id: string;
   readonly history: History;
+  readonly outbox: Outbox;
+  private readonly sqliteOutbox: SqliteOutbox;
   private readonly db: Database.Database;
   private readonly stmts;
   /** The `synchronous` setting now in force: a commit of open deliveries alone runs with NORMAL (see commit()). */
@@ -81,16 +85,18 @@ export class SqliteStore implements Store {
     }
     this.id = (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('store-id') as { value: string }).value;
     this.history = new SqliteHistory(this.db);
+    this.outbox = this.sqliteOutbox = new SqliteOutbox(this.db, (durable) => this.syncFor(durable));
     this.stmts = {
-      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number], never>(
-        'INSERT INTO suggestions (id, project, branch, revision, source, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null], never>(
+        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       delivery: this.db.prepare<Array<number | string>, never>(deliverySql(1)),
       deliveries: this.db.prepare<Array<number | string>, never>(deliverySql(DELIVERY_ROWS)),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
       insertReport: this.db.prepare(reportSql('INSERT OR IGNORE')),
       replaceReport: this.db.prepare(reportSql('INSERT OR REPLACE')),
-      builder: this.db.prepare<[string, string | null, number], never>(`INSERT INTO builders (name, instance, last_seen) VALUES (?, ?, ?)
-        ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen)`),
+      builder: this.db.prepare<[string, string | null, number, string | null], never>(`INSERT INTO builders (name, instance, last_seen, labels) VALUES (?, ?, ?, ?)
+        ON CONFLICT (name) DO UPDATE SET instance = coalesce(excluded.instance, builders.instance), last_seen = max(builders.last_seen, excluded.last_seen),
+        labels = coalesce(excluded.labels, builders.labels)`),
       markLogged: this.db.prepare<[string, string], never>('UPDATE reports SET logged = 1 WHERE builder = ? AND id = ?'),
       unlogged: this.db.prepare<[], ReportRow>('SELECT * FROM reports WHERE logged = 0 ORDER BY received_at'),
       suggestion: this.db.prepare<[string], SuggestionRow>('SELECT * FROM suggestions WHERE id = ?'),
@@ -108,7 +114,7 @@ export class SqliteStore implements Store {
       open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number }>(`
         SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
         WHERE d.state IN ('offered', 'received', 'started') ORDER BY d.seq`),
-      builders: this.db.prepare<[], { name: string; instance: string | null; last_seen: number }>('SELECT * FROM builders'),
+      builders: this.db.prepare<[], { name: string; instance: string | null; last_seen: number; labels: string | null }>('SELECT * FROM builders'),
       noteLog: this.db.prepare<[string, string, number, number, number, number, number], never>(`INSERT INTO logs (builder, id, bytes, stored_bytes, cut, missing, finished_at)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (builder, id) DO UPDATE SET bytes = excluded.bytes, stored_bytes = excluded.stored_bytes,
         cut = excluded.cut, missing = excluded.missing, finished_at = excluded.finished_at`),
@@ -132,7 +138,7 @@ export class SqliteStore implements Store {
     return this.db.transaction((): Written => {
       const offers: DeliveryChange[] = [];
       const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
-        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt).lastInsertRowid);
+        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null).lastInsertRowid);
         for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
         return { ...s, seq };
       });
@@ -140,7 +146,9 @@ export class SqliteStore implements Store {
       // A stored report's delivery is reported, in the same commit.
       this.storeDeliveries([...offers, ...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
         .map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as DeliveryState, at: r.receivedAt }))]);
-      for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen);
+      for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen, b.labels ? JSON.stringify(b.labels) : null);
+      // What the stored reports notify goes to the outbox in this transaction: a crash keeps both or neither.
+      this.sqliteOutbox.plan(w.reports.filter((_, i) => reports[i] !== 'duplicate'), Date.now());
       return { suggestions, reports };
     })();
   }
@@ -163,6 +171,7 @@ export class SqliteStore implements Store {
       exitCode: r.exitCode, signal: r.signal ?? null, verdict: r.verdict, message: r.message ?? null,
       startedAt: r.startedAt ?? null, durationMs: r.durationMs, uname: JSON.stringify(r.uname), node: r.node,
       output: r.output, outputBytes: r.outputBytes, outputCut: r.outputCut, receivedAt: r.receivedAt,
+      labels: r.labels ? JSON.stringify(r.labels) : null,
     };
     if (this.stmts.insertReport.run(row).changes === 1) {
       this.noteLatest(r);
@@ -202,7 +211,9 @@ export class SqliteStore implements Store {
   }
 
   async builders(): Promise<BuilderRecord[]> {
-    return this.stmts.builders.all().map((b) => ({ name: b.name, ...(b.instance ? { instance: b.instance } : {}), lastSeen: b.last_seen }));
+    return this.stmts.builders.all().map((b) => ({
+      name: b.name, ...(b.instance ? { instance: b.instance } : {}), lastSeen: b.last_seen, ...(b.labels ? { labels: JSON.parse(b.labels) as Labels } : {}),
+    }));
   }
 
   async unlogged(): Promise<StoredReport[]> {
@@ -249,6 +260,10 @@ export class SqliteStore implements Store {
   async suggestionFrom(source: string): Promise<StoredSuggestion | undefined> {
     const r = this.stmts.suggestionFrom.get(source);
     return r ? rowToSuggestion(r) : undefined;
+  }
+
+  planNotifications(planner: NotificationPlanner): void {
+    this.sqliteOutbox.setPlanner(planner);
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */

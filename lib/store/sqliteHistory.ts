@@ -1,5 +1,6 @@
 // The read side of the SQLite record: history for pages, the API and the `simplebb` command, newest first, a page
 // at a time, on indexes made for it (migration 3), never a scan of every report's output.
+import type { Labels } from '../protocol/labels.js';
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, HookCursor, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
@@ -31,6 +32,8 @@ export class SqliteHistory implements History {
     eq('builder', q.builder);
     eq('verdict', q.verdict, 'r');
     if (q.failing) where.push(`r.verdict IN ('failure', 'timeout')`);
+    // Not indexed: read in received order until a page is full (label names hold no '"', so the JSON path needs no escaping).
+    if (q.label) { where.push('json_extract(r.labels, ?) = ?'); args.push(`$."${q.label[0]}"`, q.label[1]); }
     if (q.since !== undefined) { where.push(`${t}.received_at >= ?`); args.push(q.since); }
     if (q.until !== undefined) { where.push(`${t}.received_at <= ?`); args.push(q.until); }
     if (q.after) {
@@ -83,9 +86,9 @@ export class SqliteHistory implements History {
     return { ...rowToSuggestion(row), deliveries: this.deliveriesOf([row.seq]).get(row.seq) ?? [] };
   }
 
-  async builderNames(): Promise<Array<{ name: string; lastSeen: number }>> {
-    return (this.prepared('SELECT name, last_seen FROM builders ORDER BY name').all() as Array<{ name: string; last_seen: number }>)
-      .map((b) => ({ name: b.name, lastSeen: b.last_seen }));
+  async builderNames(): Promise<Array<{ name: string; lastSeen: number; labels?: Labels }>> {
+    return (this.prepared('SELECT name, last_seen, labels FROM builders ORDER BY name').all() as Array<{ name: string; last_seen: number; labels: string | null }>)
+      .map((b) => ({ name: b.name, lastSeen: b.last_seen, ...(b.labels ? { labels: JSON.parse(b.labels) as Labels } : {}) }));
   }
 
   async hookDeliveries(limit: number, after?: HookCursor): Promise<HookDelivery[]> {

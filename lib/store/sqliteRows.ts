@@ -1,4 +1,5 @@
 // The SQLite record's rows as the store's types.
+import type { Labels } from '../protocol/labels.js';
 import type { Uname, Verdict } from '../protocol/messages.js';
 import type { ReportSummary } from './history.js';
 import type { HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
@@ -7,10 +8,10 @@ export interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
   exit_code: number; signal: string | null; verdict: string; message: string | null;
   started_at: number | null; duration_ms: number; uname: string; node: string;
-  output: string; output_bytes: number; output_cut: number; received_at: number; seq: number | null;
+  output: string; output_bytes: number; output_cut: number; received_at: number; seq: number | null; labels: string | null;
 }
 
-export interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number }
+export interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number; selector: string | null }
 
 export function rowToReport(r: ReportRow): StoredReport {
   return {
@@ -23,18 +24,19 @@ export function rowToReport(r: ReportRow): StoredReport {
     ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
     durationMs: r.duration_ms, uname: JSON.parse(r.uname) as Uname, node: r.node,
     output: r.output, outputBytes: r.output_bytes, outputCut: r.output_cut, receivedAt: r.received_at,
+    ...(r.labels ? { labels: JSON.parse(r.labels) as Labels } : {}),
   };
 }
 
 export function rowToSuggestion(r: SuggestionRow): StoredSuggestion {
   return {
     seq: r.seq, id: r.id, project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}),
-    from: r.source, createdAt: r.created_at,
+    from: r.source, createdAt: r.created_at, ...(r.selector ? { on: r.selector } : {}),
   };
 }
 
 /** The columns of a report but its output, as the read side selects them. */
-export const SUMMARY_COLUMNS = 'r.builder, r.id, r.seq, r.project, r.branch, r.revision, r.exit_code, r.signal, r.verdict, r.message, r.started_at, r.duration_ms, r.uname, r.node, r.output_bytes, r.output_cut, r.received_at';
+export const SUMMARY_COLUMNS = 'r.builder, r.id, r.seq, r.project, r.branch, r.revision, r.exit_code, r.signal, r.verdict, r.message, r.started_at, r.duration_ms, r.uname, r.node, r.output_bytes, r.output_cut, r.received_at, r.labels';
 
 export function rowToSummary(r: Omit<ReportRow, 'output'>): ReportSummary {
   const { output: _o, ...summary } = rowToReport({ ...r, output: '' });

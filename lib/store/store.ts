@@ -1,5 +1,6 @@
 // The master's durable record as an interface: suggestions in sequence, each builder's part in them, reports, builders.
-import type { ReportFields } from '../protocol/messages.js';
+import type { Labels } from '../protocol/labels.js';
+import type { ReportFields, Verdict } from '../protocol/messages.js';
 import type { History } from './history.js';
 
 /** A report as the master stores and logs it; `seq` is its suggestion's place in the log. */
@@ -8,6 +9,8 @@ export interface StoredReport extends ReportFields {
   seq: number;
   output: string;
   receivedAt: number;
+  /** The builder's labels when it reported (`script:*` left out); absent for a master-given verdict of an unknown builder. */
+  labels?: Labels;
 }
 
 export interface ReportKey {
@@ -23,6 +26,8 @@ export interface NewSuggestion {
   revision?: string;
   /** Who made it (the suggester's address). */
   from: string;
+  /** The selector (`--on`) a builder's labels must match, as given; absent: every builder. */
+  on?: string;
   createdAt: number;
   /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
@@ -71,6 +76,8 @@ export interface BuilderRecord {
   /** The id of the state dir it last connected with. */
   instance?: string;
   lastSeen: number;
+  /** Its labels as a selector sees them (`script:*` included) when it last said hello or changed them. */
+  labels?: Labels;
 }
 
 /** A build's whole output kept on disk beside the record (see LogFiles): what the index says of it. */
@@ -127,6 +134,68 @@ export interface LogReader {
   sofar(id: string, builder: string): import('node:stream').Readable | undefined;
   /** Removes (with `dryRun` only lists) the logs retention lets go. */
   prune(dryRun: boolean): Promise<PrunePlan>;
+}
+
+/** A report stored in this commit (or earlier, for the same suggestion), with the verdict its cell had before it. */
+export interface JudgedReport {
+  report: StoredReport;
+  /** The newest build outcome (success, failure, timeout) of its project × branch × builder received before it; none: its first. */
+  lastVerdict?: Verdict;
+}
+
+/** What a planner is told for each report a commit stores (new, or replacing a verdict the master gave). */
+export interface PlanInput {
+  suggestion: StoredSuggestion;
+  judged: JudgedReport;
+  /** Every report of the suggestion, when this commit left none of its deliveries open (all expected builders have reported). */
+  complete?: JudgedReport[];
+  /** Revisions suggested on this project and branch after this builder's last success, newest first (at most `limit`); none when it never had one. */
+  sinceGreen(builder: string, limit: number): string[];
+}
+
+/** A notification the rules planned: kept in the outbox in the same commit as the report; `id` is stable and unique (a second plan of it is ignored). */
+export interface PlannedNotification {
+  id: string;
+  sink: string;
+  rule: string;
+  /** What the sink renders (JSON). */
+  payload: string;
+}
+
+/** Decides, inside the commit, what a stored report is to tell the outside world; synchronous and pure but for `sinceGreen`. */
+export type NotificationPlanner = (input: PlanInput) => PlannedNotification[];
+
+/** A notification in the outbox: pending until sent, or failed when it was given up. */
+export interface NotificationEntry {
+  id: string;
+  seq: number;
+  sink: string;
+  rule: string;
+  state: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  lastError?: string;
+  createdAt: number;
+  /** When the next attempt is due (pending). */
+  nextAt: number;
+  /** When it was sent or given up. */
+  doneAt?: number;
+}
+
+export interface DueNotification extends NotificationEntry {
+  payload: string;
+}
+
+/** The outbox as its sender and the API see it. */
+export interface Outbox {
+  /** Pending notifications due by `now`, oldest first. */
+  due(now: number, limit: number): Promise<DueNotification[]>;
+  /** When the next pending one is due; undefined when none is pending. */
+  nextDue(): Promise<number | undefined>;
+  sent(id: string, at: number): Promise<void>;
+  /** An attempt failed: try again at `nextAt`, or with `giveUp` never (state failed). */
+  failed(id: string, error: string, at: number, next: { nextAt: number } | { giveUp: true }): Promise<void>;
+  /** The newest entries, newest first. */
+  recent(limit: number): Promise<NotificationEntry[]>;
 }
 
 /** Everything written in one commit: one transaction, one fsync. */
@@ -190,6 +259,9 @@ export interface Store {
   hookDone(forge: string, delivery: string, outcome: { state: 'done' | 'failed'; outcome: string; suggestion?: string; at: number }): Promise<void>;
   /** The suggestion made by this source (a webhook's label), if any: a delivery processed again makes none twice. */
   suggestionFrom(source: string): Promise<StoredSuggestion | undefined>;
+  /** From now on every commit asks `planner` what each stored report notifies, and keeps that in the outbox in the same transaction. */
+  planNotifications(planner: NotificationPlanner): void;
+  readonly outbox: Outbox;
   close(): Promise<void>;
 }
 

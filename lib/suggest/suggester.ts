@@ -12,6 +12,10 @@ export interface SuggestJob {
   wait: boolean;
   follow: boolean;
   json: boolean;
+  /** Only builders whose labels match this selector (checked already). */
+  on?: string;
+  /** Record nothing: print who would build, and exit. */
+  dryRun?: boolean;
   /** Bound on the whole wait; 0 for none. */
   waitTimeoutMs: number;
   connectTimeoutMs: number;
@@ -66,7 +70,11 @@ async function reach(job: SuggestJob): Promise<Awaited<ReturnType<typeof connect
   const deadline = t0 + job.connectTimeoutMs;
   for (let tries = 1; ; tries++) {
     try {
-      return await connectToMaster(job.master, { role: 'suggester' }, {
+      return await connectToMaster(job.master, (greeting) => {
+        // An older master refuses a key it does not know: said here, in words, before anything is sent.
+        if ((job.on !== undefined || job.dryRun) && !greeting.labels) throw new Error(`it does not take --on or --dry-run (${greeting.server}; upgrade the master)`);
+        return { role: 'suggester' };
+      }, {
         timeoutMs: Math.max(1, deadline - Date.now()), heartbeatMs: job.heartbeatMs,
         ...(job.token !== undefined ? { token: job.token } : {}), ...(job.tls ? { tls: job.tls } : {}),
       });
@@ -110,6 +118,9 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let done = false;
+    /** Dry-run answers so far, and whether any named a builder. */
+    let dryRuns = 0;
+    let anyone = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = (code: number): void => {
       if (done) return;
@@ -148,6 +159,11 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     conn.on('message', (m: FromMaster) => {
       switch (m.type) {
         case 'error':
+          if (m.code === 'no-match') {
+            err(`simplebb-suggest: ${printable(m.message)}`);
+            if (job.json) job.out(JSON.stringify({ type: 'result', exitCode: EXIT.nobody, error: m.message }));
+            return finish(EXIT.nobody);
+          }
           err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${printable(byRef.get(m.ref)?.branch ?? '')}` : ''}: ${printable(m.message)}`);
           return finish(EXIT.error);
         case 'accepted': {
@@ -158,6 +174,18 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
             `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
           if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
+        }
+        case 'dry-run': {
+          dryRuns++;
+          const names = (list: string[]): string => list.slice(0, 20).join(', ') + (list.length > 20 ? ', …' : '');
+          emit({ type: 'dry-run', project: m.project, branch: m.branch, builders: m.builders, later: m.later, misses: m.misses },
+            [`would build ${m.project} ${printable(m.branch)} on ${m.builders.length} builder${m.builders.length === 1 ? '' : 's'}${m.builders.length ? `: ${names(m.builders)}` : ''}`,
+              ...(m.later.length ? [`  and when back (away now): ${names(m.later)}`] : []),
+              ...m.misses.slice(0, 20).map((x) => `  not ${x.builder}: ${printable(x.why)}`),
+              ...(m.misses.length > 20 ? [`  not ${m.misses.length - 20} more`] : [])].join('\n'));
+          anyone ||= m.builders.length + m.later.length > 0;
+          if (dryRuns === job.branches.length) finish(anyone ? EXIT.ok : EXIT.nobody);
+          return;
         }
         case 'started':
           view?.started(m.id, m.builder);
@@ -199,7 +227,10 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
     });
     job.branches.forEach((b, i) => {
       byRef.set(String(i), b);
-      conn.send({ type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow });
+      conn.send({
+        type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow,
+        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}),
+      });
     });
     if (job.wait && job.waitTimeoutMs > 0) {
       timer = setTimeout(() => {

@@ -58,7 +58,9 @@ describe('parseCommandLine', () => {
   it('reads show with and without a builder, and logs with one', () => {
     expect(run(['show', 'mx57dlhd-ed4a46c20464']).command).toEqual({ name: 'show', id: 'mx57dlhd-ed4a46c20464' });
     expect(run(['show', 'mx57dlhd-ed4a46c20464', 'b1']).command).toEqual({ name: 'show', id: 'mx57dlhd-ed4a46c20464', builder: 'b1' });
-    expect(run(['logs', 'mx57dlhd-ed4a46c20464', 'b1']).command).toEqual({ name: 'logs', id: 'mx57dlhd-ed4a46c20464', builder: 'b1' });
+    expect(run(['logs', 'mx57dlhd-ed4a46c20464', 'b1']).command).toEqual({ name: 'logs', id: 'mx57dlhd-ed4a46c20464', builder: 'b1', follow: false });
+    expect(run(['logs', '-f', 'mx57dlhd-ed4a46c20464', 'b1']).command).toEqual({ name: 'logs', id: 'mx57dlhd-ed4a46c20464', builder: 'b1', follow: true });
+    expect(run(['logs', 'mx57dlhd-ed4a46c20464', 'b1', '--follow']).command).toMatchObject({ follow: true });
   });
 
   it('gives help and the version', () => {
@@ -70,7 +72,7 @@ describe('parseCommandLine', () => {
   it('refuses, in one line with a hint: no command, an unknown one, unknown flags, flags of another command, missing or extra arguments', () => {
     expect(refused([])).toBe('missing command (status, history, show, logs, suggest, prune or hook) (see --help)');
     expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, suggest, prune or hook) (see --help)");
-    expect(refused(['status', '--follow'])).toBe("unknown option '--follow' (see --help)");
+    expect(refused(['status', '--frob'])).toBe("unknown option '--frob' (see --help)");
     expect(refused(['status', '--failing'])).toBe("option '--failing' goes with history, not status (see --help)");
     expect(refused(['history', '-r', 'abcd'])).toBe("option '--revision' goes with suggest, not history (see --help)");
     expect(refused(['show'])).toBe("missing required argument 'id' of show (see --help)");
@@ -79,6 +81,7 @@ describe('parseCommandLine', () => {
     expect(refused(['status', 'now'])).toBe("too many arguments for status: 'now' (see --help)");
     expect(refused(['history', '--limit'])).toMatch(/^option '--limit.*' argument missing \(see --help\)$/);
     expect(refused(['logs', 'a', 'b1', '--json'])).toMatch(/^--json does not go with logs/);
+    expect(refused(['show', 'mx57dlhd-ed4a46c20464', '--follow'])).toBe("option '--follow' goes with logs, not show (see --help)");
   });
 
   it('refuses bad values, naming them', () => {

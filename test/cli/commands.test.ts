@@ -40,7 +40,7 @@ beforeAll(() => {
   });
   data = {
     builders: [
-      { name: 'b1', online: true, address: '10.0.0.5:40112', since: now - 3 * 86_400_000, lastSeen: now, jobs: 1, running: [{ id: 'mx57dlhe-000000000001', project: 'foo', branch: 'dev', startedAt: now - 12_000 }] },
+      { name: 'b1', online: true, address: '10.0.0.5:40112', since: now - 3 * 86_400_000, lastSeen: now, jobs: 1, running: [{ id: 'mx57dlhe-000000000001', project: 'foo', branch: 'dev', startedAt: now - 12_000 }], labels: { os: 'linux', arch: 'x64', 'script:foo': 'true' } },
       { name: 'b2', online: false, lastSeen: now - 2 * 60 * MIN - MIN },
     ],
     reports: [
@@ -105,8 +105,8 @@ describe('simplebb status', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toBe('BUILDER  STATE    LAST SEEN  RUNNING');
-    expect(lines[1]).toMatch(/^b1       online   now        foo dev \(12\.\d s\)$/);
+    expect(lines[0]).toBe('BUILDER  STATE    LAST SEEN  RUNNING           LABELS');
+    expect(lines[1]).toMatch(/^b1       online   now        foo dev \(12\.\d s\)  arch=x64 os=linux$/);
     expect(lines[2]).toBe('b2       offline  2 h ago');
     expect(lines[3]).toBe('');
     expect(lines.slice(4)).toEqual([
@@ -259,7 +259,7 @@ describe('simplebb show', () => {
     const f = await fake();
     expect(oneLineError(await simplebb(['show', 'mx00000000-nope', '--url', f.url]))).toBe('simplebb: no such suggestion mx00000000-nope');
     expect(oneLineError(await simplebb(['show', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID}`);
-    expect(oneLineError(await simplebb(['logs', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID}`);
+    expect(oneLineError(await simplebb(['logs', ID, 'b9', '--url', f.url]))).toBe(`simplebb: no report of builder b9 for suggestion ${ID} (if it runs now, follow it with --follow)`);
   });
 });
 
@@ -341,7 +341,7 @@ describe('simplebb\'s errors', () => {
     const f = await fake();
     expect(oneLineError(await simplebb(['status', '--url', `${f.url}/elsewhere`]))).toBe(`simplebb: ${f.url}/elsewhere/api/v1/builders: not found (is ${f.url}/elsewhere the master's HTTP address?)`);
     expect(oneLineError(await simplebb(['frob']))).toBe("simplebb: unknown command 'frob' (status, history, show, logs, suggest, prune or hook) (see --help)");
-    expect(oneLineError(await simplebb(['history', '--follow']))).toBe("simplebb: unknown option '--follow' (see --help)");
+    expect(oneLineError(await simplebb(['history', '--frob']))).toBe("simplebb: unknown option '--frob' (see --help)");
     expect(oneLineError(await simplebb(['logs', ID]))).toBe("simplebb: missing required argument 'builder' of logs (see --help)");
   });
 

@@ -198,6 +198,9 @@ describe('the HTTP API', () => {
     expect(metrics).toMatch(/^simplebb_failing\{project="foo",branch="main",builder="b1"\} 0$/m);
     expect(metrics).toMatch(/^simplebb_builders\{state="online"\} 1$/m);
     expect(metrics).toMatch(/^simplebb_suggestions_total 2$/m);
+    // Each builder report's time from arrival to durable commit, observed once.
+    expect(metrics).toMatch(/^simplebb_report_commit_seconds_count 2$/m);
+    expect(Number(/^simplebb_report_commit_seconds_sum (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
   });
 });
 

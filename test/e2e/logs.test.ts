@@ -5,7 +5,8 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { createHash } from 'node:crypto';
+import { cleanup, node, runToEnd, sleep, startBuilder, startMaster, suggest, tempDir, waitFor, type Proc } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -168,5 +169,68 @@ describe('full logs', () => {
     expect(body === `${HALF}after\n${HALF}`).toBe(true);
     expect(log).toMatchObject({ missing: 0, cut: 0, bytes: HALF.length * 2 + 6 });
     expect(existsSync(part(running.id))).toBe(false);
+  });
+});
+
+/** The exit of a process that must end within `ms`. */
+async function exitWithin(p: Proc, ms: number): Promise<number | null> {
+  const r = await Promise.race([p.exited, sleep(ms).then(() => 'timeout' as const)]);
+  if (r === 'timeout') throw new Error(`did not exit within ${ms} ms; stdout: ${p.stdout().slice(-300)} stderr: ${p.stderr()}`);
+  return r.code;
+}
+
+describe('simplebb logs', () => {
+  it('prints a whole log far larger than one answer may be, byte for byte to a pipe', async () => {
+    const m = await startMaster();
+    // About 21 MB, more than the 16 MiB the command reads of any JSON answer.
+    const script = `#!/bin/sh\nawk 'BEGIN { for (i = 1; i <= 400000; i++) printf "line %d of a long build, padded out to fifty bytes\\n", i }'\n`;
+    await startBuilder(m.port, { scripts: { big: script } });
+    const id = await build(m.port, 'big', 'main');
+    const log = await fullLog(m.httpUrl!, id, 'b1');
+    expect(log.bytes).toBeGreaterThan(16 * 1024 * 1024);
+    const expected = Array.from({ length: 400_000 }, (_, i) => `line ${i + 1} of a long build, padded out to fifty bytes\n`).join('');
+    const p = node('simplebb', ['--url', m.httpUrl!, 'logs', id, 'b1']);
+    expect(await exitWithin(p, 30_000), p.stderr()).toBe(0);
+    expect(p.stdout().length).toBe(expected.length);
+    expect(createHash('sha256').update(p.stdout()).digest('hex')).toBe(createHash('sha256').update(expected).digest('hex'));
+  });
+
+  it('--follow streams a running build as it prints, then exits 0 if it passed and 1 if it failed; without it, a running build is one line', async () => {
+    const m = await startMaster();
+    const dir = tempDir();
+    // Waits (at most 10 s) for its start file, prints a line, waits for its go file, prints another; passes on branch "good" only.
+    const wait = (file: string) => `i=0\nwhile [ ! -e ${dir}/${file}-$1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n`;
+    await startBuilder(m.port, { scripts: { f: `#!/bin/sh\n${wait('start')}echo "first of $1"\ni=0\nwhile [ ! -e ${dir}/go-$1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\necho "second of $1"\n[ "$1" = good ]\n` } });
+    for (const [branch, code] of [['good', 0], ['bad', 1]] as const) {
+      const made = await suggest(m.port, ['f', branch, '--json']);
+      const id = (JSON.parse(made.stdout.split('\n').find((l) => l.includes('"accepted"'))!) as { id: string }).id;
+      await poll('the build to run', async () => {
+        const s = await (await fetch(`${m.httpUrl!}/api/v1/suggestions/${id}`)).json() as { deliveries: Array<{ state: string }> };
+        return s.deliveries.some((d) => d.state === 'started') || undefined;
+      }, 10_000);
+      if (branch === 'good') {
+        const now = await runToEnd('simplebb', ['--url', m.httpUrl!, 'logs', id, 'b1']);
+        expect(now.code).toBe(2);
+        expect(now.stderr).toBe(`simplebb: no report of builder b1 for suggestion ${id} (if it runs now, follow it with --follow)\n`);
+      }
+      // A build that prints nothing for longer than --timeout is followed all the same: the wait is for the build.
+      const p = node('simplebb', ['--url', m.httpUrl!, '--timeout', '1', 'logs', branch === 'good' ? '--follow' : '-f', id, 'b1']);
+      let ended = false;
+      void p.exited.then(() => { ended = true; });
+      await sleep(1500);
+      expect({ ended, stderr: p.stderr() }).toEqual({ ended: false, stderr: '' });
+      writeFileSync(join(dir, `start-${branch}`), '');
+      await waitFor(`the first line of ${branch} while it runs`, () => p.stdout() === `first of ${branch}\n`, 10_000);
+      expect(ended).toBe(false);
+      writeFileSync(join(dir, `go-${branch}`), '');
+      expect(await exitWithin(p, 15_000), p.stderr()).toBe(code);
+      expect(p.stdout()).toBe(`first of ${branch}\nsecond of ${branch}\n`);
+      expect(p.stderr()).toBe('');
+      // A finished build followed: its log, then the same exit code at once.
+      const again = await runToEnd('simplebb', ['--url', m.httpUrl!, 'logs', '-f', id, 'b1']);
+      expect({ code: again.code, stdout: again.stdout }).toEqual({ code, stdout: `first of ${branch}\nsecond of ${branch}\n` });
+      const none = await runToEnd('simplebb', ['--url', m.httpUrl!, 'logs', '-f', id, 'b9']);
+      expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: `simplebb: no report of builder b9 for suggestion ${id}, and it does not run now\n` });
+    }
   });
 });

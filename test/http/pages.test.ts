@@ -41,7 +41,7 @@ async function fixture(output = EVIL) {
   const bar = await made('bar', 'main', { b1: 'success', b2: 'failure' }, output);
   await made('ccc', 'main', { b1: 'failure' });
   const ccc = await made('ccc', 'feat', { b1: 'success' });
-  events.emit({ type: 'builder-up', name: 'b1', address: '10.0.0.5:40112', instance: 'i', projects: ['aaa', 'bar', 'ccc', 'ddd'], uname, node: 'v22.11.0', jobs: 1 });
+  events.emit({ type: 'builder-up', name: 'b1', address: '10.0.0.5:40112', instance: 'i', projects: ['aaa', 'bar', 'ccc', 'ddd'], uname, node: 'v22.11.0', jobs: 1, labels: { os: 'linux', arch: 'x64', pool: 'fast' } });
   // ddd runs on b1 now and has no report yet.
   const ddd = { id: 'mx57dlzz-ed4a46c20469', seq: 99, project: 'ddd', branch: 'main', from: '127.0.0.1:5000', createdAt: t };
   events.emit({ type: 'suggestion', suggestion: ddd, builders: ['b1'] });
@@ -126,6 +126,11 @@ describe('the web pages', () => {
     expect(builders.body).toMatch(/<th scope="row">b1<\/th>\s*<td><span class="on">● online/);
     expect(visibleText(builders.body)).toContain('last seen');
     expect(builders.body).toContain('Linux 6.1.0 x86_64 (h1)');
+    // Its labels, script:* left out (the projects column has them).
+    expect(builders.body).toContain('<code class="label">arch=x64</code> <code class="label">os=linux</code> <code class="label">pool=fast</code>');
+    expect(builders.body).not.toContain('script:aaa');
+    const api = (await app.inject({ url: '/api/v1/builders' })).json() as { builders: Array<{ name: string; labels?: Record<string, string> }> };
+    expect(api.builders.find((b) => b.name === 'b1')?.labels).toEqual({ os: 'linux', arch: 'x64', pool: 'fast', 'script:aaa': 'true', 'script:bar': 'true', 'script:ccc': 'true', 'script:ddd': 'true' });
 
     const all = await app.inject({ url: '/suggestions' });
     expect(all.body).toContain(`href="/s/${aaa.id}"`);

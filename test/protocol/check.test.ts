@@ -11,6 +11,7 @@ const VALID: Array<Record<string, unknown>> = [
   { type: 'checked', protocol: 2, connected: true },
   { type: 'error', message: 'x', ref: '1', code: 'name-in-use' },
   { type: 'accepted', ref: '0', id: 'a-1', seq: 1, project: 'foo', branch: 'feature/x', revision: 'abcd', count: 2, builders: ['b1', 'b.2'] },
+  { type: 'dry-run', ref: '0', project: 'foo', branch: 'main', builders: ['b1'], later: ['b2'], misses: [{ builder: 'b3', why: 'lacks arch=arm64' }] },
   { type: 'suggest', id: 'a-1', seq: 9007199254740991, project: 'foo', branch: 'main', revision: 'abcdef', replayed: true },
   { type: 'synced', seq: 0 },
   { type: 'away', id: 'a-1', builder: 'b1', reason: 'heartbeat', windowMs: 600000 },

@@ -1,0 +1,9 @@
+// Where notices go: a sink sends one notice or throws saying why; the sender retries what throws.
+import type { Notice } from './notice.js';
+
+export interface Sink {
+  /** Sends `n`; resolves once the far side took it (its answer said so); throws a one-line Error otherwise. */
+  send(n: Notice): Promise<void>;
+  close?(): void;
+}
+

@@ -1,0 +1,18 @@
+// The kinds of sink a notify file configures, and the sink each configuration makes.
+import { MailSink, type MailSinkConfig } from './mail.js';
+import { ScriptSink, type ScriptSinkConfig } from './script.js';
+import type { Sink } from './sink.js';
+import { WebhookSink, type WebhookSinkConfig } from './webhook.js';
+
+export type SinkConfig =
+  | ({ type: 'mail' } & MailSinkConfig)
+  | ({ type: 'webhook' } & WebhookSinkConfig)
+  | ({ type: 'script' } & ScriptSinkConfig);
+
+export function makeSink(c: SinkConfig): Sink {
+  switch (c.type) {
+    case 'mail': return new MailSink(c);
+    case 'webhook': return new WebhookSink(c);
+    case 'script': return new ScriptSink(c);
+  }
+}

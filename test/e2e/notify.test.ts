@@ -1,0 +1,203 @@
+// Notifications against the real programs: a real SMTP server (smtp-server) and a webhook receiver that checks the
+// Standard Webhooks signature, both on loopback. Broken then fixed sends exactly those two messages to each; a
+// receiver that is down at first gets its message once it is up; a master killed with -9 before sending sends after
+// its restart; a bad --notify file is refused in one line naming the field.
+import { createServer, type Server } from 'node:http';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+
+const SECRET = `whsec_${Buffer.from('notify-e2e-secret-0123456789abcdef').toString('base64')}`;
+
+interface Hook { id: string; type: string; data: { transition: string; project: string; branch: string; builds: Array<{ builder: string; verdict: string }> } }
+
+/** A webhook receiver on `port` (0: any) that keeps what verifies and refuses (401) what does not. */
+async function receiver(port = 0): Promise<{ port: number; got: Hook[]; refused: number; close(): Promise<void> }> {
+  const wh = new Webhook(SECRET);
+  const state = { got: [] as Hook[], refused: 0 };
+  const server: Server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      try {
+        const body = wh.verify(Buffer.concat(parts).toString(), req.headers as Record<string, string>) as Omit<Hook, 'id'>;
+        state.got.push({ id: String(req.headers['webhook-id']), ...body });
+        res.writeHead(200).end();
+      } catch {
+        state.refused++;
+        res.writeHead(401).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port, get got() { return state.got; }, get refused() { return state.refused; },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A real SMTP server that keeps each mail's raw text. */
+async function smtp(): Promise<{ port: number; mails: string[]; close(): Promise<void> }> {
+  const mails: string[] = [];
+  const server = new SMTPServer({
+    authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, size: 1024 * 1024,
+    onData(stream, _session, done) {
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.on('end', () => { mails.push(Buffer.concat(parts).toString()); done(); });
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.server.address() as { port: number }).port;
+  return { port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const r = await receiver();
+  await r.close();
+  return r.port;
+}
+
+function notifyFile(dir: string, sinks: Record<string, unknown>, rules: unknown[]): string {
+  const secret = join(dir, 'hook.secret');
+  writeFileSync(secret, `${SECRET}\n`);
+  chmodSync(secret, 0o600);
+  const file = join(dir, 'notify.json');
+  writeFileSync(file, JSON.stringify({ url: 'https://ci.example.org', sinks, rules }));
+  return file;
+}
+
+async function notifications(url: string): Promise<Array<{ id: string; sink: string; state: string; attempts: number; lastError?: string }>> {
+  const res = await fetch(`${url}/api/v1/notifications`, { signal: AbortSignal.timeout(5000) });
+  return ((await res.json()) as { notifications: Array<{ id: string; sink: string; state: string; attempts: number; lastError?: string }> }).notifications;
+}
+
+/** Suggests widget main and waits for its verdict. */
+async function build(port: number): Promise<void> {
+  const r = await suggest(port, ['widget', 'main', '--wait', '--json'], { timeoutMs: 30_000 });
+  expect(r.stderr).toBe('');
+}
+
+afterEach(cleanup);
+
+describe('notifications out', () => {
+  it('green, broken, still failing, fixed, green: one broken and one fixed message to mail and to the webhook, nothing else', async () => {
+    const dir = tempDir();
+    const mail = await smtp();
+    const hook = await receiver();
+    try {
+      const flag = join(dir, 'red');
+      const config = notifyFile(dir, {
+        team: { type: 'mail', url: `smtp://127.0.0.1:${mail.port}`, from: 'ci@example.org', to: ['dev@example.org'], timeoutSeconds: 5 },
+        chat: { type: 'webhook', url: `http://127.0.0.1:${hook.port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 },
+      }, [{ when: ['broken', 'fixed'], sink: 'team' }, { name: 'chat', when: ['broken', 'fixed'], projects: ['wid*'], sink: 'chat' }]);
+      const m = await startMaster({ args: ['--notify', config] });
+      await startBuilder(m.port, { name: 'linux', scripts: { widget: `#!/bin/sh\nif [ -f ${flag} ]; then echo "compiling"; echo "error: widget.c:3: it broke"; exit 1; fi\necho ok\n` } });
+
+      await build(m.port); // green: no news
+      writeFileSync(flag, '');
+      await build(m.port); // broken
+      await build(m.port); // still failing: not asked for
+      rmSync(flag);
+      await build(m.port); // fixed
+      await build(m.port); // green again: no news
+
+      // Every notification is planned in the commit of its report, so all are in the outbox once the last --wait ends.
+      const sent = await waitFor('both sinks to have both messages', () => (mail.mails.length >= 2 && hook.got.length >= 2 ? true : undefined), 20_000);
+      expect(sent).toBe(true);
+      const list = await notifications(m.httpUrl!);
+      expect(list).toHaveLength(4);
+      expect(list.every((n) => n.state === 'sent' && n.attempts === 1)).toBe(true);
+      expect(hook.got.map((h) => `${h.type} ${h.data.transition} ${h.data.project} ${h.data.branch}`)).toEqual([
+        'simplebb.notification broken widget main', 'simplebb.notification fixed widget main']);
+      expect(hook.refused).toBe(0);
+      expect(new Set(hook.got.map((h) => h.id)).size).toBe(2);
+      expect(mail.mails).toHaveLength(2);
+      expect(mail.mails[0]).toMatch(/Subject: \[simplebb\] broken: widget main \(linux: failure\)/);
+      expect(mail.mails[0]).toContain('error: widget.c:3: it broke');
+      expect(mail.mails[0]).toMatch(/page:\s+https:\/\/ci\.example\.org\/b\/[0-9a-z-]+\/linux/);
+      expect(mail.mails[1]).toMatch(/Subject: \[simplebb\] fixed: widget main \(linux: success\)/);
+      const metrics = await (await fetch(`${m.httpUrl!}/metrics`)).text();
+      expect(metrics).toContain('simplebb_notifications_total{sink="team",outcome="sent"} 2');
+      expect(metrics).toContain('simplebb_notifications_total{sink="chat",outcome="sent"} 2');
+      expect(m.log().filter((l) => l.event === 'notified')).toHaveLength(4);
+    } finally {
+      await mail.close();
+      await hook.close();
+    }
+  });
+
+  it('a receiver down at first gets the message once it is up; a master killed with -9 before sending sends after restart', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = notifyFile(dir, { chat: { type: 'webhook', url: `http://127.0.0.1:${port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 } },
+      [{ when: ['failure'], perBuilder: true, sink: 'chat' }]);
+    const m = await startMaster({ args: ['--notify', config] });
+    await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho "error: no"\nexit 1\n' } });
+
+    // Down: the first attempt fails and the entry stays pending with the error.
+    await build(m.port);
+    let first: Awaited<ReturnType<typeof notifications>>[number] | undefined;
+    for (let end = Date.now() + 15_000; Date.now() < end && !first; await new Promise((r) => setTimeout(r, 50))) {
+      first = (await notifications(m.httpUrl!)).find((n) => n.attempts >= 1);
+    }
+    expect(first).toMatchObject({ state: 'pending', sink: 'chat' });
+    expect(first!.lastError).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+\/in: ECONNREFUSED/);
+    // Up: the retry delivers it.
+    const hook = await receiver(port);
+    try {
+      await waitFor('the message after the receiver came up', () => (hook.got.length ? true : undefined), 20_000);
+      expect(hook.got.map((h) => h.data.transition)).toEqual(['broken']);
+      for (let end = Date.now() + 5000; Date.now() < end && (await notifications(m.httpUrl!))[0]!.state !== 'sent';) await new Promise((r) => setTimeout(r, 50));
+      expect((await notifications(m.httpUrl!))[0]).toMatchObject({ state: 'sent' });
+    } finally {
+      await hook.close();
+    }
+
+    // Down again; a second failure is planned, then the master dies with -9 before it could send it.
+    await build(m.port);
+    for (let end = Date.now() + 15_000; Date.now() < end && !(await notifications(m.httpUrl!)).some((n) => n.state === 'pending' && n.attempts >= 1);) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const pending = (await notifications(m.httpUrl!)).find((n) => n.state === 'pending');
+    expect(pending).toBeDefined();
+    await stop(m, 'SIGKILL');
+    const back = await receiver(port);
+    try {
+      const m2 = await startMaster({ dir: m.dir, args: ['--notify', config] });
+      await waitFor('the message the killed master left', () => (back.got.length ? true : undefined), 20_000);
+      expect(back.got.map((h) => h.data.transition)).toEqual(['still-failing']);
+      expect(existsSync(join(m.dir, 'data', 'simplebb.db'))).toBe(true);
+      for (let end = Date.now() + 5000; Date.now() < end && (await notifications(m2.httpUrl!)).some((n) => n.state !== 'sent');) await new Promise((r) => setTimeout(r, 50));
+      expect((await notifications(m2.httpUrl!)).map((n) => n.state)).toEqual(['sent', 'sent']);
+    } finally {
+      await back.close();
+    }
+  });
+
+  it('refuses a bad --notify file at start with one line naming the field', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'notify.json');
+    const cases: Array<[unknown, RegExp]> = [
+      [{ sinks: {}, rules: [{ when: ['broken'], sink: 'nope' }] }, /notify\.json, line 1: rules\.0\.sink: no sink named "nope"/],
+      [{ sinks: { a: { type: 'webhook', url: 'http://127.0.0.1:1/x' } }, rules: [{ when: ['broken'], sink: 'a' }] }, /, line 1: sinks\.a\.secretFile: is needed for the json format/],
+      [{ sinks: { a: { type: 'mail', url: 'smtp://x', from: 'a@b', to: [] } }, rules: [{ when: ['broken'], sink: 'a' }] }, /sinks\.a\.to: /],
+      [{ sinks: { a: { type: 'pager' } }, rules: [{ when: ['broken'], sink: 'a' }] }, /sinks\.a\.type: type must be "mail", "webhook" or "script"/],
+      [{ sinks: {}, rules: [{ when: ['sometimes'], sink: 'a' }] }, /rules\.0\.when\.0: /],
+    ];
+    for (const [json, want] of cases) {
+      writeFileSync(file, JSON.stringify(json));
+      const p = node('masterd', ['--port', '0', '--data', join(dir, 'data'), '--notify', file]);
+      const exit = await Promise.race([p.exited, new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 15_000))]);
+      if (exit === 'timeout') p.child.kill('SIGKILL');
+      expect(exit).toMatchObject({ code: 78 });
+      const lines = p.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(want);
+    }
+  });
+});
