@@ -8,8 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { isDir, reason } from '../common/files.js';
 import { readSecrets, type SecretFlags } from './config.js';
 import { loadSqlite } from './daemon.js';
+import { hostname } from 'node:os';
+import { MDNS_PORT, reachableAddresses } from '../wire/announce.js';
+import { SERVICE_TYPE } from '../wire/announcement.js';
 
-export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string }
+export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; announce?: boolean; announceName?: string }
 
 /** Whether `path` could be written: it is there and writable, or a dir can be made in its nearest existing ancestor (tried, and removed). */
 function writable(path: string, dir: boolean): string | null {
@@ -66,6 +69,13 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
     s.http ? `HTTP API on ${s.http.host}:${s.http.port}: free; reads ${s.http.readToken !== undefined ? 'need the read token' : s.http.publicBoard ? 'open to anyone (--public-board)' : 'open (loopback)'}` : 'HTTP API: off',
     `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
     `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
+    ...(o.announce || o.announceName !== undefined ? [announceLine(o)] : []),
     ...warnings.map((w) => `warning: ${w}`),
   ];
+}
+
+/** What --announce would say on the local network (nothing is sent by a check). */
+function announceLine(o: CheckFlags): string {
+  const addresses = reachableAddresses(o.host);
+  return `announce by DNS-SD (${SERVICE_TYPE}, UDP port ${MDNS_PORT}): ${o.announceName ?? hostname()} at ${addresses.length ? addresses.join(', ') : 'no address (none to announce)'} port ${o.port}`;
 }

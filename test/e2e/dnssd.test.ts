@@ -92,6 +92,11 @@ describe.runIf(!WHY)('finding the master by DNS-SD between network namespaces', 
       '--log', builderLog, '--reconnect-base', '0.2', '--reconnect-max', '1', ...ROOT_OK], TOKENS);
     await waitFor('clientd to say no master was found', () => readLog(builderLog).find((l) => l.event === 'disconnected' && /no master answered/.test(String(l.reason))), 15_000);
 
+    const check = await toEnd(inNs(NS.master, 'masterd', ['--check', '--announce-name', 'farm-e2e', '--host', '0.0.0.0', '--port', String(WIRE_PORT), '--http', 'off',
+      '--data', join(dir, 'data')], TOKENS));
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain(`simplebb-masterd: announce by DNS-SD (_simplebb._tcp.local, UDP port 5353): farm-e2e at ${ADDR.master} port ${WIRE_PORT}\n`);
+
     const masterLog = join(dir, 'master.log');
     const master = inNs(NS.master, 'masterd', ['--announce', '--announce-name', 'farm-e2e', '--shared-builder-token', '--host', '0.0.0.0', '--port', String(WIRE_PORT), '--http', 'off',
       '--data', join(dir, 'data'), '--log', masterLog], TOKENS);
