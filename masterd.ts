@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
-      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}), ...(notify ? { notify } : {}),
+      maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}), ...(notify ? { notify, notifyFile: o.notify! } : {}),
       ...(o.announce || o.announceName !== undefined ? { announce: o.announceName !== undefined ? { name: o.announceName } : {} } : {}),
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));

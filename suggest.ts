@@ -6,7 +6,6 @@ import { argsProblem, die, port, readNamedFile, seconds } from './lib/common/arg
 import { readToken } from './lib/common/token.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
-import { selectorProblem } from './lib/protocol/selector.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';
 import { runSuggest } from './lib/suggest/suggester.js';
 import { tlsEnvWarning } from './lib/wire/dial.js';
@@ -84,7 +83,8 @@ if (!project) usage("missing required argument 'project'");
 const bad = projectProblem(project);
 if (bad) die(PROG, `invalid project "${project}": ${bad}`, 2);
 const on = o.on;
-const onProblem = on !== undefined ? selectorProblem(on) : null;
+// Loaded only with --on: the git hook's path loads nothing it does not use.
+const onProblem = on !== undefined ? (await import('./lib/protocol/selector.js')).selectorProblem(on) : null;
 if (onProblem) die(PROG, `--on: ${onProblem}`, 2);
 
 let branches: Array<{ branch: string; revision?: string }>;

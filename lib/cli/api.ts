@@ -218,7 +218,8 @@ export class Api {
         throw new ApiError(ask.notFound ?? `${this.base}${path}: not found (is ${this.base} the master's HTTP address?)`, 404);
       case 400:
       case 413:
-        throw new ApiError(`the master refused the request: ${said}`);
+      case 422:
+        throw new ApiError(`the master refused the request: ${said}`, res.status);
       case 429:
         throw new ApiError(`the master is limiting requests: ${said}; try again shortly`);
       case 503:

@@ -1,5 +1,6 @@
 // The simplebb command's command line: which command, its arguments and flags, checked into an Invocation, or a
 // UsageError of one line. Pure (argv and environment in), so it is tested without running anything.
+import { selectorProblem } from '../protocol/selector.js';
 import { parseLabel } from '../protocol/labels.js';
 import { parseArgs } from 'node:util';
 import { argsProblem, integer, seconds } from '../common/args.js';
@@ -18,7 +19,7 @@ export type Command =
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string; follow: boolean }
-  | { name: 'suggest'; project: string; branch: string; revision?: string }
+  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string }
   | { name: 'prune'; dryRun: boolean }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
 
@@ -57,6 +58,7 @@ Commands:
       -f, --follow             a running build's output as it comes, until it ends; exit 0 if it passed, 1 if not
   suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
       -r, --revision <rev>     the revision to build
+      --on <selector>          only builders whose labels match (exit 3 when no known builder does)
   prune                        remove the full logs older than the master's --keep-logs days, except each
                                project, branch and builder's last success, last failure and the first failure
                                of its red streak (with the suggest token); the reports stay
@@ -78,20 +80,20 @@ Options:
   -h, --help                   display help for command
 
 Exit codes: 0 done; 1 history --failing found a failing build, or logs --follow followed one that did not pass;
-2 an error, said in one line on stderr.
+2 an error, said in one line on stderr; 3 suggest --on: no known builder matches.
 `;
 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, 'dry-run': { type: 'boolean' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' },
   forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' }, follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
+  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
 const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook'] };
@@ -194,7 +196,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       valid('project', project, projectProblem(project));
       valid('branch', branch, branchProblem(branch));
       if (o.revision !== undefined) valid('revision', o.revision, revisionProblem(o.revision));
-      cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}) };
+      if (o.on !== undefined) {
+        const problem = selectorProblem(o.on);
+        if (problem) usage(`--on: ${problem}`);
+      }
+      cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}) };
       break;
     }
     case 'prune':

@@ -13,6 +13,9 @@ import { suggest } from './suggest.js';
 /** Exit 2: the command could not do its work (said on stderr). */
 export const EXIT_ERROR = 2;
 
+/** `simplebb suggest --on`: no known builder matches, as simplebb-suggest's exit 3. */
+const EXIT_NOBODY = 3;
+
 /** Runs `inv` with `token` and resolves to the exit code; an ApiError becomes one line through `err`. */
 export async function runCommand(inv: Invocation, token: string | undefined, out: Output, err: (line: string) => void): Promise<number> {
   // fetch honours this variable, and the bearer token would go to whoever answers in the middle: refused, not obeyed.
@@ -31,11 +34,12 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'prune': return await prune(api, out, c.dryRun);
       // The delivery proves itself by its signature; no token goes with it.
       case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);
-      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}) });
+      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}) });
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     err(e.message);
-    return EXIT_ERROR;
+    // The selector was checked before it was sent: a 422 to a suggestion says no known builder matches it.
+    return e.status === 422 && inv.command.name === 'suggest' ? EXIT_NOBODY : EXIT_ERROR;
   }
 }

@@ -1,6 +1,6 @@
 // simplebb-masterd --check: what this configuration would do, without doing it: the secrets read (the certificate and
 // key as a pair), better-sqlite3 loadable, the data dir and log file writable (or creatable), the port free to
-// listen on. Leaves nothing behind.
+// listen on, the --notify file. Leaves nothing behind.
 import { accessSync, constants, existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSecureContext } from 'node:tls';
@@ -11,8 +11,9 @@ import { loadSqlite } from './daemon.js';
 import { hostname } from 'node:os';
 import { MDNS_PORT, reachableAddresses } from '../wire/announce.js';
 import { SERVICE_TYPE } from '../wire/announcement.js';
+import { readNotifyConfig } from './notifyConfig.js';
 
-export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; announce?: boolean; announceName?: string }
+export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; notify?: string; announce?: boolean; announceName?: string }
 
 /** Whether `path` could be written: it is there and writable, or a dir can be made in its nearest existing ancestor (tried, and removed). */
 function writable(path: string, dir: boolean): string | null {
@@ -62,6 +63,7 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
   if (dataProblem) throw new Error(`the data dir (--data): ${dataProblem}`);
   const logProblem = o.log ? writable(o.log, false) : null;
   if (logProblem) throw new Error(`the log file (--log): ${logProblem}`);
+  const notify = o.notify ? readNotifyConfig(o.notify, (m) => warnings.push(m)) : undefined;
   await free(o.host, o.port, '');
   if (s.http) await free(s.http.host, s.http.port, ' (--http)');
   return [
@@ -69,6 +71,7 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
     s.http ? `HTTP API on ${s.http.host}:${s.http.port}: free; reads ${s.http.readToken !== undefined ? 'need the read token' : s.http.publicBoard ? 'open to anyone (--public-board)' : 'open (loopback)'}` : 'HTTP API: off',
     `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
     `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
+    ...(notify ? [`notifications: ${notify.rules.length} rule${notify.rules.length === 1 ? '' : 's'} to ${[...notify.sinks].map(([n, c]) => `${n} (${c.type})`).join(', ')}`] : []),
     ...(o.announce || o.announceName !== undefined ? [announceLine(o)] : []),
     ...warnings.map((w) => `warning: ${w}`),
   ];

@@ -10,7 +10,7 @@ import { HookInbox } from './hookInbox.js';
 import { readHooksConfig, type HooksConfig } from './hooksConfig.js';
 import { watchConfig } from './configWatch.js';
 import { startNotifier } from '../notify/notifier.js';
-import type { NotifyConfig } from './notifyConfig.js';
+import { readNotifyConfig, type NotifyConfig } from './notifyConfig.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
@@ -25,6 +25,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   hooks?: HooksConfig;
   /** Notifications out (rules and sinks); none: off. */
   notify?: NotifyConfig;
+  /** The file `notify` was read from, watched: a good change takes effect (rules, sinks), a bad one is refused. */
+  notifyFile?: string;
   /** The file `hooks` was read from, watched: a change is read again and takes effect if it is good. */
   hooksFile?: string;
   /** A listener of their own for the webhooks, apart from the API and pages. */
@@ -63,6 +65,9 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
   // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
   const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
+  const notifyWatch = notifier && config.notifyFile
+    ? watchConfig(config.notifyFile, 'notification settings', (f) => readNotifyConfig(f, (m) => events.notice('warn', 'config', m)), (c) => notifier.reconfigure(c), events)
+    : undefined;
   const relay = await Relay.open(store, events, config);
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
@@ -118,6 +123,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
       clearInterval(sweep);
       await announcer?.close();
       await hooksWatch?.close();
+      await notifyWatch?.close();
       await http?.close();
       await hooksHttp?.close();
       const closing = listening.close(timeoutMs);

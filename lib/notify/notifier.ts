@@ -16,6 +16,8 @@ export interface NotifierConfig {
 }
 
 export interface Notifier {
+  /** A changed notify file: its rules plan from the next commit on, its sinks send from the next attempt on (what is pending stays). */
+  reconfigure(config: NotifierConfig): void;
   stop(timeoutMs: number): Promise<void>;
 }
 
@@ -30,6 +32,10 @@ export function startNotifier(config: NotifierConfig, store: Store, events: Even
   });
   sender.start();
   return {
+    reconfigure(c) {
+      store.planNotifications(planner(c.rules));
+      sender.useSinks(new Map([...c.sinks].map(([name, s]) => [name, makeSink(s)])));
+    },
     async stop(timeoutMs) {
       off();
       await sender.stop(timeoutMs);

@@ -12,6 +12,7 @@ const MAX_SLEEP_MS = 30_000;
 
 export interface SenderOptions {
   outbox: Outbox;
+  /** The sinks by name (a changed notify file hands the sender new ones with `useSinks`). */
   sinks: ReadonlyMap<string, Sink>;
   events: EventBus;
   /** Retries: the delay after attempt n is drawn under min(cap, base × 2^n), and never less than base. */
@@ -26,10 +27,23 @@ export class Sender {
   private wake: (() => void) | undefined;
   private kicked = false;
   private loop: Promise<void> | undefined;
+  /** The attempts of the pass under way. */
+  private inFlight: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  private sinks: ReadonlyMap<string, Sink>;
 
   constructor(private readonly o: SenderOptions) {
     this.now = o.now ?? Date.now;
+    this.sinks = o.sinks;
+  }
+
+  /** From the next attempt on, sends through `sinks`; the old ones are closed once the sends in flight through them end. */
+  useSinks(sinks: ReadonlyMap<string, Sink>): void {
+    const old = this.sinks;
+    this.sinks = sinks;
+    const idle = this.loop ? this.inFlight.then(() => undefined) : Promise.resolve();
+    void idle.then(() => { for (const s of old.values()) s.close?.(); });
+    this.kick();
   }
 
   start(): void {
@@ -49,7 +63,7 @@ export class Sender {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.loop, new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
     clearTimeout(timer);
-    for (const s of this.o.sinks.values()) s.close?.();
+    for (const s of this.sinks.values()) s.close?.();
   }
 
   /** The delay before the attempt after `attempts` failed ones. */
@@ -66,7 +80,8 @@ export class Sender {
       let due: DueNotification[] = [];
       try {
         due = await this.o.outbox.due(this.now(), BATCH);
-        await Promise.all(due.map((n) => this.attempt(n)));
+        this.inFlight = Promise.all(due.map((n) => this.attempt(n)));
+        await this.inFlight;
       } catch (err) {
         this.o.events.notice('error', 'notify-error', `the notification outbox cannot be read: ${(err as Error).message}`);
       }
@@ -94,7 +109,7 @@ export class Sender {
   }
 
   private async attempt(n: DueNotification): Promise<void> {
-    const sink = this.o.sinks.get(n.sink);
+    const sink = this.sinks.get(n.sink);
     const attempts = n.attempts + 1;
     try {
       if (!sink) throw new Error(`no sink named ${n.sink} in the notify file`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, node, ROOT, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 const SECRET = `whsec_${Buffer.from('notify-e2e-secret-0123456789abcdef').toString('base64')}`;
 
@@ -179,6 +179,31 @@ describe('notifications out', () => {
     }
   });
 
+  it('watches the --notify file: a bad change is refused naming its line, a good one plans by the new rules', async () => {
+    const dir = tempDir();
+    const hook = await receiver();
+    try {
+      const sinks = { chat: { type: 'webhook', url: `http://127.0.0.1:${hook.port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 } };
+      const config = notifyFile(dir, sinks, [{ when: ['success'], perBuilder: true, sink: 'chat' }]);
+      const m = await startMaster({ args: ['--notify', config] });
+      await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+      await build(m.port);
+      await waitFor('the success message', () => (hook.got.length === 1 ? true : undefined), 15_000);
+
+      writeFileSync(config, `{\n  "sinks": ${JSON.stringify(sinks)},\n  "rules": [\n    { "when": ["success"], "sink": "pager" }\n  ]\n}\n`);
+      const refused = await waitFor('the bad file refused', () => m.log().find((l) => l.event === 'config-refused'), 10_000);
+      expect(refused.msg).toBe(`the notify file ${config}, line 4: rules.0.sink: no sink named "pager" (sinks: chat) (the notification settings in force stay as they were)`);
+
+      writeFileSync(config, JSON.stringify({ sinks, rules: [{ when: ['failure'], sink: 'chat' }] }));
+      await waitFor('the good file read again', () => m.log().find((l) => l.event === 'config-reloaded'), 10_000);
+      await build(m.port); // a success: the rule in force now asks only for failures
+      expect((await notifications(m.httpUrl!)).map((n) => n.state)).toEqual(['sent']);
+      expect(hook.got).toHaveLength(1);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it('refuses a bad --notify file at start with one line naming the field', async () => {
     const dir = tempDir();
     const file = join(dir, 'notify.json');
@@ -199,5 +224,18 @@ describe('notifications out', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(want);
     }
+    // --check reads it too: what it would send where, or exit 2 naming what is wrong.
+    const check = async (f: string) => {
+      const p = node('masterd', ['--check', '--port', '0', '--http', 'off', '--data', join(dir, 'data'), '--notify', f]);
+      const exit = await Promise.race([p.exited, new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), 15_000))]);
+      if (exit === 'timeout') p.child.kill('SIGKILL');
+      return { exit, out: p.stdout(), err: p.stderr() };
+    };
+    const good = await check(join(ROOT, 'examples', 'notify', 'notify.json'));
+    expect(good.exit, good.err).toMatchObject({ code: 0 });
+    expect(good.out).toContain('notifications: 3 rules to team (mail), chat (webhook), record (script)');
+    const bad = await check(file);
+    expect(bad.exit).toMatchObject({ code: 2 });
+    expect(bad.err).toMatch(/check failed: the notify file .*, line 1: rules\.0\.when\.0: /);
   });
 });

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, runToEnd, startBuilder, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, node, ROOT_OK, runToEnd, startBuilder, stop, startMaster, suggest, tempDir, waitFor } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -86,6 +86,15 @@ describe('labels and selectors', () => {
     expect(dryApi).toMatchObject({ status: 200, body: { dryRun: true, builders: ['m1'], later: [], misses: [{ builder: 'm2', why: 'lacks arch=x64 (has arch=arm64), has no script foo' }] } });
     const made = await api(url, { method: 'POST', body: { project: 'foo', branch: 'main', on: 'arch=x64' } });
     expect(made).toMatchObject({ status: 201, body: { count: 1, builders: ['m1'] } });
+
+    // simplebb suggest --on goes the same way: exit 3 naming the misses, 2 for a selector that does not parse.
+    const cliNone = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', 'arch=arm64']);
+    expect(cliNone.code).toBe(3);
+    expect(cliNone.stderr).toMatch(/no builder matches arch=arm64: m1 lacks arch=arm64/);
+    const cliOk = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', 'arch=x64']);
+    expect(cliOk.code).toBe(0);
+    expect(cliOk.stdout).toMatch(/to 1 builder: m1/);
+    expect((await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'foo', 'main', '--on', '(arch=x64'])).code).toBe(2);
   });
 
   it('a builder away within the replay window still counts as known, and gets the build when back; a new label is used without a restart', async () => {
@@ -110,5 +119,41 @@ describe('labels and selectors', () => {
     expect(later.stdout).toMatch(/to 0 builders/);
     await startBuilder(m.port, { name: 'm1', dir, scripts: { foo: FOO }, args: ['--labels-file', labelsFile] });
     await waitFor('the replayed build', () => m.reports().some((r) => r.branch === 'dev' && r.verdict === 'success'));
+  });
+
+  it('with a master whose greeting offers no labels (an older one), clientd sends none and simplebb-suggest --on says why', async () => {
+    const old = await fakeMaster();
+    let b;
+    try {
+      b = await startBuilder(old.port, { name: 'm1', scripts: { foo: FOO }, args: ['--label', 'pool=fast'] });
+      const hello = await waitFor('the hello', () => old.received.find((m) => m.type === 'hello'));
+      expect(hello).toMatchObject({ role: 'builder', name: 'm1' });
+      expect(hello).not.toHaveProperty('labels');
+      const r = await suggest(old.port, ['foo', 'main', '--on', 'pool=fast']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`simplebb-suggest: cannot reach master at 127.0.0.1:${old.port}: it does not take --on or --dry-run (fake; upgrade the master)\n`);
+    } finally {
+      if (b) await stop(b);
+      await old.close();
+    }
+  });
+
+  it('clientd refuses a bad label or labels file at start with one line and exit 78', async () => {
+    const dir = tempDir('simplebb-builder-');
+    const base = ['--master', '127.0.0.1:1', '--scripts', dir, '--create-scripts-dir', '--work', join(dir, 'w'), '--state', join(dir, 's'), ...ROOT_OK];
+    const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
+      [['--label', 'pool'], {}, 'simplebb-clientd: --label: label "pool" is not KEY=VALUE\n'],
+      [[], { SIMPLEBB_LABELS: 'pool=a b' }, 'simplebb-clientd: --label: label "pool=a b": a label value must be 1 to 128 letters, digits, ".", "_", "-", "+", ":" or "/"\n'],
+      [['--label', 'script:foo=true'], {}, 'simplebb-clientd: --label: label "script:foo=true": script: labels come from the buildscripts dir, one per script\n'],
+    ];
+    for (const [args, env, line] of cases) {
+      const p = node('clientd', [...base, ...args], { env });
+      expect((await p.exited).code).toBe(78);
+      expect(p.stderr()).toBe(line);
+    }
+    writeFileSync(join(dir, 'labels'), 'pool=fast\nzone\n');
+    const f = node('clientd', [...base, '--labels-file', join(dir, 'labels'), '--log', join(dir, 'log')]);
+    expect((await f.exited).code).toBe(78);
+    expect(f.stderr()).toMatch(/^simplebb-clientd: --labels-file: .*labels: line 2: label "zone" is not KEY=VALUE\n$/);
   });
 });

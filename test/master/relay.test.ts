@@ -56,7 +56,7 @@ function recorded(dir: string, builder: string, id: string): Record<string, unkn
 }
 const OTHER = 'b2'.repeat(8);
 
-interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean }
+interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean; labels?: Record<string, string> }
 
 async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store; clock?: number } = {}) {
   const dir = opts.dir ?? tempDir();
@@ -74,7 +74,7 @@ async function setup(opts: { dir?: string; windowMs?: number; store?: (s: Sqlite
     relay.connected(p);
     relay.message(p, {
       type: 'hello', protocol: 2, role: 'builder', name, instance: b.instance ?? INSTANCE, uname, node: 'v20',
-      projects: b.projects ?? ['foo'], ignoreUnknown: b.ignoreUnknown ?? false,
+      projects: b.projects ?? ['foo'], ignoreUnknown: b.ignoreUnknown ?? false, ...(b.labels ? { labels: b.labels } : {}),
       ...(b.cursor !== undefined ? { cursor: { store: store.id, seq: b.cursor } } : {}),
     });
     await settle();
@@ -679,3 +679,59 @@ describe('Relay', () => {
     expect(p.closedWith).toBe('a builder hello needs name, instance, uname and node');
   });
 });
+
+describe('Relay with selectors', () => {
+  it('offers a suggestion with a selector only to matching builders with the script, and follows label changes live', async () => {
+    const t = await setup();
+    const m1 = await t.builder('m1', { labels: { arch: 'x64' } });
+    const m2 = await t.builder('m2', { labels: { arch: 'arm64' }, instance: OTHER });
+    expect(m1.of('greeting')[0]).toMatchObject({ labels: true });
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main', on: 'arch=arm64' });
+    await settle();
+    expect(s.of('accepted')[0]).toMatchObject({ count: 1, builders: ['m2'] });
+    expect(m1.of('suggest')).toHaveLength(0);
+    expect(m2.of('suggest')).toHaveLength(1);
+    // The suggestion's selector is in the record.
+    const db = new Database(join(t.dir, 'simplebb.db'), { readonly: true });
+    expect(db.prepare('SELECT selector FROM suggestions').get()).toEqual({ selector: 'arch=arm64' });
+    db.close();
+
+    t.relay.message(m1, { type: 'labels', labels: { arch: 'arm64' } });
+    t.relay.message(s, { type: 'suggest', ref: '1', project: 'foo', branch: 'dev', on: 'arch=arm64' });
+    await settle();
+    expect(s.of('accepted')[1]).toMatchObject({ count: 2 });
+  });
+
+  it('refuses at once, recording nothing, when no known builder matches; a dry run names who would and who not', async () => {
+    const t = await setup();
+    await t.builder('m1', { labels: { arch: 'x64' } });
+    await t.builder('m2', { labels: { arch: 'arm64' }, projects: ['bar'], instance: OTHER });
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main', on: 'arch=arm64' });
+    t.relay.message(s, { type: 'suggest', ref: '1', project: 'foo', branch: 'main', on: 'arch=x64', dryRun: true });
+    await settle();
+    expect(s.of('error')[0]).toEqual({ type: 'error', ref: '0', code: 'no-match', message: 'no builder matches arch=arm64: m1 lacks arch=arm64 (has arch=x64); m2 has no script foo' });
+    expect(s.of('dry-run')[0]).toEqual({ type: 'dry-run', ref: '1', project: 'foo', branch: 'main', builders: ['m1'], later: [], misses: [{ builder: 'm2', why: 'lacks arch=x64 (has arch=arm64), has no script foo' }] });
+    expect(s.of('accepted')).toHaveLength(0);
+    expect(await t.store.history.suggestions({ limit: 10 })).toEqual([]);
+  });
+
+  it('a matching builder away within the window gets the build when back; one that no longer matches is not sent it', async () => {
+    const t = await setup();
+    const m1 = await t.builder('m1', { labels: { pool: 'fast' } });
+    t.relay.closed(m1, 'gone');
+    await settle();
+    const s = t.suggester();
+    t.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main', on: 'pool=fast' });
+    await settle();
+    expect(s.of('accepted')[0]).toMatchObject({ count: 0 });
+    const slow = await t.builder('m1', { labels: { pool: 'slow' }, cursor: 0 });
+    expect(slow.of('suggest')).toHaveLength(0);
+    t.relay.closed(slow, 'gone');
+    await settle();
+    const fast = await t.builder('m1', { labels: { pool: 'fast' }, cursor: 0 });
+    expect(fast.of('suggest')).toMatchObject([{ project: 'foo', branch: 'main', replayed: true }]);
+  });
+});
+
