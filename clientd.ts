@@ -4,6 +4,7 @@ import './lib/builder/v8flags.js';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from './lib/wire/address.js';
+import { AUTO, type MasterSpec } from './lib/wire/whichMaster.js';
 import { tlsEnvWarning } from './lib/wire/dial.js';
 import { readPem } from './lib/common/args.js';
 import { EXIT_CONFIG, isDir, makeDir, untrustedPath } from './lib/common/files.js';
@@ -23,7 +24,7 @@ function defaultName(): string {
 }
 
 const cmd = daemon('simplebb-clientd', 'Connect to a simplebb master and run buildscripts for the suggestions it relays.')
-  .addOption(opt('--master <host[:port]>', 'the master to connect to', 'SIMPLEBB_MASTER', '127.0.0.1:7900'))
+  .addOption(opt('--master <host[:port]>', 'the master to connect to, or auto: find it on the local network by DNS-SD (simplebb-masterd --announce)', 'SIMPLEBB_MASTER', '127.0.0.1:7900'))
   .addOption(opt('--name <name>', 'this builder\'s name (default: the host name)', 'SIMPLEBB_NAME'))
   .addOption(opt('--scripts <dir>', 'the buildscripts dir', 'SIMPLEBB_SCRIPTS', join(SIMPLEBB_HOME, 'buildscripts')))
   .addOption(opt('--work <dir>', 'builds run in <dir>/<project>', 'SIMPLEBB_WORK', join(SIMPLEBB_HOME, 'work')))
@@ -61,9 +62,9 @@ try {
   if (process.getuid?.() === 0 && !o.allowRoot) {
     throw new Error('refusing to run builds as root: run as an unprivileged user, or pass --allow-root if you really mean it');
   }
-  let master;
+  let master: MasterSpec;
   try {
-    master = parseAddress(o.master);
+    master = o.master.trim().toLowerCase() === AUTO ? AUTO : parseAddress(o.master);
   } catch (err) {
     throw new Error(`--master: ${(err as Error).message}`);
   }

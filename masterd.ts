@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     .addOption(opt('--hooks <file>', 'take webhooks from GitHub, Gitea, Forgejo and GitLab on the HTTP listener, as this JSON file configures (docs/WEBHOOKS.md)', 'SIMPLEBB_HOOKS'))
     .addOption(opt('--max-log-bytes <size>', "the most of one build's output kept on disk (64M, say); beyond it its first and last part, with a mark", 'SIMPLEBB_MAX_LOG_BYTES', '64M', byteSize('--max-log-bytes', 4096, 2 ** 40)))
     .addOption(opt('--keep-logs <days>', 'remove full logs older than this, never the last success, last failure or first failure of a red streak (0: keep all)', 'SIMPLEBB_KEEP_LOGS', '30', integer('--keep-logs', 0, 100_000)))
+    .addOption(flag('--announce', 'announce this master on the local network by DNS-SD over multicast DNS (_simplebb._tcp), for clientd --master auto', 'SIMPLEBB_ANNOUNCE'))
+    .addOption(opt('--announce-name <name>', 'the name it is announced under (default: the host name)', 'SIMPLEBB_ANNOUNCE_NAME'))
     .addOption(new Option('--check', 'check the configuration (tokens, TLS files, data dir, log file, port), print what was found, and exit 0, or 2 naming what is wrong'))
     .parse();
 
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
     maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string; hooksHttp?: string; notify?: string;
+    announce?: boolean; announceName?: string;
   }>();
   const PROG = 'simplebb-masterd';
 
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
       maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}), ...(notify ? { notify, notifyFile: o.notify! } : {}),
+      ...(o.announce || o.announceName !== undefined ? { announce: o.announceName !== undefined ? { name: o.announceName } : {} } : {}),
     }, log);
     stopping = () => starting.then((m) => m.stop(4000));
     const running = await starting;

@@ -21,8 +21,8 @@ Arguments:
 
 Options:
   -V, --version            output the version number
-  -H, --host <host>        the master's host (default: "${DEFAULT_HOST}", env: SIMPLEBB_HOST)
-  -p, --port <port>        the master's port (default: "${DEFAULT_PORT}", env: SIMPLEBB_PORT)
+  -H, --host <host>        the master's host, or auto: find it on the local network by DNS-SD (default: "${DEFAULT_HOST}", env: SIMPLEBB_HOST)
+  -p, --port <port>        the master's port; with -H auto, the one announced (default: "${DEFAULT_PORT}", env: SIMPLEBB_PORT)
   -r, --revision <rev>     the revision to build (with a single BRANCH)
   -w, --wait               wait for every builder's verdict; exit 0 all ran ok, 1 any failed, 3 none could build it
   -f, --follow             stream the builds' output live (implies --wait)
@@ -143,14 +143,27 @@ try {
   die(PROG, (err as Error).message, 2);
 }
 
-const tlsWarning = tlsEnvWarning(Boolean(tls || ca));
+let master = { host, port: masterPort };
+let tlsTo: { ca?: Buffer } | undefined = tls || ca ? (ca ? { ca } : {}) : undefined;
+if (host.trim().toLowerCase() === 'auto') {
+  // Loaded only with -H auto: the search opens a UDP socket and waits for answers, which a push to a known master never needs.
+  try {
+    const dial = await (await import('./lib/wire/whichMaster.js')).whichMaster('auto', tlsTo);
+    master = dial.address;
+    tlsTo = dial.tls;
+    process.stderr.write(`${PROG}: ${dial.found!.said}\n`);
+  } catch (err) {
+    die(PROG, (err as Error).message, 2);
+  }
+}
+const tlsWarning = tlsEnvWarning(tlsTo !== undefined);
 if (tlsWarning) process.stderr.write(`simplebb-suggest: warning: ${tlsWarning}\n`);
 process.exitCode = await runSuggest({
-  master: { host, port: masterPort }, project, branches,
+  master, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),
   ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']),
   waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
-  ...(token !== undefined ? { token } : {}), ...(tls || ca ? { tls: ca ? { ca } : {} } : {}),
+  ...(token !== undefined ? { token } : {}), ...(tlsTo ? { tls: tlsTo } : {}),
   out: (line) => process.stdout.write(line + '\n'),
   outBytes: (bytes) => process.stdout.write(bytes),
   ...(process.stdout.isTTY && !o.json ? { terminal: { color: !env.NO_COLOR } } : {}),

@@ -2,7 +2,7 @@
 // compiles one module instead of fourteen. Builtins are taken with process.getBuiltinModule rather than ESM imports:
 // an ESM import of a builtin builds a namespace of all its exports, which runs node:util's lazy getters (TextDecoder,
 // diff, colors), about 7 ms of a 25 ms start on Node 24. node:crypto (only with a token) and node:tls (only with
-// --tls) stay in chunks of their own, loaded when used.
+// --tls) stay in chunks of their own, loaded when used, as does the DNS-SD search (only with -H auto).
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ rmSync(join(DIST, CHUNKS), { recursive: true, force: true });
 const result = await build({
   entryPoints: [join(DIST, 'suggest.js')], outdir: DIST, allowOverwrite: true, chunkNames: `${CHUNKS}/[name]-[hash]`,
   bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20.19', metafile: true, logLevel: 'warning',
+  // CommonJS that requires node:dgram, which an ESM bundle cannot do: imported from node_modules, by the -H auto chunk only.
+  external: ['multicast-dns'],
 });
 
 const STATIC = /^import (?:\{([^}]*)\}|\* as (\w+)|(\w+)) from "(node:[\w/]+)";\n/gm;

@@ -4,7 +4,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { BuildOrder, FromMaster, Uname } from '../protocol/messages.js';
 import { branchProblem, projectProblem } from '../protocol/names.js';
-import { formatAddress, type Address } from '../wire/address.js';
+import { formatAddress } from '../wire/address.js';
+import type { MasterSpec } from '../wire/whichMaster.js';
 import type { HelloFields } from '../wire/dial.js';
 import { formatLabels, withScripts, type Labels } from '../protocol/labels.js';
 import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
@@ -20,7 +21,8 @@ import { adoptSpool } from './spool.js';
 import { openState, type StateDir } from './state.js';
 
 export interface BuilderConfig {
-  master: Address;
+  /** The master, or `auto`: found by DNS-SD before each connection attempt. */
+  master: MasterSpec;
   name: string;
   scriptsDir: string;
   workDir: string;
@@ -117,7 +119,7 @@ export class Builder {
     });
     const left = takeStock(this.config.name, this.inbox);
     this.log.info({
-      event: 'starting', builder: this.config.name, master: formatAddress(this.config.master), projects: this.projects, labels: formatLabels(this.labels),
+      event: 'starting', builder: this.config.name, master: this.config.master === 'auto' ? 'auto (DNS-SD)' : formatAddress(this.config.master), projects: this.projects, labels: formatLabels(this.labels),
       spooled: this.inbox.reportCount, queued: left.toBuild.length, instance: this.state.instance,
     }, 'simplebb-clientd starting');
     this.intake = (async () => { for (const { order, lookup } of await this.sort(left.toBuild)) this.act(order, lookup); })();

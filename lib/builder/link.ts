@@ -1,14 +1,15 @@
 // The builder's link to the master: one connection at a time, said hello to with where its inbox stands, reopened when it drops.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Address } from '../wire/address.js';
-import { formatAddress } from '../wire/address.js';
+import { formatAddress, type Address } from '../wire/address.js';
 import { connectToMaster, type HelloFields, type MasterConnection } from '../wire/dial.js';
 import { Reconnector } from '../wire/reconnect.js';
+import { whichMaster, type MasterSpec } from '../wire/whichMaster.js';
 import type { FromMaster, ToMaster } from '../protocol/messages.js';
 
 export interface LinkConfig {
-  master: Address;
+  /** The master, or `auto`: found by DNS-SD before each attempt. */
+  master: MasterSpec;
   connectTimeoutMs: number;
   heartbeatMs: number;
   backoffBaseMs: number;
@@ -29,6 +30,9 @@ export interface LinkEvents {
 export class Link extends EventEmitter<LinkEvents> {
   private conn: MasterConnection | undefined;
   private store = '';
+  /** The master dialed last, and with `auto` what was said about finding it (said again only when it changes). */
+  private dialed: Address | undefined;
+  private said = '';
   /** The master of the connection being made or held takes labels (its greeting said so). */
   private labels = false;
   /** Counts connections: work tied to one connection stops when this moves on. */
@@ -89,13 +93,19 @@ export class Link extends EventEmitter<LinkEvents> {
 
   private async open(): Promise<MasterConnection> {
     await this.beforeDial();
-    return connectToMaster(this.config.master, (greeting) => {
+    const dial = await whichMaster(this.config.master, this.config.tls);
+    if (dial.found && dial.found.said !== this.said) {
+      this.said = dial.found.said;
+      this.log.info({ event: 'found-master', instance: dial.found.announcement.instance, master: formatAddress(dial.address), tls: dial.tls !== undefined }, dial.found.said);
+    }
+    this.dialed = dial.address;
+    return connectToMaster(dial.address, (greeting) => {
       this.store = greeting.store;
       this.labels = greeting.labels === true;
       return this.hello(greeting.store, this.labels);
     }, {
       timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
-      ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(this.config.tls ? { tls: this.config.tls } : {}),
+      ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(dial.tls ? { tls: dial.tls } : {}),
     });
   }
 
@@ -103,7 +113,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.conn = conn;
     this.generation++;
     const store = this.store;
-    this.log.info({ event: 'connected', master: formatAddress(this.config.master), store }, 'connected to master');
+    this.log.info({ event: 'connected', master: this.dialed ? formatAddress(this.dialed) : '', store }, 'connected to master');
     conn.on('message', (m) => this.emit('message', m, store));
     conn.on('invalid', (problem, fatal) => {
       this.log.warn({ event: 'invalid', problem }, 'invalid line from master');

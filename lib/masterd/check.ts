@@ -8,9 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import { isDir, reason } from '../common/files.js';
 import { readSecrets, type SecretFlags } from './config.js';
 import { loadSqlite } from './daemon.js';
+import { hostname } from 'node:os';
+import { MDNS_PORT, reachableAddresses } from '../wire/announce.js';
+import { SERVICE_TYPE } from '../wire/announcement.js';
 import { readNotifyConfig } from './notifyConfig.js';
 
-export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; notify?: string }
+export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; notify?: string; announce?: boolean; announceName?: string }
 
 /** Whether `path` could be written: it is there and writable, or a dir can be made in its nearest existing ancestor (tried, and removed). */
 function writable(path: string, dir: boolean): string | null {
@@ -69,6 +72,13 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
     `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
     `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
     ...(notify ? [`notifications: ${notify.rules.length} rule${notify.rules.length === 1 ? '' : 's'} to ${[...notify.sinks].map(([n, c]) => `${n} (${c.type})`).join(', ')}`] : []),
+    ...(o.announce || o.announceName !== undefined ? [announceLine(o)] : []),
     ...warnings.map((w) => `warning: ${w}`),
   ];
+}
+
+/** What --announce would say on the local network (nothing is sent by a check). */
+function announceLine(o: CheckFlags): string {
+  const addresses = reachableAddresses(o.host);
+  return `announce by DNS-SD (${SERVICE_TYPE}, UDP port ${MDNS_PORT}): ${o.announceName ?? hostname()} at ${addresses.length ? addresses.join(', ') : 'no address (none to announce)'} port ${o.port}`;
 }

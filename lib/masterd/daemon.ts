@@ -35,6 +35,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   maxLogBytes?: number;
   /** Days a full log is kept (the last success, last failure and first failure of a red streak for ever); 0: all for ever. Default 30. */
   keepLogsDays?: number;
+  /** Answer DNS-SD queries for `_simplebb._tcp.local` on the local network (name: the instance, default the host name). */
+  announce?: { name?: string };
 }
 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
@@ -91,6 +93,16 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     await hooksHttp?.close();
     throw err;
   });
+  // Loaded only when on: a master that does not announce opens no UDP socket.
+  const announcer = config.announce ? await (await import('../wire/announce.js')).announce({
+    ...(config.announce.name !== undefined ? { name: config.announce.name } : {}), host: config.host, port: listening.port, tls: Boolean(config.tls),
+    builderToken: config.builderToken !== undefined, suggestToken: config.suggestToken !== undefined,
+  }, (m) => events.notice('warn', 'announce', m)).catch(async (err: unknown) => {
+    await listening.close(1000);
+    await http?.close();
+    await hooksHttp?.close();
+    throw err;
+  }) : undefined;
   if (http) log.info({ event: 'http-listening', url: http.url, port: http.port }, `simplebb-masterd serves its API on ${http.url}`);
   if (hooksHttp) log.info({ event: 'hooks-listening', url: hooksHttp.url, port: hooksHttp.port }, `simplebb-masterd takes webhooks on ${hooksHttp.url}/hooks/FORGE`);
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
@@ -100,11 +112,16 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     event: 'listening', host: config.host, port: listening.port, data: config.dataDir, store: store.id, tls: Boolean(config.tls),
     builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined, ...(http ? { http: http.url } : {}), ...(hooksHttp ? { hooks: hooksHttp.url } : {}),
   }, 'simplebb-masterd listening');
+  if (announcer) {
+    const a = announcer.announcement;
+    log.info({ event: 'announcing', instance: a.instance, target: a.target, addresses: a.addresses, port: a.port }, `simplebb-masterd announces ${a.instance} at ${a.addresses.join(', ')} port ${a.port} by DNS-SD`);
+  }
 
   let stopped: Promise<void> | undefined;
   const stop = (timeoutMs = 4000): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(sweep);
+      await announcer?.close();
       await hooksWatch?.close();
       await notifyWatch?.close();
       await http?.close();

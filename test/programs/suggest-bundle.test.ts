@@ -28,6 +28,22 @@ describe('the simplebb-suggest bundle', () => {
     expect(main).toContain(`./suggest-chunks/${auth}`);
   });
 
+  it('loads the DNS-SD search (multicast-dns, node:dgram) only with -H auto, from a chunk of its own', () => {
+    expect(main).not.toMatch(/multicast-dns|node:dgram/);
+    const chunks = readdirSync(join(DIST, 'suggest-chunks'));
+    const text = (f: string): string => readFileSync(join(DIST, 'suggest-chunks', f), 'utf8');
+    const search = chunks.filter((f) => text(f).includes('from "multicast-dns"'));
+    expect(search, 'one chunk imports multicast-dns').toHaveLength(1);
+    // Reached only by import(): from the main file, or from a chunk the main file itself imports only that way.
+    const importers = chunks.filter((f) => text(f).includes(search[0]!));
+    expect(importers.length).toBeGreaterThan(0);
+    for (const f of importers) {
+      expect(text(f)).toContain(`import("./${search[0]}")`);
+      expect(main).toContain(`import("./suggest-chunks/${f}")`);
+      expect(main).not.toMatch(new RegExp(`from "\\./suggest-chunks/${f.replace(/[.]/g, '\\.')}"`));
+    }
+  });
+
   it('runs: prints the package version from its chunk', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(execFileSync(process.execPath, [join(DIST, 'suggest.js'), '--version'], { encoding: 'utf8', timeout: 10_000 }).trim()).toBe(pkg.version);
