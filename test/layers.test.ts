@@ -23,7 +23,7 @@ const MAY: Record<Room, { rooms: Room[]; files?: string[] }> = {
   // The web side is an adapter over the master's facade and events and the record's read side, never a store implementation.
   http: { rooms: ['master', 'protocol', 'common'], files: ['lib/store/store.ts', 'lib/store/history.ts', 'lib/forges/forge.ts'] },
   // Subscribers that tell the outside world: the master's events and the record's outbox port, processes through exec.
-  notify: { rooms: ['master', 'exec', 'protocol', 'common'], files: ['lib/store/store.ts'] },
+  notify: { rooms: ['master', 'exec', 'protocol', 'common', 'forges'], files: ['lib/store/store.ts'] },
   masterd: { rooms: ['common', 'protocol', 'wire', 'exec', 'store', 'master', 'http', 'forges', 'notify'] },
 };
 

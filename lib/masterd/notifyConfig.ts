@@ -4,6 +4,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, reason } from '../common/files.js';
+import { FORGES, type ForgeName } from '../forges/forge.js';
 import { FORMATS } from '../notify/formats.js';
 import { WHENS, type Rule } from '../notify/rules.js';
 import type { SinkConfig } from '../notify/sinks.js';
@@ -50,7 +51,22 @@ const Script = z.strictObject({
   timeoutSeconds: Timeout.default(DEFAULT_TIMEOUT_SECONDS),
 });
 
-const SinkSchema = z.discriminatedUnion('type', [Mail, Webhook, Script], { error: 'type must be "mail", "webhook" or "script"' });
+/** Where each forge's API is unless the file says otherwise (Gitea, Forgejo and GitLab are self-hosted: no default). */
+const DEFAULT_API: Partial<Record<ForgeName, string>> = { github: 'https://api.github.com' };
+
+const Status = z.strictObject({
+  type: z.literal('status'),
+  forge: z.enum(FORGES),
+  /** The API's root: https://api.github.com (the default for github), https://gitea.example.org, https://gitlab.example.org. */
+  apiUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /** owner/name (GitLab: the project's full path). */
+  repository: z.string().regex(/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/, 'must be owner/name (GitLab: group/…/project)'),
+  /** A token that may set commit statuses, first line of the file. */
+  tokenFile: z.string().min(1),
+  timeoutSeconds: Timeout.optional(),
+});
+
+const SinkSchema = z.discriminatedUnion('type', [Mail, Webhook, Script, Status], { error: 'type must be "mail", "webhook", "script" or "status"' });
 
 const RuleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ -').optional(),
@@ -123,6 +139,11 @@ export function readNotifyConfig(file: string, warn: (m: string) => void): Notif
       const token = s.tokenFile ? secretFrom(path(s.tokenFile), 'webhook token', warn) : undefined;
       if (s.format === 'matrix' && !token) throw bad(`${field}.tokenFile`, 'is needed for the matrix format (the access token of the account that posts)');
       sinks.set(name, { type: 'webhook', url: s.url, format: s.format, ...(secret ? { secret } : {}), ...(token ? { token } : {}), timeoutMs, ...base });
+    } else if (s.type === 'status') {
+      const apiUrl = s.apiUrl ?? DEFAULT_API[s.forge];
+      if (!apiUrl) throw bad(field, `needs apiUrl for ${s.forge} (the address of its web site, e.g. https://${s.forge}.example.org)`);
+      const token = secretFrom(path(s.tokenFile), `${s.forge} token`, warn);
+      sinks.set(name, { type: 'status', forge: s.forge, apiUrl, repository: s.repository, token, timeoutMs, ...base });
     } else {
       const dir = path(s.dir);
       const script = resolve(dir, s.name);

@@ -37,6 +37,8 @@ export interface Notice {
   builds: NoticeBuild[];
   /** When it was planned. */
   at: number;
+  /** One builder's report (a rule with perBuilder), not the suggestion once all its builders have reported. */
+  perBuilder?: true;
 }
 
 /** The last TAIL_LINES lines of `output`, at most TAIL_BYTES characters of them. */

@@ -34,7 +34,7 @@ function planned(rule: CompiledRule, id: string, input: PlanInput, builds: Notic
   const s = input.suggestion;
   const notice: Notice = {
     id, rule: rule.name, suggestion: s.id, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
-    ...summary(builds), builds, at,
+    ...summary(builds), builds, at, ...(rule.perBuilder ? { perBuilder: true as const } : {}),
   };
   return { id, sink: rule.sink, rule: rule.name, payload: JSON.stringify(notice) };
 }

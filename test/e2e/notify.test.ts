@@ -179,6 +179,48 @@ describe('notifications out', () => {
     }
   });
 
+  it('commit statuses: a forge down during the build gets each builder\'s context and the roll-up once it is up, each once', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const token = join(dir, 'forge.token');
+    writeFileSync(token, 'ghp_test_token\n');
+    chmodSync(token, 0o600);
+    const config = notifyFile(dir, { forge: { type: 'status', forge: 'github', apiUrl: `http://127.0.0.1:${port}`, repository: 'acme/widget', tokenFile: 'forge.token', timeoutSeconds: 5 } },
+      [{ when: ['any'], sink: 'forge' }]);
+    const m = await startMaster({ args: ['--notify', config] });
+    await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+    await startBuilder(m.port, { name: 'mac', scripts: { widget: '#!/bin/sh\necho "no"; exit 1\n' } });
+    await waitFor('two builders', () => m.log().filter((l) => l.event === 'connected').length === 2);
+    const sha = 'ab12'.repeat(10);
+    const r = await suggest(m.port, ['-r', sha, 'widget', 'main', '--wait', '--json'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(1);
+    await waitFor('a failed attempt on the forge that is down', async () => (await notifications(m.httpUrl!)).some((n) => n.attempts >= 1 && n.lastError), 15_000);
+
+    const got: Array<{ url: string; auth: string; body: { state: string; context: string; description: string; target_url?: string } }> = [];
+    const forge = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        got.push({ url: req.url ?? '', auth: String(req.headers.authorization), body: JSON.parse(Buffer.concat(parts).toString()) as never });
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((res) => forge.listen(port, '127.0.0.1', res));
+    try {
+      await waitFor('the statuses', () => got.length >= 3, 20_000);
+      await waitFor('the outbox entry sent', async () => (await notifications(m.httpUrl!)).every((n) => n.state === 'sent'), 10_000);
+      expect(got.every((g) => g.url === `/repos/acme/widget/statuses/${sha}` && g.auth === 'Bearer ghp_test_token')).toBe(true);
+      expect(got.map((g) => `${g.body.context} ${g.body.state}`).sort()).toEqual(['simplebb failure', 'simplebb/linux success', 'simplebb/mac failure']);
+      const rollUp = got.find((g) => g.body.context === 'simplebb')!;
+      expect(rollUp.body.description).toBe('1 of 2 builders did not pass: mac');
+      expect(rollUp.body.target_url).toMatch(/^https:\/\/ci\.example\.org\/s\/[0-9a-z-]+$/);
+      expect(got.find((g) => g.body.context === 'simplebb/mac')!.body.target_url).toMatch(/^https:\/\/ci\.example\.org\/b\/[0-9a-z-]+\/mac$/);
+    } finally {
+      forge.closeAllConnections();
+      await new Promise<void>((res) => forge.close(() => res()));
+    }
+  });
+
   it('watches the --notify file: a bad change is refused naming its line, a good one plans by the new rules', async () => {
     const dir = tempDir();
     const hook = await receiver();
