@@ -253,7 +253,7 @@ describe('notifications out', () => {
       [{ sinks: {}, rules: [{ when: ['broken'], sink: 'nope' }] }, /notify\.json, line 1: rules\.0\.sink: no sink named "nope"/],
       [{ sinks: { a: { type: 'webhook', url: 'http://127.0.0.1:1/x' } }, rules: [{ when: ['broken'], sink: 'a' }] }, /, line 1: sinks\.a\.secretFile: is needed for the json format/],
       [{ sinks: { a: { type: 'mail', url: 'smtp://x', from: 'a@b', to: [] } }, rules: [{ when: ['broken'], sink: 'a' }] }, /sinks\.a\.to: /],
-      [{ sinks: { a: { type: 'pager' } }, rules: [{ when: ['broken'], sink: 'a' }] }, /sinks\.a\.type: type must be "mail", "webhook" or "script"/],
+      [{ sinks: { a: { type: 'pager' } }, rules: [{ when: ['broken'], sink: 'a' }] }, /sinks\.a\.type: type must be "mail", "webhook", "script" or "status"/],
       [{ sinks: {}, rules: [{ when: ['sometimes'], sink: 'a' }] }, /rules\.0\.when\.0: /],
     ];
     for (const [json, want] of cases) {
