@@ -12,10 +12,12 @@ export interface RepositoryRoute {
   tags?: boolean;
   /** Build pull and merge requests; default yes. */
   pullRequests?: boolean;
+  /** Only on builders whose labels match this selector (as `simplebb-suggest --on`); default every builder. */
+  on?: string;
 }
 
 export type Routed =
-  | { build: { project: string; branch: string; revision: string } }
+  | { build: { project: string; branch: string; revision: string; on?: string } }
   | { skip: string };
 
 /** The build an event asks for under these routes, or why it asks for none. */
@@ -45,5 +47,5 @@ export function route(routes: readonly RepositoryRoute[], event: HookEvent): Rou
   if (revisionWrong) return { skip: `the new revision ${JSON.stringify(event.revision.slice(0, 80))}: ${revisionWrong}` };
   const branchWrong = branchProblem(branch);
   if (branchWrong) return { skip: `${branch}: ${branchWrong}` };
-  return { build: { project, branch, revision: event.revision } };
+  return { build: { project, branch, revision: event.revision, ...(r.on !== undefined ? { on: r.on } : {}) } };
 }

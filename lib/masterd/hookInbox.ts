@@ -89,9 +89,9 @@ export class HookInbox implements HookIntake {
     const label = `${h.forge} delivery ${h.delivery}`;
     // Made already (the master died after suggesting, before noting it): the same suggestion, not a second one.
     const made = await this.store.suggestionFrom(labelledSource(h.address, label)).catch(() => undefined);
-    const { project, branch, revision } = routed.build;
+    const { project, branch, revision, on } = routed.build;
     if (made) return done('done', `suggested ${project} ${branch} at ${revision.slice(0, 12)} as ${made.id}`, made.id);
-    const outcome = await suggestOverHttp(this.relay, this.suggestToken, h.address, 0, { project, branch, revision }, label);
+    const outcome = await suggestOverHttp(this.relay, this.suggestToken, h.address, 0, { project, branch, revision, ...(on !== undefined ? { on } : {}) }, label);
     if (outcome.ok) {
       if (!('accepted' in outcome)) return done('failed', 'a webhook makes no dry run'); // never asked for: the body above has no dryRun
       return done('done', `suggested ${project} ${branch} at ${revision.slice(0, 12)} as ${outcome.accepted.id} to ${outcome.accepted.count} builders`, outcome.accepted.id);

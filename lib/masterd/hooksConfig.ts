@@ -5,6 +5,7 @@ import { ConfigError } from '../common/files.js';
 import { readToken } from '../common/token.js';
 import { FORGES, type ForgeName, type ForgeSecrets } from '../forges/forge.js';
 import type { RepositoryRoute } from '../forges/routing.js';
+import { selectorProblem } from '../protocol/selector.js';
 import { readJsonConfig } from './jsonConfig.js';
 
 const Forge = z.strictObject({
@@ -20,6 +21,8 @@ const Route = z.strictObject({
   project: z.string().min(1).max(128).optional(),
   tags: z.boolean().optional(),
   pullRequests: z.boolean().optional(),
+  /** A selector (`simplebb-suggest --on`): only matching builders build this repository. */
+  on: z.string().min(1).max(1024).refine((s) => selectorProblem(s) === null, { error: (i) => selectorProblem(String(i.input)) ?? 'not a selector' }).optional(),
 });
 
 const File = z.strictObject({

@@ -209,4 +209,25 @@ describe('webhooks in', () => {
     expect((await send('github', github)).code).toBe(0);
     await waitFor('both built', () => ['gitea', 'github'].every((b) => m.log().some((l) => l.event === 'suggestion' && l.branch === b)), 10_000);
   });
+
+  it('a repository route with a selector builds only on the builders it matches; a selector that does not parse is refused at start', async () => {
+    const dir = tempDir();
+    const github = secretFile(dir, 'github', 'github-secret-0123456789');
+    const config = join(dir, 'hooks.json');
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: 'acme/widget', project: 'widget', on: 'pool=fast' }] }));
+    const m = await startMaster({ args: ['--hooks', config] });
+    await startBuilder(m.port, { name: 'quick', scripts: { widget: 'echo built' }, args: ['--label', 'pool=fast'] });
+    await startBuilder(m.port, { name: 'slow', scripts: { widget: 'echo built' }, args: ['--label', 'pool=slow'] });
+    await waitFor('two builders', () => m.log().filter((l) => l.event === 'connected').length === 2);
+    const sent = await runToEnd('simplebb', ['--url', m.httpUrl!, 'hook', 'test', '--forge', 'github', '--secret-file', github, '--repository', 'acme/widget', '--branch', 'picky']);
+    expect(sent.code, sent.stderr).toBe(0);
+    const s = await waitFor('the suggestion', () => m.log().find((l) => l.event === 'suggestion' && l.branch === 'picky'), 10_000);
+    expect(s.builders).toEqual(['quick']);
+    await waitFor('the build', () => m.reports().some((r) => r.branch === 'picky' && r.builder === 'quick'), 15_000);
+
+    writeFileSync(config, JSON.stringify({ forges: { github: { secretFile: github } }, repositories: [{ repository: 'a/b', on: 'pool=(' }] }, null, 2));
+    const q = node('masterd', ['--port', '0', '--http', '127.0.0.1:0', '--data', join(dir, 'data2'), '--hooks', config]);
+    expect((await q.exited).code).toBe(78);
+    expect(q.stderr()).toMatch(new RegExp(`^simplebb-masterd: the hooks file ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 10: repositories\\.0\\.on: selector: .+\n$`));
+  });
 });
