@@ -137,8 +137,6 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   private readonly framer: LineFramer;
   private lastHeard = Date.now();
   private lastSent = Date.now();
-  /** Writes of this turn are held for one writev at its end (see batch()). */
-  private corked = false;
   private tickMs = 0;
   private closed = false;
   private closing = false;
@@ -236,23 +234,7 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
       return false;
     }
     this.lastSent = Date.now();
-    this.batch();
     return true;
-  }
-
-  /**
-   * Holds this turn's writes back until its end and then makes them one (writev): a builder says `received`, `started`
-   * and a report in a few turns, a master an order and an ack; each write is a syscall and a wake-up of the peer.
-   * Nothing waits longer than the current turn of the event loop.
-   */
-  private batch(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.socket.uncork();
-    });
   }
 
   /** Sends an error line and closes politely; destroys after a bounded wait. */
@@ -272,11 +254,6 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
   /** Drops the connection at once. */
   destroy(reason: string): void {
     if (!this.closeReason) this.closeReason = reason;
-    // What this turn wrote goes out first, as it would have without batch().
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
     this.socket.destroy();
     this.finish(reason);
   }
