@@ -2,9 +2,9 @@
 import { VERSION } from '../../common/version.js';
 import { html, type Html } from './html.js';
 
-export type Section = 'matrix' | 'builders' | 'suggestions' | 'hooks' | 'none';
+export type Section = 'matrix' | 'builders' | 'suggestions' | 'hooks' | 'notifications' | 'none';
 
-const NAV: Array<[Section, string, string]> = [['matrix', '/', 'Matrix'], ['builders', '/builders', 'Builders'], ['suggestions', '/suggestions', 'Suggestions'], ['hooks', '/hooks', 'Webhooks']];
+const NAV: Array<[Section, string, string]> = [['matrix', '/', 'Matrix'], ['builders', '/builders', 'Builders'], ['suggestions', '/suggestions', 'Suggestions'], ['hooks', '/hooks', 'Webhooks'], ['notifications', '/notifications', 'Notifications']];
 
 /** A whole page; `main` is what changes from page to page (and what live.js replaces when the master reports). */
 export function page(title: string, section: Section, main: Html): Html {

@@ -5,12 +5,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Board } from '../../master/board.js';
 import type { LiveLogs } from '../../master/liveLogs.js';
 import type { History } from '../../store/history.js';
-import type { LogReader } from '../../store/store.js';
+import type { LogReader, Outbox } from '../../store/store.js';
 import { BadQuery } from '../query.js';
 import { loadAssets } from './assets.js';
 import { buildersPage } from './builders.js';
 import { buildPage } from './build.js';
 import { hooksPage } from './hooks.js';
+import { notificationsPage } from './notifications.js';
 import { html, type Html } from './html.js';
 import { page } from './layout.js';
 import { matrixPage } from './matrix.js';
@@ -27,6 +28,8 @@ export interface PageDeps {
   /** Running builds' output (a build's page follows it); every build's whole log on disk. */
   live?: LiveLogs;
   logs?: LogReader;
+  /** The notification outbox (with --notify). */
+  notifications?: Pick<Outbox, 'recent'>;
   now?: () => number;
 }
 
@@ -66,6 +69,7 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/builders', (_req, reply) => answer(reply, () => buildersPage(history, board, now())));
   app.get('/suggestions', (req, reply) => answer(reply, () => suggestionsPage(history, req.query as Record<string, unknown>, now())));
   app.get('/hooks', (req, reply) => answer(reply, () => hooksPage(history, req.query as Record<string, unknown>, now())));
+  app.get('/notifications', (_req, reply) => answer(reply, () => notificationsPage(deps.notifications, now())));
   app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
