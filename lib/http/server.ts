@@ -21,6 +21,7 @@ import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
+import { registerWhere } from './where.js';
 
 export interface HttpDeps {
   history: History;
@@ -215,6 +216,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
+  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now });
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);

@@ -92,7 +92,7 @@ export function whereabouts(input: WhereInput): Whereabouts[] {
     const delivered = new Set(input.deliveries.map((d) => d.builder));
     const candidates = [
       ...input.online.map((b) => ({ name: b.name, labels: b.labels, connected: true })),
-      ...input.known.filter((k) => !online.has(k.name)).map((k) => ({ name: k.name, labels: k.labels ?? {}, connected: false })),
+      ...input.known.filter((k) => !online.has(k.name) && (input.replayWindowMs === undefined || now - k.lastSeen <= input.replayWindowMs)).map((k) => ({ name: k.name, labels: k.labels ?? {}, connected: false })),
     ].filter((c) => !delivered.has(c.name));
     let selector;
     try {
