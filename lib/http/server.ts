@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client';
 import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
+import type { OverdueWatch } from '../master/overdue.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
 import type { LogReader, Outbox, PrunePlan } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface HttpDeps {
   /** Every build's whole output on disk; without it a log is the report's kept output. */
   logs?: LogReader;
   metrics: Registry;
+  /** Which running builds are overdue (pages say so). */
+  overdue?: Pick<OverdueWatch, 'overdueOf'>;
   access: AccessRules;
   /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
   hooks?: HookIntake;
@@ -225,7 +228,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}) });
+  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
 
   return app;
 }
