@@ -76,6 +76,9 @@ export function spoken(ms: number): string {
   return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
+/** What a lost build's reason says. */
+const LOST = 'lost: it did not come back within the replay window';
+
 const VERDICT_STATE: Partial<Record<Verdict, WhereState>> = { lost: 'lost', superseded: 'superseded', 'no-script': 'no-script', refused: 'refused' };
 
 /**
@@ -88,25 +91,36 @@ export function whereabouts(input: WhereInput): Whereabouts[] {
   const known = new Map(input.known.map((k) => [k.name, k]));
   const out: Whereabouts[] = [];
   for (const d of input.deliveries) out.push(one(input, d, online.get(d.builder), known.get(d.builder), now));
+  const delivered = new Set(input.deliveries.map((d) => d.builder));
+  const window = input.replayWindowMs;
+  // Builders away when it was made that had been seen within the replay window: the relay keeps it for them (with no
+  // delivery in the record until they are back). One seen since it was made without taking it does not take it.
+  const away = window === undefined ? [] : input.known.filter((k) => !online.has(k.name) && !delivered.has(k.name) && k.lastSeen >= s.createdAt - window && k.lastSeen <= s.createdAt);
+  let expected: WhereKnown[] = away;
   if (s.on !== undefined) {
-    const delivered = new Set(input.deliveries.map((d) => d.builder));
     const candidates = [
-      ...input.online.map((b) => ({ name: b.name, labels: b.labels, connected: true })),
-      ...input.known.filter((k) => !online.has(k.name) && (input.replayWindowMs === undefined || now - k.lastSeen <= input.replayWindowMs)).map((k) => ({ name: k.name, labels: k.labels ?? {}, connected: false })),
-    ].filter((c) => !delivered.has(c.name));
+      ...input.online.filter((b) => !delivered.has(b.name)).map((b) => ({ name: b.name, labels: b.labels, connected: true })),
+      ...away.map((k) => ({ name: k.name, labels: k.labels ?? {}, connected: false })),
+    ];
     let selector;
     try {
       selector = parseSelector(s.on);
     } catch {
       selector = undefined; // the record took it, so it parsed; a changed grammar must not break this view
     }
-    if (selector) {
-      for (const m of target(s.project, selector, candidates).misses) {
-        out.push({ builder: m.builder, state: 'excluded', reason: `excluded by the selector ${s.on}: ${m.why}` });
-      }
-    }
+    const t = selector ? target(s.project, selector, candidates) : undefined;
+    expected = away.filter((k) => t?.later.includes(k.name));
+    for (const m of t?.misses ?? []) out.push({ builder: m.builder, state: 'excluded', reason: `excluded by the selector ${s.on}: ${m.why}` });
   }
+  for (const k of expected) out.push(awayOne(input, k, window!));
   return out.sort((a, b) => (a.builder < b.builder ? -1 : a.builder > b.builder ? 1 : 0));
+}
+
+/** A builder that was away when the suggestion was made: it gets it if back within the window from then, else it is lost. */
+function awayOne(input: WhereInput, k: WhereKnown, window: number): Whereabouts {
+  const until = input.suggestion.createdAt + window;
+  if (input.now < until) return { builder: k.name, state: 'offline', since: k.lastSeen, reason: `offline since ${input.clock(k.lastSeen)} (it gets the build if back by ${input.clock(until)})` };
+  return { builder: k.name, state: 'lost', since: k.lastSeen, reason: `${LOST} (away since ${input.clock(k.lastSeen)})` };
 }
 
 function one(input: WhereInput, d: WhereDelivery, on: WhereOnline | undefined, known: WhereKnown | undefined, now: number): Whereabouts {
@@ -118,7 +132,7 @@ function one(input: WhereInput, d: WhereDelivery, on: WhereOnline | undefined, k
     const v = d.verdict;
     const state = (v && VERDICT_STATE[v]) ?? 'reported';
     const took = d.durationMs && state === 'reported' ? ` in ${spoken(d.durationMs)}` : '';
-    const why = state === 'lost' ? 'lost: it did not come back within the replay window'
+    const why = state === 'lost' ? LOST
       : state === 'superseded' ? 'superseded: a newer suggestion of the same project and branch was sent to it instead'
         : state === 'no-script' ? `no script: it has no buildscript ${input.suggestion.project}`
           : state === 'refused' ? 'refused: it was owed too many builds to replay this one'

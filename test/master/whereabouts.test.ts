@@ -68,11 +68,13 @@ describe('whereabouts', () => {
         { name: 'arm', labels: { arch: 'arm64', 'script:foo': 'true' }, running: new Map(), jobs: 1 },
         { name: 'x86', labels: { arch: 'x64', 'script:foo': 'true' }, running: new Map(), jobs: 1 },
       ],
-      known: [{ name: 'gone', lastSeen: T0, labels: { arch: 'arm64' } }],
+      known: [{ name: 'gone', lastSeen: T0 - 1000, labels: { arch: 'arm64' } }, { name: 'later', lastSeen: T0 - 1000, labels: { arch: 'arm64', 'script:foo': 'true' } }],
+      replayWindowMs: 600_000,
     }));
     expect(w.map((x) => `${x.builder} ${x.state}: ${x.reason}`)).toEqual([
       'arm waiting: offered and waiting',
       'gone excluded: excluded by the selector arch=arm64: has no script foo',
+      'later offline: offline since 13:59 (it gets the build if back by 14:10)',
       'x86 excluded: excluded by the selector arch=arm64: lacks arch=arm64 (has arch=x64)',
     ]);
   });
@@ -80,6 +82,20 @@ describe('whereabouts', () => {
   it('without a window, an offline builder gets it when back within the replay window', () => {
     const [w] = whereabouts(input({ deliveries: [{ builder: 'm', state: 'received', at: T0 - 60_000 }] }));
     expect(w).toMatchObject({ state: 'offline', since: T0 - 60_000, reason: 'offline since 13:59 (it gets the build when back within the replay window)' });
+  });
+});
+
+describe('builders away when it was made', () => {
+  it('are offline until the replay window from the suggestion ends, then lost; others are not expected', () => {
+    const known = [
+      { name: 'away', lastSeen: T0 - 60_000 },
+      { name: 'long-gone', lastSeen: T0 - 700_000 },
+      { name: 'came-back-and-left', lastSeen: T0 + 1000 },
+    ];
+    const w = whereabouts(input({ known, replayWindowMs: 600_000 }));
+    expect(w.map((x) => `${x.builder} ${x.state}: ${x.reason}`)).toEqual(['away offline: offline since 13:59 (it gets the build if back by 14:10)']);
+    const late = whereabouts(input({ known, replayWindowMs: 600_000, now: T0 + 600_000 }));
+    expect(late.map((x) => `${x.builder} ${x.state}: ${x.reason}`)).toEqual(['away lost: lost: it did not come back within the replay window (away since 13:59)']);
   });
 });
 
