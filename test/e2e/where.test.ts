@@ -93,5 +93,10 @@ describe('simplebb where', () => {
     const none = await where(url, ['nothing']);
     expect(none).toMatchObject({ code: 2, stdout: '' });
     expect(none.stderr).toBe('simplebb: no suggestion of nothing in the master\'s record\n');
+    const noProject = await fetch(`${url}/api/v1/where`, { signal: AbortSignal.timeout(10_000) });
+    expect([noProject.status, await noProject.json()]).toEqual([400, { error: 'project: required (where is the newest suggestion of which project?)' }]);
+    const bad = await where(url, ['foo', '--branch', '']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   }, 90_000);
 });
