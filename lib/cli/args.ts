@@ -21,6 +21,7 @@ export type Command =
   | { name: 'logs'; id: string; builder: string; follow: boolean }
   | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string }
   | { name: 'prune'; dryRun: boolean }
+  | { name: 'where'; project: string; branch?: string }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
 
 export interface Invocation {
@@ -56,6 +57,10 @@ Commands:
   show <id> [builder]          one suggestion and every builder's part in it; with BUILDER, its report
   logs <id> <builder>          the whole output the master kept of that build (as it is when not on a terminal)
       -f, --follow             a running build's output as it comes, until it ends; exit 0 if it passed, 1 if not
+  where <project>              where the result of the project's newest suggestion is: every builder expected to
+                               report and its state (reported, running for 2 min (usually 3 min), waiting,
+                               offline since 14:05, lost, no script, excluded by the selector, superseded)
+      --branch <branch>        the newest suggestion of this branch
   suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
       -r, --revision <rev>     the revision to build
       --on <selector>          only builders whose labels match (exit 3 when no known builder does)
@@ -96,11 +101,11 @@ const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
   builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
-const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook'] };
+const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook', 'where'] };
 
 /** The arguments each command takes: required, then optional. */
 const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
-  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []],
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []], where: [['project'], []],
 };
 
 function usage(message: string): never {
@@ -147,8 +152,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (o.help) return { kind: 'help' };
   if (o.version) return { kind: 'version' };
   const [name, ...args] = parsed.positionals;
-  if (!name) usage('missing command (status, history, show, logs, suggest, prune or hook)');
-  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, suggest, prune or hook)`);
+  if (!name) usage('missing command (status, history, show, logs, where, suggest, prune or hook)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, where, suggest, prune or hook)`);
   const command = name as Command['name'];
   for (const [flag, owner] of Object.entries(ONLY)) {
     if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
@@ -201,6 +206,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
         if (problem) usage(`--on: ${problem}`);
       }
       cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}) };
+      break;
+    }
+    case 'where': {
+      const project = valid('project', args[0]!, projectProblem(args[0]!));
+      if (o.branch !== undefined) valid('branch', o.branch, branchProblem(o.branch));
+      cmd = { name: 'where', project, ...(o.branch !== undefined ? { branch: o.branch } : {}) };
       break;
     }
     case 'prune':

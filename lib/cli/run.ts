@@ -9,6 +9,7 @@ import { prune } from './prune.js';
 import { showReport, showSuggestion } from './show.js';
 import { status } from './status.js';
 import { suggest } from './suggest.js';
+import { where } from './where.js';
 
 /** Exit 2: the command could not do its work (said on stderr). */
 export const EXIT_ERROR = 2;
@@ -32,6 +33,7 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'show': return await (c.builder === undefined ? showSuggestion(api, out, c.id) : showReport(api, out, c.id, c.builder));
       case 'logs': return await logs(api, out, c.id, c.builder, c.follow, inv.timeoutMs);
       case 'prune': return await prune(api, out, c.dryRun);
+      case 'where': return await where(api, out, c.project, c.branch);
       // The delivery proves itself by its signature; no token goes with it.
       case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);
       case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}) });

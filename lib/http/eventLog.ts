@@ -28,6 +28,8 @@ function publicData(e: MasterEvent): { type: string; data: unknown } | undefined
       const { output: _o, ...summary } = e.report;
       return { type: 'report', data: summary };
     }
+    case 'overdue':
+      return { type: 'overdue', data: { id: e.id, builder: e.builder, project: e.project, branch: e.branch, startedAt: e.startedAt, usualMs: e.usualMs } };
     case 'builder-up':
       return { type: 'builder-up', data: { name: e.name, address: e.address, projects: e.projects, uname: e.uname, node: e.node, jobs: e.jobs } };
     case 'builder-down':

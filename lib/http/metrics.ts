@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Board } from '../master/board.js';
 import type { EventBus } from '../master/events.js';
+import type { OverdueWatch } from '../master/overdue.js';
 import { RED_VERDICTS, type History } from '../store/history.js';
 
 /** Distinct label sets per metric; beyond it new ones are counted under "other". */
@@ -22,7 +23,7 @@ class Cap {
   }
 }
 
-export function createMetrics(events: EventBus, board: Board, history: History): Registry {
+export function createMetrics(events: EventBus, board: Board, history: History, overdue?: Pick<OverdueWatch, 'count'>): Registry {
   const registry = new Registry();
   const buildsCap = new Cap();
   const durationCap = new Cap();
@@ -57,6 +58,10 @@ export function createMetrics(events: EventBus, board: Board, history: History):
         this.set({ project: r.project, branch: r.branch, builder: r.builder }, RED_VERDICTS.has(r.verdict) ? 1 : 0);
       }
     },
+  });
+  new Gauge({
+    name: 'simplebb_overdue_builds', help: 'Running builds that have taken more than twice their usual duration (the median of their builder\'s last successful ones)', registers: [registry],
+    collect() { this.set(overdue?.count() ?? 0); },
   });
   new Gauge({
     name: 'simplebb_record_bytes', help: 'Size of the record on disk', registers: [registry],

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client';
 import type { Board } from '../master/board.js';
 import type { LiveLogs } from '../master/liveLogs.js';
+import type { OverdueWatch } from '../master/overdue.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
 import type { LogReader, Outbox, PrunePlan } from '../store/store.js';
@@ -21,6 +22,7 @@ import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
+import { registerWhere } from './where.js';
 
 export interface HttpDeps {
   history: History;
@@ -31,6 +33,8 @@ export interface HttpDeps {
   /** Every build's whole output on disk; without it a log is the report's kept output. */
   logs?: LogReader;
   metrics: Registry;
+  /** Which running builds are overdue (pages say so). */
+  overdue?: Pick<OverdueWatch, 'overdueOf'>;
   access: AccessRules;
   /** Webhooks from forges (POST /hooks/:forge), when configured; they prove themselves by signature, not by token. */
   hooks?: HookIntake;
@@ -215,6 +219,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
+  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now });
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
@@ -223,7 +228,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}) });
+  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
 
   return app;
 }

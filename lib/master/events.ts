@@ -15,6 +15,8 @@ export type MasterEvent =
    * builder's report only, the time from its arrival at the master to its durable commit (checks and lookups included).
    */
   | { type: 'report'; report: StoredReport; replaced: boolean; commitMs?: number }
+  /** A running build has taken more than twice its usual duration (the median of its builder's last successful ones); once per build. */
+  | { type: 'overdue'; id: string; builder: string; project: string; branch: string; startedAt: number; usualMs: number }
   | { type: 'builder-up'; name: string; address: string; instance: string; projects: string[]; uname: Uname; node: string; jobs: number; labels: Labels; replaced?: string }
   /** A builder's connection closed; `open` deliveries wait for it until the replay window ends. */
   | { type: 'builder-down'; name: string; address: string; reason: string; open: Array<{ id: string; seq: number }>; windowMs: number }

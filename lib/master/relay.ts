@@ -87,6 +87,11 @@ export class Relay {
     this.watchers = new Watchers(events);
   }
 
+  /** How long an away builder's open builds wait for it before they are lost. */
+  get replayWindowMs(): number {
+    return this.options.replayWindowMs;
+  }
+
   /** A relay over the record as it stands: open deliveries and known builders are read first. */
   static async open(store: Store, events: EventBus, options: RelayOptions, now: () => number = Date.now): Promise<Relay> {
     const relay = new Relay(store, events, options, now);

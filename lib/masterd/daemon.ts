@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { EventBus } from '../master/events.js';
 import { Relay, type RelayOptions } from '../master/relay.js';
 import { Board } from '../master/board.js';
+import { OverdueWatch } from '../master/overdue.js';
+import { usualDuration } from '../http/usualDuration.js';
 import { join } from 'node:path';
 import { FullLogs } from './fullLogs.js';
 import { HookInbox } from './hookInbox.js';
@@ -41,6 +43,8 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_LOGS_DAYS = 30;
+/** How often running builds are checked for being overdue: a build is overdue within this much of the moment it becomes so. */
+const OVERDUE_TICK_MS = 250;
 
 export interface RunningMaster {
   readonly port: number;
@@ -62,6 +66,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const events = new EventBus();
   const eventLog = await logEvents(store, events, log, config.logFile);
   const board = new Board(events);
+  const overdue = new OverdueWatch(events, board, (project, branch, builder) => usualDuration(store.history, project, branch, builder));
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
   // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
   const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
@@ -80,7 +85,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const http = config.http ? await (await import('./httpListener.js')).listenHttp({
     ...config.http, maxConnsPerAddress: config.maxConnsPerAddress, ...(config.tls ? { tls: config.tls } : {}),
     ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),
-  }, { history: store.history, board, relay, events, logs, ...(hooks && !hooksHttp ? { hooks } : {}), ...(hooksHttp ? { hooksElsewhere: hooksHttp.url } : {}), ...(notifier ? { notifications: store.outbox } : {}) }).catch(async (err: unknown) => {
+  }, { history: store.history, board, relay, events, logs, ...(hooks && !hooksHttp ? { hooks } : {}), ...(hooksHttp ? { hooksElsewhere: hooksHttp.url } : {}), ...(notifier ? { notifications: store.outbox } : {}), overdue }).catch(async (err: unknown) => {
     await hooksHttp?.close();
     throw err;
   }) : undefined;
@@ -108,6 +113,8 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   // Often enough that a build becomes `lost` soon after the window ends, rarely enough to cost nothing.
   const sweep = setInterval(() => relay.tick(), Math.min(10_000, Math.max(100, config.replayWindowMs / 10)));
   sweep.unref();
+  const overdueTick = setInterval(() => overdue.tick(), OVERDUE_TICK_MS);
+  overdueTick.unref();
   log.info({
     event: 'listening', host: config.host, port: listening.port, data: config.dataDir, store: store.id, tls: Boolean(config.tls),
     builderAuth: config.builderToken !== undefined, suggestAuth: config.suggestToken !== undefined, ...(http ? { http: http.url } : {}), ...(hooksHttp ? { hooks: hooksHttp.url } : {}),
@@ -121,6 +128,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const stop = (timeoutMs = 4000): Promise<void> => {
     stopped ??= (async () => {
       clearInterval(sweep);
+      clearInterval(overdueTick);
       await announcer?.close();
       await hooksWatch?.close();
       await notifyWatch?.close();

@@ -3,6 +3,7 @@
 import type { Board } from '../master/board.js';
 import { LiveLogs } from '../master/liveLogs.js';
 import type { EventBus } from '../master/events.js';
+import type { OverdueWatch } from '../master/overdue.js';
 import type { Relay } from '../master/relay.js';
 import type { History } from '../store/history.js';
 import type { LogReader, Outbox } from '../store/store.js';
@@ -29,9 +30,9 @@ export interface HttpListening {
   close(): Promise<void>;
 }
 
-export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; hooksElsewhere?: string; notifications?: Pick<Outbox, 'recent'> }): Promise<HttpListening> {
+export async function listenHttp(config: HttpConfig, deps: { history: History; board: Board; relay: Relay; events: EventBus; logs?: LogReader; hooks?: HookIntake; hooksElsewhere?: string; notifications?: Pick<Outbox, 'recent'>; overdue?: OverdueWatch }): Promise<HttpListening> {
   const app = createHttpApp({
-    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.hooksElsewhere ? { hooksElsewhere: deps.hooksElsewhere } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), metrics: createMetrics(deps.events, deps.board, deps.history),
+    history: deps.history, board: deps.board, relay: deps.relay, log: new EventLog(deps.events), live: new LiveLogs(deps.events), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.hooks ? { hooks: deps.hooks } : {}), ...(deps.hooksElsewhere ? { hooksElsewhere: deps.hooksElsewhere } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}), metrics: createMetrics(deps.events, deps.board, deps.history, deps.overdue),
     access: {
       loopback: isLoopback(config.host), publicBoard: config.publicBoard,
       ...(config.readToken !== undefined ? { readToken: config.readToken } : {}), ...(config.suggestToken !== undefined ? { suggestToken: config.suggestToken } : {}),

@@ -68,6 +68,9 @@ function line(log: Logger, e: MasterEvent): void {
     case 'delivery':
       log.debug({ event: 'delivery', id: e.id, seq: e.seq, builder: e.builder, state: e.state }, 'delivery');
       return;
+    case 'overdue':
+      log.warn({ event: 'overdue', id: e.id, builder: e.builder, project: e.project, branch: e.branch, startedAt: e.startedAt, usualMs: e.usualMs }, `build overdue: running for more than twice its usual ${e.usualMs} ms`);
+      return;
     case 'notice':
       log[e.level]({ event: e.event, ...e.fields }, e.message);
       return;

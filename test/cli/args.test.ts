@@ -63,6 +63,14 @@ describe('parseCommandLine', () => {
     expect(run(['logs', 'mx57dlhd-ed4a46c20464', 'b1', '--follow']).command).toMatchObject({ follow: true });
   });
 
+  it('reads where with and without a branch, and refuses a bad project or a flag of another command', () => {
+    expect(run(['where', 'foo']).command).toEqual({ name: 'where', project: 'foo' });
+    expect(run(['where', 'foo', '--branch', 'main', '--json'])).toMatchObject({ command: { name: 'where', project: 'foo', branch: 'main' }, json: true });
+    expect(refused(['where'])).toBe("missing required argument 'project' of where (see --help)");
+    expect(refused(['where', 'foo', '--builder', 'b1'])).toBe("option '--builder' goes with history, not where (see --help)");
+    expect(refused(['where', '../x'])).toMatch(/^invalid project "\.\.\/x": /);
+  });
+
   it('gives help and the version', () => {
     expect(parseCommandLine(['--help'], {})).toEqual({ kind: 'help' });
     expect(parseCommandLine(['history', '-h'], {})).toEqual({ kind: 'help' });
@@ -70,8 +78,8 @@ describe('parseCommandLine', () => {
   });
 
   it('refuses, in one line with a hint: no command, an unknown one, unknown flags, flags of another command, missing or extra arguments', () => {
-    expect(refused([])).toBe('missing command (status, history, show, logs, suggest, prune or hook) (see --help)');
-    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, suggest, prune or hook) (see --help)");
+    expect(refused([])).toBe('missing command (status, history, show, logs, where, suggest, prune or hook) (see --help)');
+    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, where, suggest, prune or hook) (see --help)");
     expect(refused(['status', '--frob'])).toBe("unknown option '--frob' (see --help)");
     expect(refused(['status', '--failing'])).toBe("option '--failing' goes with history, not status (see --help)");
     expect(refused(['history', '-r', 'abcd'])).toBe("option '--revision' goes with suggest, not history (see --help)");

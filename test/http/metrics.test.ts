@@ -20,10 +20,10 @@ function report(project: string, verdict: Verdict = 'success', durationMs = 1500
   };
 }
 
-function setup() {
+function setup(overdue?: { count: () => number }) {
   const events = new EventBus();
   const store = new SqliteStore(tempDir());
-  const registry = createMetrics(events, new Board(events), store.history);
+  const registry = createMetrics(events, new Board(events), store.history, overdue);
   /** The sample lines of one metric on the page now. */
   const samples = async (name: string): Promise<string[]> => (await registry.metrics()).split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return { events, samples };
@@ -58,5 +58,14 @@ describe('the metrics', () => {
     expect(buckets).toContain('simplebb_report_commit_seconds_bucket{le="0.005"} 1');
     expect(buckets).toContain('simplebb_report_commit_seconds_bucket{le="0.05"} 2');
     expect(await samples('simplebb_builds_total')).toHaveLength(3);
+  });
+
+  it('gauge the builds overdue now, as the watch counts them (0 without one)', async () => {
+    let n = 2;
+    const { samples } = setup({ count: () => n });
+    expect(await samples('simplebb_overdue_builds')).toEqual(['simplebb_overdue_builds 2']);
+    n = 0;
+    expect(await samples('simplebb_overdue_builds')).toEqual(['simplebb_overdue_builds 0']);
+    expect(await setup().samples('simplebb_overdue_builds')).toEqual(['simplebb_overdue_builds 0']);
   });
 });

@@ -1,8 +1,9 @@
 // One build's page: its report (verdict, exit code, times, system, revision) or, while it runs, what is known of it,
 // and its log rendered as a terminal would, sent as it is rendered; a running build's page then follows it (live.js).
 import type { Board } from '../../master/board.js';
+import type { OverdueWatch } from '../../master/overdue.js';
 import type { StoredReport } from '../../store/store.js';
-import { bytes, duration, stateMark, verdictMark, when } from './format.js';
+import { bytes, duration, overdueMark, stateMark, verdictMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, pageParts } from './layout.js';
 import { LogBudget, PAGE_LOG_BYTES } from './logBudget.js';
@@ -11,6 +12,8 @@ import { finishedLog, runningLog, type LogSources } from './logSource.js';
 
 export interface BuildDeps extends LogSources {
   board: Board;
+  /** Which running builds are overdue. */
+  overdue?: Pick<OverdueWatch, 'overdueOf'>;
 }
 
 export type BuildAnswer = { status: number; body: Html } | { status: 200; stream: AsyncIterable<string> };
@@ -34,7 +37,7 @@ export async function buildPage(deps: BuildDeps, id: string, builder: string): P
 /** What the page says of the build above its log: the report's facts, or what the board knows of it while it runs. */
 export async function buildFacts(deps: BuildDeps, id: string, builder: string): Promise<Html> {
   const r = await deps.history.report(id, builder);
-  return r ? reportFacts(r) : runningFacts(deps.board, id, builder);
+  return r ? reportFacts(r) : runningFacts(deps, id, builder);
 }
 
 function reportFacts(r: StoredReport): Html {
@@ -55,14 +58,14 @@ function reportFacts(r: StoredReport): Html {
 </div>`;
 }
 
-function runningFacts(board: Board, id: string, builder: string): Html {
-  const b = board.builders().find((x) => x.name === builder);
+function runningFacts(deps: Pick<BuildDeps, 'board' | 'overdue'>, id: string, builder: string): Html {
+  const b = deps.board.builders().find((x) => x.name === builder);
   const run = b?.running.find((x) => x.id === id);
   const title = run?.project ? html`<a href="/p/${seg(run.project)}">${run.project}</a> ${run.branch ?? ''}` : html`<code>${id}</code>`;
   return html`<div id="facts">
 <h1>${run ? stateMark('started') : verdictMark(undefined)} ${title} on ${builder}</h1>
 <dl class="facts">
-<dt>state</dt><dd>${run ? 'running' : 'not running any more; its report is not in yet'}</dd>
+<dt>state</dt><dd>${run ? html`running${overdueMark(deps.overdue?.overdueOf(id, builder))}` : 'not running any more; its report is not in yet'}</dd>
 <dt>started</dt><dd>${when(run?.startedAt)}</dd>
 <dt>suggestion</dt><dd><a href="/s/${seg(id)}"><code>${id}</code></a></dd>
 ${b ? html`<dt>system</dt><dd>${b.uname.type} ${b.uname.release} ${b.uname.machine} (${b.uname.hostname}) ${b.uname.version}</dd>
@@ -126,7 +129,7 @@ async function* runningPage(deps: BuildDeps, id: string, builder: string, runnin
   const { head, foot } = pageParts(`running: ${id} on ${builder}`, 'none');
   try {
     yield head.value;
-    yield runningFacts(deps.board, id, builder).value;
+    yield runningFacts(deps, id, builder).value;
     yield '\n<h2 id="log">Log</h2>\n';
     if (running.start > 0) yield html`<p class="explain">The first ${bytes(running.start)} of this build's output are not kept for live readers; the whole log is here once the build ends.</p>`.value;
     const at = { offset: 0, lines: 0 };

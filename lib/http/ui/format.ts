@@ -1,4 +1,5 @@
 // How the pages write times, durations, verdicts and delivery states: words and symbols first, colour only on top.
+import { spoken } from '../../master/whereabouts.js';
 import type { Verdict } from '../../protocol/names.js';
 import type { DeliveryState } from '../../store/store.js';
 import { html, type Html } from './html.js';
@@ -17,6 +18,11 @@ export function verdictMark(v: Verdict | undefined, short = false): Html {
 export function stateMark(state: DeliveryState, v?: Verdict): Html {
   if (state === 'reported') return verdictMark(v);
   return html`<span class="v v-${state}">${state === 'started' ? '▶ running' : state === 'skipped' ? '– skipped' : `… ${state}`}</span>`;
+}
+
+/** The mark of a running build that has taken more than twice its usual duration: "overdue (usually 3 min)". */
+export function overdueMark(usualMs: number | undefined): Html | '' {
+  return usualMs === undefined ? '' : html` <span class="v v-overdue">overdue (usually ${spoken(usualMs)})</span>`;
 }
 
 /** A moment in UTC, to the second: 2026-12-02 02:40:25Z. */

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Board } from '../../master/board.js';
 import type { LiveLogs } from '../../master/liveLogs.js';
+import type { OverdueWatch } from '../../master/overdue.js';
 import type { History } from '../../store/history.js';
 import type { LogReader, Outbox } from '../../store/store.js';
 import { BadQuery } from '../query.js';
@@ -30,6 +31,8 @@ export interface PageDeps {
   logs?: LogReader;
   /** The notification outbox (with --notify). */
   notifications?: Pick<Outbox, 'recent'>;
+  /** Which running builds are overdue (the build and suggestion pages say so). */
+  overdue?: Pick<OverdueWatch, 'overdueOf'>;
   now?: () => number;
 }
 
@@ -70,10 +73,10 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/suggestions', (req, reply) => answer(reply, () => suggestionsPage(history, req.query as Record<string, unknown>, now())));
   app.get('/hooks', (req, reply) => answer(reply, () => hooksPage(history, req.query as Record<string, unknown>, now())));
   app.get('/notifications', (_req, reply) => answer(reply, () => notificationsPage(deps.notifications, now())));
-  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id)));
+  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id, deps.overdue)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
-    return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}) }, id, builder)
+    return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)
       .then((made) => ('stream' in made ? sendStream(reply, made.stream) : send(reply, made.status, made.body)));
   });
   app.get('/p/:project', (req, reply) => answer(reply, () => projectPage(history, (req.params as { project: string }).project, req.query as Record<string, unknown>, now())));

@@ -1,10 +1,11 @@
 // One suggestion: what was asked, by whom, and every builder's part in it with its verdict and a link to the build.
+import type { OverdueWatch } from '../../master/overdue.js';
 import type { History } from '../../store/history.js';
-import { duration, stateMark, when } from './format.js';
+import { duration, overdueMark, stateMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, page } from './layout.js';
 
-export async function suggestionPage(history: History, id: string): Promise<{ status: number; body: Html }> {
+export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>): Promise<{ status: number; body: Html }> {
   const s = await history.suggestionView(id);
   if (!s) return { status: 404, body: notFound(`There is no suggestion ${JSON.stringify(id.slice(0, 64))} in this master's record.`) };
   const main = html`<h1>Suggestion ${s.seq}: <a href="/p/${seg(s.project)}">${s.project}</a> ${s.branch}</h1>
@@ -17,8 +18,8 @@ ${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected w
 <thead><tr><th scope="col">builder</th><th scope="col">state</th><th scope="col">exit code</th><th scope="col">duration</th><th scope="col">since</th></tr></thead>
 <tbody>
 ${s.deliveries.map((d) => html`<tr>
-<th scope="row">${d.state === 'reported' ? html`<a href="/b/${seg(s.id)}/${seg(d.builder)}">${d.builder}</a>` : d.builder}</th>
-<td>${stateMark(d.state, d.verdict)}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
+<th scope="row">${d.state === 'reported' || d.state === 'started' ? html`<a href="/b/${seg(s.id)}/${seg(d.builder)}">${d.builder}</a>` : d.builder}</th>
+<td>${stateMark(d.state, d.verdict)}${d.state === 'started' ? overdueMark(overdue?.overdueOf(s.id, d.builder)) : ''}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
 </tr>`)}
 </tbody>
 </table></div>`}`;
