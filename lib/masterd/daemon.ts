@@ -65,10 +65,17 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
   // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
   const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
+  let notifyNow = config.notify;
   const notifyWatch = notifier && config.notifyFile
-    ? watchConfig(config.notifyFile, 'notification settings', (f) => readNotifyConfig(f, (m) => events.notice('warn', 'config', m)), (c) => notifier.reconfigure(c), events)
+    ? watchConfig(config.notifyFile, 'notification settings', (f) => readNotifyConfig(f, (m) => events.notice('warn', 'config', m)), (c) => {
+      notifyNow = c;
+      notifier.reconfigure(c);
+    }, events)
     : undefined;
-  const relay = await Relay.open(store, events, config);
+  const relay = await Relay.open(store, events, {
+    ...config,
+    ...(notifyNow ? { notifyRefusal: () => (notifyNow?.suggesterMail === undefined ? 'its notify file names no mail sink for suggesters ("suggesterMail", docs/NOTIFICATIONS.md)' : undefined) } : {}),
+  });
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
   // The HTTP side first (loading it takes a moment), so that the wire takes builders only once everything is up:
