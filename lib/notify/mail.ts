@@ -20,6 +20,7 @@ export interface MailSinkConfig {
 }
 
 export class MailSink implements Sink {
+  readonly addressed = true;
   private readonly transport: Transporter;
 
   constructor(private readonly config: MailSinkConfig) {
