@@ -316,7 +316,7 @@ describe('simplebb-suggest --notify ADDRESS', () => {
       await waitFor('the mail', () => mail.mails.length > 0 || undefined, 20_000);
       expect(m.reports().map((l) => `${l.builder} ${l.verdict}`).sort()).toEqual(['fast success', 'slow failure']);
       // Marked sent once the server took it (bounded); a second would have come by then.
-      for (let i = 0; i < 100 && (await notifications(m.httpUrl!))[0]?.state !== 'sent'; i++) await sleep(100);
+      await waitFor('the notification marked sent', async () => (await notifications(m.httpUrl!))[0]?.state === 'sent', 10_000);
       await sleep(300);
       expect(mail.mails).toHaveLength(1);
       expect(mail.rcpts).toEqual([['dev@example.org']]);
