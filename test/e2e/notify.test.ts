@@ -335,7 +335,7 @@ describe('simplebb-suggest --notify ADDRESS', () => {
     }
   });
 
-  it('is refused in one line, exit 2, by a master without suggesterMail or without --notify, and by one that does not take it', async () => {
+  it('is refused in one line, exit 2, by a master without suggesterMail (until its file names one) or without --notify, and by one that does not take it', async () => {
     const dir = tempDir();
     const config = notifyFile(dir, { team: { type: 'mail', url: 'smtp://127.0.0.1:9', from: 'ci@example.org', to: ['team@example.org'] } }, [{ when: ['broken'], sink: 'team' }]);
     const m = await startMaster({ args: ['--notify', config] });
@@ -349,13 +349,21 @@ describe('simplebb-suggest --notify ADDRESS', () => {
     expect(cli.stderr).toContain('cannot mail dev@example.org: its notify file names no mail sink for suggesters');
     expect(cli.stderr.trimEnd().split('\n')).toHaveLength(1);
 
+    // The file changes to name one: the next suggestion with an address is taken, without a restart.
+    writeFileSync(config, JSON.stringify({ suggesterMail: 'team', sinks: { team: { type: 'mail', url: 'smtp://127.0.0.1:9', from: 'ci@example.org', to: ['team@example.org'] } } }));
+    await waitFor('the file read again', () => m.log().find((l) => l.event === 'config-reloaded'), 10_000);
+    const taken = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'widget', 'main', '--notify', 'dev@example.org']);
+    expect(taken.stderr).toBe('');
+    expect(taken.stdout).toMatch(/^suggested widget main as [0-9a-z-]+ to 1 builder: linux\n$/);
+
     const bare = await startMaster();
     const b = await suggest(bare.port, ['widget', 'main', '--notify', 'dev@example.org']);
     expect(b.code).toBe(2);
     expect(b.stderr).toBe('simplebb-suggest: master refused widget main: cannot mail dev@example.org: this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)\n');
-    for (const master of [m, bare]) {
+    for (const [master, count] of [[m, 1], [bare, 0]] as const) {
       const list = await (await fetch(`${master.httpUrl!}/api/v1/suggestions`, { signal: AbortSignal.timeout(5000) })).json() as { suggestions: unknown[] };
-      expect(list.suggestions).toEqual([]);
+      expect(list.suggestions).toHaveLength(count); // the refused ones are not in the record
+      for (const x of list.suggestions) expect(x).not.toHaveProperty('notify');
     }
 
     const bad = await suggest(bare.port, ['widget', 'main', '--notify', 'dev@exa mple.org']);
