@@ -39,6 +39,9 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   announce?: { name?: string };
 }
 
+/** Why a suggestion's `notify` is refused while the notify file (as it is now) names no mail sink for it. */
+const NO_SUGGESTER_MAIL = 'its notify file names no mail sink for suggesters ("suggesterMail", docs/NOTIFICATIONS.md)';
+
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_LOGS_DAYS = 30;
 
@@ -74,7 +77,7 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
     : undefined;
   const relay = await Relay.open(store, events, {
     ...config,
-    ...(notifyNow ? { notifyRefusal: () => (notifyNow?.suggesterMail === undefined ? 'its notify file names no mail sink for suggesters ("suggesterMail", docs/NOTIFICATIONS.md)' : undefined) } : {}),
+    ...(notifyNow ? { notifyRefusal: () => (notifyNow?.suggesterMail === undefined ? NO_SUGGESTER_MAIL : undefined) } : {}),
   });
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
