@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { argsProblem, die, port, readNamedFile, seconds } from './lib/common/args.js';
 import { readToken } from './lib/common/token.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
+import { notifyAddressProblem } from './lib/protocol/check.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';
 import { runSuggest } from './lib/suggest/suggester.js';
@@ -31,6 +32,8 @@ Options:
   --on <selector>          only builders whose labels match, e.g. 'os=linux && arch in (x64,arm64) && mem>=8 && !pool=flaky';
                            exit 3 at once, naming the closest misses, when no known builder matches
   --dry-run                record nothing: print who would build it (and who not, and why), exit 0 (3 if nobody)
+  --notify <address>       mail this address the summary (every builder's verdict) once all have reported;
+                           the master must have a mail sink for it ("suggesterMail" in its --notify file)
   --json                   print one JSON object per line instead of text
   --token-file <file>      the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
   --tls                    connect with TLS (env: SIMPLEBB_TLS=1)
@@ -50,7 +53,7 @@ try {
     options: {
       host: { type: 'string', short: 'H' }, port: { type: 'string', short: 'p' }, revision: { type: 'string', short: 'r' },
       wait: { type: 'boolean', short: 'w' }, follow: { type: 'boolean', short: 'f' }, timeout: { type: 'string', short: 't' },
-      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' }, notify: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
       'tls-ca': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
     },
   });
@@ -86,6 +89,9 @@ const on = o.on;
 // Loaded only with --on: the git hook's path loads nothing it does not use.
 const onProblem = on !== undefined ? (await import('./lib/protocol/selector.js')).selectorProblem(on) : null;
 if (onProblem) die(PROG, `--on: ${onProblem}`, 2);
+const notify = o.notify;
+const notifyProblem = notify !== undefined ? notifyAddressProblem(notify) : null;
+if (notifyProblem) die(PROG, `--notify ${JSON.stringify(notify!.slice(0, 300))}: ${notifyProblem}`, 2);
 
 let branches: Array<{ branch: string; revision?: string }>;
 if (branchArgs.length) {
@@ -161,7 +167,7 @@ if (tlsWarning) process.stderr.write(`simplebb-suggest: warning: ${tlsWarning}\n
 process.exitCode = await runSuggest({
   master, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),
-  ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']),
+  ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']), ...(notify !== undefined ? { notify } : {}),
   waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
   ...(token !== undefined ? { token } : {}), ...(tlsTo ? { tls: tlsTo } : {}),
   out: (line) => process.stdout.write(line + '\n'),

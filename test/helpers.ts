@@ -23,11 +23,12 @@ export function tempDir(prefix = 'simplebb-test-'): string {
   return d;
 }
 
-/** Polls until `check` returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+/** Polls until `check` returns (or resolves to) a truthy value; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = check();
+    // Awaited: an async check's promise is truthy, and would end the wait at once.
+    const v = await check();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));

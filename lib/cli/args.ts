@@ -5,6 +5,7 @@ import { parseLabel } from '../protocol/labels.js';
 import { parseArgs } from 'node:util';
 import { argsProblem, integer, seconds } from '../common/args.js';
 import { FORGES, type ForgeName } from '../forges/forge.js';
+import { notifyAddressProblem } from '../protocol/check.js';
 import { branchProblem, builderNameProblem, ID_RULE, ID_RULE_TEXT, projectProblem, revisionProblem, VERDICTS } from '../protocol/names.js';
 
 /** Where the master's HTTP API listens unless told otherwise (its `--http` default). */
@@ -19,7 +20,7 @@ export type Command =
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string; follow: boolean }
-  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string }
+  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string; notify?: string }
   | { name: 'prune'; dryRun: boolean }
   | { name: 'where'; project: string; branch?: string }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
@@ -64,6 +65,7 @@ Commands:
   suggest <project> <branch>   ask every builder to build PROJECT at BRANCH (with the suggest token)
       -r, --revision <rev>     the revision to build
       --on <selector>          only builders whose labels match (exit 3 when no known builder does)
+      --notify <address>       mail this address the summary once every builder has reported
   prune                        remove the full logs older than the master's --keep-logs days, except each
                                project, branch and builder's last success, last failure and the first failure
                                of its red streak (with the suggest token); the reports stay
@@ -91,14 +93,14 @@ Exit codes: 0 done; 1 history --failing found a failing build, or logs --follow 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' },
   forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' }, follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
+  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', notify: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
 const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook', 'where'] };
@@ -205,7 +207,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
         const problem = selectorProblem(o.on);
         if (problem) usage(`--on: ${problem}`);
       }
-      cmd = { name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}) };
+      if (o.notify !== undefined) {
+        const problem = notifyAddressProblem(o.notify);
+        if (problem) usage(`--notify ${JSON.stringify(o.notify.slice(0, 300))}: ${problem}`);
+      }
+      cmd = {
+        name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}),
+        ...(o.notify !== undefined ? { notify: o.notify } : {}),
+      };
       break;
     }
     case 'where': {

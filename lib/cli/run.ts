@@ -36,7 +36,7 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'where': return await where(api, out, c.project, c.branch);
       // The delivery proves itself by its signature; no token goes with it.
       case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);
-      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}) });
+      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}), ...(c.notify !== undefined ? { notify: c.notify } : {}) });
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

@@ -8,7 +8,7 @@ import { cellText } from './table.js';
 /** Builders named in the line; the rest are counted. */
 const LISTED = 20;
 
-export async function suggest(api: Api, out: Output, ask: { project: string; branch: string; revision?: string; on?: string }): Promise<number> {
+export async function suggest(api: Api, out: Output, ask: { project: string; branch: string; revision?: string; on?: string; notify?: string }): Promise<number> {
   const a = objectIn<Accepted>(await api.post('/api/v1/suggestions', ask), 'the suggestion');
   if (out.json) {
     out.write(jsonLine(a));

@@ -35,7 +35,15 @@ export interface RelayOptions {
   /** Suggestions per second one IP address may make (all its connections together), and how many at once. */
   suggestRate: number;
   suggestBurst: number;
+  /**
+   * Why a suggestion's `notify` (mail its summary to this address) is refused now, or undefined when a mail sink for
+   * it is configured; absent: always refused (no --notify file). Asked per suggestion: the notify file may change.
+   */
+  notifyRefusal?: () => string | undefined;
 }
+
+/** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
+const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)';
 
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;
@@ -116,7 +124,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -433,6 +441,10 @@ export class Relay {
       from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
     }
+    if (msg.notify !== undefined) {
+      const refusal = this.options.notifyRefusal ? this.options.notifyRefusal() : NO_NOTIFY_FILE;
+      if (refusal !== undefined) return void from.peer.send({ type: 'error', message: `cannot mail ${msg.notify}: ${refusal}`, code: 'no-notify', ...ref });
+    }
     const selector = msg.on !== undefined ? this.selectorOf(msg.on) : undefined;
     let chosen: Targeting | undefined;
     if (selector || msg.dryRun) {
@@ -463,7 +475,7 @@ export class Relay {
     try {
       s = await this.commits.suggestion({
         id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
-        ...(msg.on !== undefined ? { on: msg.on } : {}),
+        ...(msg.on !== undefined ? { on: msg.on } : {}), ...(msg.notify !== undefined ? { notify: msg.notify } : {}),
       });
     } catch (err) {
       from.peer.send({ type: 'error', message: `could not record the suggestion: ${(err as Error).message}`, ...ref });

@@ -41,6 +41,9 @@ export interface MasterConfig extends RelayOptions, ListenerConfig {
   announce?: { name?: string };
 }
 
+/** Why a suggestion's `notify` is refused while the notify file (as it is now) names no mail sink for it. */
+const NO_SUGGESTER_MAIL = 'its notify file names no mail sink for suggesters ("suggesterMail", docs/NOTIFICATIONS.md)';
+
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_KEEP_LOGS_DAYS = 30;
 /** How often running builds are checked for being overdue: a build is overdue within this much of the moment it becomes so. */
@@ -70,10 +73,17 @@ export async function startMaster(config: MasterConfig, log: Logger): Promise<Ru
   const logs = new FullLogs(store, events, { dir: join(config.dataDir, 'logs'), maxBytes: config.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, keepDays: config.keepLogsDays ?? DEFAULT_KEEP_LOGS_DAYS });
   // Before the relay opens: the verdicts it gives at start (lost builds) notify as well.
   const notifier = config.notify ? startNotifier(config.notify, store, events) : undefined;
+  let notifyNow = config.notify;
   const notifyWatch = notifier && config.notifyFile
-    ? watchConfig(config.notifyFile, 'notification settings', (f) => readNotifyConfig(f, (m) => events.notice('warn', 'config', m)), (c) => notifier.reconfigure(c), events)
+    ? watchConfig(config.notifyFile, 'notification settings', (f) => readNotifyConfig(f, (m) => events.notice('warn', 'config', m)), (c) => {
+      notifyNow = c;
+      notifier.reconfigure(c);
+    }, events)
     : undefined;
-  const relay = await Relay.open(store, events, config);
+  const relay = await Relay.open(store, events, {
+    ...config,
+    ...(notifyNow ? { notifyRefusal: () => (notifyNow?.suggesterMail === undefined ? NO_SUGGESTER_MAIL : undefined) } : {}),
+  });
   await logs.start();
   const hooks = config.hooks ? new HookInbox(config.hooks, store, relay, events, config.suggestToken) : undefined;
   // The HTTP side first (loading it takes a moment), so that the wire takes builders only once everything is up:

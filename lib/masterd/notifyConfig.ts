@@ -83,7 +83,9 @@ const File = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   giveUpAfterHours: z.number().min(0.01).max(24 * 365).optional(),
   sinks: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a sink name is 1-64 letters, digits, . _ -'), SinkSchema),
-  rules: z.array(RuleSchema).min(1).max(1000),
+  /** The mail sink whose server and `from` mail a suggester's own address (`simplebb-suggest --notify`); absent: such suggestions are refused. */
+  suggesterMail: z.string().min(1).optional(),
+  rules: z.array(RuleSchema).max(1000).default([]),
 });
 
 export interface NotifyConfig {
@@ -91,6 +93,8 @@ export interface NotifyConfig {
   sinks: Map<string, SinkConfig>;
   baseUrl?: string;
   giveUpAfterMs: number;
+  /** The mail sink suggesters' own addresses are mailed with (`--notify`). */
+  suggesterMail?: string;
 }
 
 /** The first line of a secret file, trimmed; warns when others may read it. */
@@ -163,10 +167,17 @@ export function readNotifyConfig(file: string, warn: (m: string) => void): Notif
       ...(r.builders ? { builders: r.builders } : {}), perBuilder: r.perBuilder ?? false, sink: r.sink,
     };
   });
+  const mailer = data.suggesterMail;
+  if (mailer !== undefined && sinks.get(mailer)?.type !== 'mail') {
+    const mails = [...sinks].filter(([, c]) => c.type === 'mail').map(([n]) => n);
+    throw bad('suggesterMail', `${JSON.stringify(mailer)} is not a mail sink (mail sinks: ${mails.join(', ') || 'none'})`);
+  }
+  if (rules.length === 0 && mailer === undefined) throw bad('rules', 'needs at least one rule (or suggesterMail)');
   const names = new Set<string>();
   for (const [i, r] of rules.entries()) {
     if (names.has(r.name)) throw bad(`rules.${i}.name`, `${r.name} names two rules`);
     names.add(r.name);
   }
-  return { rules, sinks, ...(baseUrl ? { baseUrl } : {}), giveUpAfterMs: (data.giveUpAfterHours ?? DEFAULT_GIVE_UP_HOURS) * 3600_000 };
+  return { rules, sinks, ...(baseUrl ? { baseUrl } : {}), giveUpAfterMs: (data.giveUpAfterHours ?? DEFAULT_GIVE_UP_HOURS) * 3600_000,
+    ...(mailer !== undefined ? { suggesterMail: mailer } : {}) };
 }

@@ -20,6 +20,7 @@ export interface MailSinkConfig {
 }
 
 export class MailSink implements Sink {
+  readonly addressed = true;
   private readonly transport: Transporter;
 
   constructor(private readonly config: MailSinkConfig) {
@@ -33,7 +34,7 @@ export class MailSink implements Sink {
   async send(n: Notice): Promise<void> {
     try {
       await this.transport.sendMail({
-        from: this.config.from, to: this.config.to, subject: `[simplebb] ${headline(n)}`, text: plainText(n, this.config.baseUrl),
+        from: this.config.from, to: n.to !== undefined ? [n.to] : this.config.to, subject: `[simplebb] ${headline(n)}`, text: plainText(n, this.config.baseUrl),
         messageId: `<${messageId(n.id)}@simplebb>`, headers: { 'X-Simplebb-Notification': n.id },
       });
     } catch (err) {

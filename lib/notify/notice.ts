@@ -39,6 +39,8 @@ export interface Notice {
   at: number;
   /** One builder's report (a rule with perBuilder), not the suggestion once all its builders have reported. */
   perBuilder?: true;
+  /** The one address the suggester asked for (`--notify`): the mail sink sends to it instead of its own `to`. */
+  to?: string;
 }
 
 /** The last TAIL_LINES lines of `output`, at most TAIL_BYTES characters of them. */

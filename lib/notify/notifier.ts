@@ -13,6 +13,8 @@ export interface NotifierConfig {
   rules: Rule[];
   sinks: ReadonlyMap<string, SinkConfig>;
   giveUpAfterMs: number;
+  /** The mail sink suggesters' own addresses (`notify`) are mailed with. */
+  suggesterMail?: string;
 }
 
 export interface Notifier {
@@ -23,7 +25,7 @@ export interface Notifier {
 
 /** Plans from now on in every commit of `store`, and sends what the outbox holds (what an earlier master left first). */
 export function startNotifier(config: NotifierConfig, store: Store, events: EventBus): Notifier {
-  store.planNotifications(planner(config.rules));
+  store.planNotifications(planner(config.rules, Date.now, config.suggesterMail));
   const sinks = new Map([...config.sinks].map(([name, c]) => [name, makeSink(c)]));
   const sender = new Sender({ outbox: store.outbox, sinks, events, retry: RETRY, giveUpAfterMs: config.giveUpAfterMs });
   // A stored report may have planned something: look at once rather than at the next timer.
@@ -33,7 +35,7 @@ export function startNotifier(config: NotifierConfig, store: Store, events: Even
   sender.start();
   return {
     reconfigure(c) {
-      store.planNotifications(planner(c.rules));
+      store.planNotifications(planner(c.rules, Date.now, c.suggesterMail));
       sender.useSinks(new Map([...c.sinks].map(([name, s]) => [name, makeSink(s)])));
     },
     async stop(timeoutMs) {

@@ -113,7 +113,10 @@ export class Sender {
     const attempts = n.attempts + 1;
     try {
       if (!sink) throw new Error(`no sink named ${n.sink} in the notify file`);
-      await sink.send(JSON.parse(n.payload) as Notice);
+      const notice = JSON.parse(n.payload) as Notice;
+      // A suggester's own notice goes to its address or nowhere: never to the receivers of a sink renamed since.
+      if (notice.to !== undefined && !sink.addressed) throw new Error(`${n.sink} is no longer a mail sink: a suggester's notice is only mailed`);
+      await sink.send(notice);
     } catch (err) {
       const error = (err as Error).message.split('\n')[0]!;
       const at = this.now();

@@ -5,5 +5,7 @@ export interface Sink {
   /** Sends `n`; resolves once the far side took it (its answer said so); throws a one-line Error otherwise. */
   send(n: Notice): Promise<void>;
   close?(): void;
+  /** Sends a notice to its own address (`to`, a suggester's `--notify`) instead of its configured one: the mail sink only. */
+  readonly addressed?: true;
 }
 

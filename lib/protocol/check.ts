@@ -1,5 +1,6 @@
 // What clients accept from the master, checked without zod so simplebb-suggest starts fast; a property test keeps it in step with messages.ts.
 import { MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, TAIL_MAX_CHARS } from './limits.js';
+import { MAX_MAIL_ADDRESS_CHARS, mailAddressProblem } from './mailAddress.js';
 import type { FromMaster } from './messages.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -59,7 +60,7 @@ const reportFields = {
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool) }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool), notify: opt(bool) }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
@@ -78,6 +79,9 @@ const SHAPES: Record<FromMaster['type'], Check> = {
   ping: obj({ t: opt(num) }),
   pong: obj({ t: opt(num) }),
 };
+
+/** What is wrong with a suggestion's `notify` address, as messages.ts's SuggestRequest checks it (simplebb-suggest's --notify). */
+export const notifyAddressProblem: Check = named(MAX_MAIL_ADDRESS_CHARS, mailAddressProblem);
 
 /** Validates a message from the master as protocol.ts's FromMaster does. */
 export const checkFromMaster: Validator<FromMaster> = (value) => {

@@ -8,6 +8,7 @@ import {
   branchProblem, projectProblem, revisionProblem,
 } from './names.js';
 import { labelsProblem } from './labels.js';
+import { MAX_MAIL_ADDRESS_CHARS, mailAddressProblem } from './mailAddress.js';
 import { MAX_SELECTOR_CHARS, selectorProblem } from './selector.js';
 import type { Validator } from './validator.js';
 
@@ -105,6 +106,8 @@ export const SuggestRequest = strict({
   on: named(MAX_SELECTOR_CHARS, selectorProblem).optional(),
   /** Record nothing: answer with `dry-run`, who would build it and who not. */
   dryRun: z.boolean().optional(),
+  /** Mail this address the suggestion's summary once every builder has reported (to a master whose greeting has `notify`). */
+  notify: named(MAX_MAIL_ADDRESS_CHARS, mailAddressProblem).optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -163,6 +166,8 @@ export const Greeting = z.object({
   check: z.boolean().optional(),
   /** This master takes builder labels (hello `labels`, the `labels` message) and suggestions with a selector (`on`). */
   labels: z.boolean().optional(),
+  /** This master takes suggestions with `notify` (it may still refuse one: no mail sink for suggesters configured). */
+  notify: z.boolean().optional(),
 });
 export type Greeting = z.infer<typeof Greeting>;
 

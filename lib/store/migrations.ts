@@ -79,6 +79,8 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
     CREATE INDEX notifications_created ON notifications(created_at);
   `),
+  // 8: whom to mail a suggestion's summary when every builder has reported (`simplebb-suggest --notify`).
+  (db) => db.exec('ALTER TABLE suggestions ADD COLUMN notify TEXT'),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

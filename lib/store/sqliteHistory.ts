@@ -5,9 +5,15 @@ import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, HookCursor, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DeliveryState, HookDelivery, LogEntry, StoredReport } from './store.js';
+import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 type Arg = string | number;
+
+/** A suggestion as the history shows it: without the suggester's mail address (`--notify`), which API and pages need not give away. */
+function shown(r: SuggestionRow): StoredSuggestion {
+  const { notify: _notify, ...s } = rowToSuggestion(r);
+  return s;
+}
 
 export class SqliteHistory implements History {
   /** Prepared statements by their SQL: a query's shape depends on its filters, and there are few shapes. */
@@ -77,13 +83,13 @@ export class SqliteHistory implements History {
     const rows = this.prepared(sql).all(...args) as SuggestionRow[];
     if (!rows.length) return [];
     const parts = this.deliveriesOf(rows.map((r) => r.seq));
-    return rows.map((r) => ({ ...rowToSuggestion(r), deliveries: parts.get(r.seq) ?? [] }));
+    return rows.map((r) => ({ ...shown(r), deliveries: parts.get(r.seq) ?? [] }));
   }
 
   async suggestionView(id: string): Promise<SuggestionView | undefined> {
     const row = this.prepared('SELECT * FROM suggestions WHERE id = ?').get(id) as SuggestionRow | undefined;
     if (!row) return undefined;
-    return { ...rowToSuggestion(row), deliveries: this.deliveriesOf([row.seq]).get(row.seq) ?? [] };
+    return { ...shown(row), deliveries: this.deliveriesOf([row.seq]).get(row.seq) ?? [] };
   }
 
   async builderNames(): Promise<Array<{ name: string; lastSeen: number; labels?: Labels }>> {

@@ -28,6 +28,8 @@ export interface NewSuggestion {
   from: string;
   /** The selector (`--on`) a builder's labels must match, as given; absent: every builder. */
   on?: string;
+  /** The address its summary is mailed to once every builder has reported (`simplebb-suggest --notify`). */
+  notify?: string;
   createdAt: number;
   /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a

@@ -16,6 +16,8 @@ export interface SuggestJob {
   on?: string;
   /** Record nothing: print who would build, and exit. */
   dryRun?: boolean;
+  /** Mail this address the summary once every builder has reported (checked already). */
+  notify?: string;
   /** Bound on the whole wait; 0 for none. */
   waitTimeoutMs: number;
   connectTimeoutMs: number;
@@ -73,6 +75,7 @@ async function reach(job: SuggestJob): Promise<Awaited<ReturnType<typeof connect
       return await connectToMaster(job.master, (greeting) => {
         // An older master refuses a key it does not know: said here, in words, before anything is sent.
         if ((job.on !== undefined || job.dryRun) && !greeting.labels) throw new Error(`it does not take --on or --dry-run (${greeting.server}; upgrade the master)`);
+        if (job.notify !== undefined && !greeting.notify) throw new Error(`it does not take --notify (${greeting.server}; upgrade the master)`);
         return { role: 'suggester' };
       }, {
         timeoutMs: Math.max(1, deadline - Date.now()), heartbeatMs: job.heartbeatMs,
@@ -229,7 +232,7 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       byRef.set(String(i), b);
       conn.send({
         type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow,
-        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}),
+        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}), ...(job.notify !== undefined ? { notify: job.notify } : {}),
       });
     });
     if (job.wait && job.waitTimeoutMs > 0) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, ROOT, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, fakeMaster, node, ROOT, runToEnd, sleep, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 const SECRET = `whsec_${Buffer.from('notify-e2e-secret-0123456789abcdef').toString('base64')}`;
 
@@ -39,20 +39,21 @@ async function receiver(port = 0): Promise<{ port: number; got: Hook[]; refused:
   };
 }
 
-/** A real SMTP server that keeps each mail's raw text. */
-async function smtp(): Promise<{ port: number; mails: string[]; close(): Promise<void> }> {
+/** A real SMTP server that keeps each mail's raw text, and the envelope's recipients of each. */
+async function smtp(): Promise<{ port: number; mails: string[]; rcpts: string[][]; close(): Promise<void> }> {
   const mails: string[] = [];
+  const rcpts: string[][] = [];
   const server = new SMTPServer({
     authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, size: 1024 * 1024,
-    onData(stream, _session, done) {
+    onData(stream, session, done) {
       const parts: Buffer[] = [];
       stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('end', () => { mails.push(Buffer.concat(parts).toString()); done(); });
+      stream.on('end', () => { mails.push(Buffer.concat(parts).toString()); rcpts.push(session.envelope.rcptTo.map((a) => a.address)); done(); });
     },
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.server.address() as { port: number }).port;
-  return { port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { port, mails, rcpts, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 /** A port that was free a moment ago. */
@@ -279,5 +280,104 @@ describe('notifications out', () => {
     const bad = await check(file);
     expect(bad.exit).toMatchObject({ code: 2 });
     expect(bad.err).toMatch(/check failed: the notify file .*, line 1: rules\.0\.when\.0: /);
+  });
+});
+
+describe('simplebb-suggest --notify ADDRESS', () => {
+  it("mails that suggestion's summary to that address once, after both builders reported and none before, whatever the rules say", async () => {
+    const dir = tempDir();
+    const mail = await smtp();
+    try {
+      const go = join(dir, 'go');
+      const file = join(dir, 'notify.json');
+      writeFileSync(file, JSON.stringify({
+        url: 'https://ci.example.org', suggesterMail: 'team',
+        sinks: { team: { type: 'mail', url: `smtp://127.0.0.1:${mail.port}`, from: 'ci@example.org', to: ['team@example.org'], timeoutSeconds: 5 } },
+        rules: [{ when: ['fixed'], sink: 'team' }],
+      }));
+      const m = await startMaster({ args: ['--notify', file] });
+      await startBuilder(m.port, { name: 'fast', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+      // slow waits (at most 30 s) until the test lets it go, then fails.
+      await startBuilder(m.port, { name: 'slow', scripts: { widget: `#!/bin/sh\ni=0\nwhile [ ! -f ${go} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\necho "error: slow broke"\nexit 1\n` } });
+
+      const r = await suggest(m.port, ['--notify', 'dev@example.org', 'widget', 'main']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const id = /as ([0-9a-z-]+) to 2 builders/.exec(r.stdout)?.[1];
+      expect(id).toBeDefined();
+
+      await waitFor('fast to report', () => m.reports().some((l) => l.builder === 'fast'), 20_000);
+      // Planned in the commit of the report that completes the suggestion: nothing yet, in the outbox or the mailbox.
+      await sleep(300);
+      expect(await notifications(m.httpUrl!)).toEqual([]);
+      expect(mail.mails).toEqual([]);
+
+      writeFileSync(go, '');
+      await waitFor('the mail', () => mail.mails.length > 0 || undefined, 20_000);
+      expect(m.reports().map((l) => `${l.builder} ${l.verdict}`).sort()).toEqual(['fast success', 'slow failure']);
+      // Marked sent once the server took it (bounded); a second would have come by then.
+      await waitFor('the notification marked sent', async () => (await notifications(m.httpUrl!))[0]?.state === 'sent', 10_000);
+      await sleep(300);
+      expect(mail.mails).toHaveLength(1);
+      expect(mail.rcpts).toEqual([['dev@example.org']]);
+      const [text] = mail.mails;
+      expect(text).toMatch(/^To: dev@example\.org$/m);
+      expect(text).not.toContain('team@example.org');
+      expect(text).toMatch(/^Subject: \[simplebb\] (broken|failure): widget main \(fast: success, slow: failure\)$/m);
+      expect(text).toMatch(/fast: success \(/);
+      expect(text).toMatch(/slow: failure \(/);
+      expect(text).toContain('| error: slow broke');
+      expect(text).toContain(`page:     https://ci.example.org/s/${id}`);
+      const list = await notifications(m.httpUrl!);
+      expect(list).toMatchObject([{ id: `${id}:suggester:notify`, sink: 'team', state: 'sent', attempts: 1 }]);
+    } finally {
+      await mail.close();
+    }
+  });
+
+  it('is refused in one line, exit 2, by a master without suggesterMail (until its file names one) or without --notify, and by one that does not take it', async () => {
+    const dir = tempDir();
+    const config = notifyFile(dir, { team: { type: 'mail', url: 'smtp://127.0.0.1:9', from: 'ci@example.org', to: ['team@example.org'] } }, [{ when: ['broken'], sink: 'team' }]);
+    const m = await startMaster({ args: ['--notify', config] });
+    await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+    const r = await suggest(m.port, ['--notify', 'dev@example.org', 'widget', 'main']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('simplebb-suggest: master refused widget main: cannot mail dev@example.org: its notify file names no mail sink for suggesters ("suggesterMail", docs/NOTIFICATIONS.md)\n');
+    // The same over HTTP (simplebb suggest --notify): a 400 with the reason, exit 2.
+    const cli = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'widget', 'main', '--notify', 'dev@example.org']);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('cannot mail dev@example.org: its notify file names no mail sink for suggesters');
+    expect(cli.stderr.trimEnd().split('\n')).toHaveLength(1);
+
+    // The file changes to name one: the next suggestion with an address is taken, without a restart.
+    writeFileSync(config, JSON.stringify({ suggesterMail: 'team', sinks: { team: { type: 'mail', url: 'smtp://127.0.0.1:9', from: 'ci@example.org', to: ['team@example.org'] } } }));
+    await waitFor('the file read again', () => m.log().find((l) => l.event === 'config-reloaded'), 10_000);
+    const taken = await runToEnd('simplebb', ['--url', m.httpUrl!, 'suggest', 'widget', 'main', '--notify', 'dev@example.org']);
+    expect(taken.stderr).toBe('');
+    expect(taken.stdout).toMatch(/^suggested widget main as [0-9a-z-]+ to 1 builder: linux\n$/);
+
+    const bare = await startMaster();
+    const b = await suggest(bare.port, ['widget', 'main', '--notify', 'dev@example.org']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toBe('simplebb-suggest: master refused widget main: cannot mail dev@example.org: this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)\n');
+    for (const [master, count] of [[m, 1], [bare, 0]] as const) {
+      const list = await (await fetch(`${master.httpUrl!}/api/v1/suggestions`, { signal: AbortSignal.timeout(5000) })).json() as { suggestions: unknown[] };
+      expect(list.suggestions).toHaveLength(count); // the refused ones are not in the record
+      for (const x of list.suggestions) expect(x).not.toHaveProperty('notify');
+    }
+
+    const bad = await suggest(bare.port, ['widget', 'main', '--notify', 'dev@exa mple.org']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('simplebb-suggest: --notify "dev@exa mple.org": mail address must be LOCAL@DOMAIN with a host name after the @ (letters, digits, "-" and ".")\n');
+
+    const old = await fakeMaster();
+    try {
+      const o = await suggest(old.port, ['widget', 'main', '--notify', 'dev@example.org']);
+      expect(o.code).toBe(2);
+      expect(o.stderr).toBe(`simplebb-suggest: cannot reach master at 127.0.0.1:${old.port}: it does not take --notify (fake; upgrade the master)\n`);
+      expect(old.received.filter((x) => x.type === 'suggest')).toEqual([]);
+    } finally {
+      await old.close();
+    }
   });
 });

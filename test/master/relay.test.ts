@@ -58,7 +58,7 @@ const OTHER = 'b2'.repeat(8);
 
 interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean; labels?: Record<string, string> }
 
-async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store; clock?: number } = {}) {
+async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store; clock?: number; notifyRefusal?: () => string | undefined } = {}) {
   const dir = opts.dir ?? tempDir();
   const sqlite = new SqliteStore(dir);
   const store = opts.store ? opts.store(sqlite) : sqlite;
@@ -68,6 +68,7 @@ async function setup(opts: { dir?: string; windowMs?: number; store?: (s: Sqlite
   let clock = opts.clock ?? 1_700_000_000_000;
   const relay = await Relay.open(store, events, {
     heartbeatMs: 1000, replayWindowMs: opts.windowMs ?? 60_000, helloTimeoutMs: 5000, suggestRate: 1000, suggestBurst: 100_000,
+    ...(opts.notifyRefusal ? { notifyRefusal: opts.notifyRefusal } : {}),
   }, () => clock);
   const builder = async (name: string, b: BuilderOpts = {}) => {
     const p = new FakePeer(`${name}:1`);
@@ -735,3 +736,36 @@ describe('Relay with selectors', () => {
   });
 });
 
+describe('Relay with notify (simplebb-suggest --notify)', () => {
+  it('says it takes notify, and refuses it, recording nothing, when no mail sink is configured for it', async () => {
+    const bare = await setup();
+    const m1 = await bare.builder('m1');
+    expect(m1.of('greeting')[0]).toMatchObject({ notify: true });
+    const s = bare.suggester();
+    bare.relay.message(s, { type: 'suggest', ref: '0', project: 'foo', branch: 'main', notify: 'dev@example.org' });
+    await settle();
+    expect(s.of('error')[0]).toEqual({
+      type: 'error', ref: '0', code: 'no-notify',
+      message: 'cannot mail dev@example.org: this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)',
+    });
+    expect(m1.of('suggest')).toHaveLength(0);
+    expect(await bare.store.history.suggestions({ limit: 10 })).toEqual([]);
+
+    let refusal: string | undefined = 'its notify file names no mail sink for suggesters';
+    const t = await setup({ notifyRefusal: () => refusal });
+    const m2 = await t.builder('m2');
+    const s2 = t.suggester();
+    t.relay.message(s2, { type: 'suggest', ref: '0', project: 'foo', branch: 'main', notify: 'dev@example.org' });
+    await settle();
+    expect(s2.of('error')[0]).toMatchObject({ code: 'no-notify', message: 'cannot mail dev@example.org: its notify file names no mail sink for suggesters' });
+    // The notify file changed: asked again for the next suggestion.
+    refusal = undefined;
+    t.relay.message(s2, { type: 'suggest', ref: '1', project: 'foo', branch: 'main', notify: 'dev@example.org' });
+    await settle();
+    expect(s2.of('accepted')[0]).toMatchObject({ ref: '1', count: 1, builders: ['m2'] });
+    expect(m2.of('suggest')).toHaveLength(1);
+    const db = new Database(join(t.dir, 'simplebb.db'), { readonly: true });
+    expect(db.prepare('SELECT notify FROM suggestions').all()).toEqual([{ notify: 'dev@example.org' }]);
+    db.close();
+  });
+});

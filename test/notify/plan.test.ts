@@ -1,8 +1,8 @@
 // The planner against a real record: notifications kept in the report's own commit, one per suggestion once every
 // expected builder has reported (or one per builder with perBuilder), judged from the stored previous verdict.
 import { afterEach, describe, expect, it } from 'vitest';
-import { planner } from '../../lib/notify/plan.js';
-import type { Notice } from '../../lib/notify/notice.js';
+import { planner, SUGGESTER_RULE } from '../../lib/notify/plan.js';
+import { plainText, type Notice } from '../../lib/notify/notice.js';
 import type { Rule } from '../../lib/notify/rules.js';
 import type { Verdict } from '../../lib/protocol/messages.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
@@ -17,12 +17,14 @@ function rule(r: Partial<Rule> & Pick<Rule, 'when'>): Rule {
   return { name: 'r', perBuilder: false, sink: 'mail', ...r };
 }
 
-function farm(rules: Rule[]) {
+function farm(rules: Rule[], suggesterMail?: string) {
   const store = new SqliteStore(tempDir());
-  store.planNotifications(planner(rules, () => 42));
+  store.planNotifications(planner(rules, () => 42, suggesterMail));
   let t = 1_000_000;
-  const suggest = async (builders: string[], revision = `rev${t}`, branch = 'main'): Promise<StoredSuggestion> => {
-    const { suggestions: [s] } = await store.commit({ ...noWrites(), suggestions: [{ id: `s-${t++}`, project: 'widget', branch, revision, from: 'test', createdAt: t, offeredTo: builders }] });
+  const suggest = async (builders: string[], revision = `rev${t}`, branch = 'main', notify?: string): Promise<StoredSuggestion> => {
+    const { suggestions: [s] } = await store.commit({
+      ...noWrites(), suggestions: [{ id: `s-${t++}`, project: 'widget', branch, revision, from: 'test', createdAt: t, offeredTo: builders, ...(notify ? { notify } : {}) }],
+    });
     return s!;
   };
   const report = (s: StoredSuggestion, builder: string, verdict: Verdict): StoredReport => ({
@@ -120,5 +122,50 @@ describe('planning notifications', () => {
     const recent = await f.store.outbox.recent(10);
     expect(recent.find((n) => n.id === x!.id)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'still refused', doneAt: 6000 });
     expect(recent.find((n) => n.id === y!.id)).toMatchObject({ state: 'sent', attempts: 1, doneAt: 200 });
+  });
+});
+
+describe("planning the suggester's own notice (--notify)", () => {
+  it('plans one notice to its address once every builder has reported, whatever the rules say, beside what they plan', async () => {
+    const f = farm([rule({ name: 'team', when: ['broken'] })], 'team');
+    const green = await f.suggest(['a', 'b'], 'good', 'main', 'dev@example.org');
+    await f.send(f.report(green, 'a', 'success'));
+    expect(await f.notices()).toEqual([]); // b has not reported yet
+    await f.send(f.report(green, 'b', 'success'));
+    const [own] = await f.notices();
+    expect(own).toMatchObject({ id: `${green.id}:${SUGGESTER_RULE}`, rule: SUGGESTER_RULE, to: 'dev@example.org', verdict: 'success', suggestion: green.id });
+    expect(own!.builds.map((b) => `${b.builder} ${b.verdict}`)).toEqual(['a success', 'b success']);
+    expect(await f.store.outbox.recent(10)).toMatchObject([{ id: `${green.id}:${SUGGESTER_RULE}`, sink: 'team', rule: SUGGESTER_RULE, state: 'pending' }]);
+
+    // Broken: the rule's notice and the suggester's, each once; its plain text has every verdict and the tail.
+    const red = await f.suggest(['a', 'b'], 'bad1', 'main', 'dev@example.org');
+    await f.send(f.report(red, 'a', 'failure'), f.report(red, 'b', 'success'));
+    const all = await f.notices();
+    expect(all.map((n) => `${n.rule} ${n.to ?? '-'} ${n.builds.length}`).sort()).toEqual([`${SUGGESTER_RULE} dev@example.org 2`, `${SUGGESTER_RULE} dev@example.org 2`, 'team - 1']);
+    const text = plainText(all.find((n) => n.suggestion === red.id && n.rule === SUGGESTER_RULE)!, 'https://ci.example.org');
+    expect(text).toContain('a: failure (broken, was success)');
+    expect(text).toContain('b: success');
+    expect(text).toContain('  | error: a broke');
+    expect(text).toContain(`page:     https://ci.example.org/s/${red.id}`);
+    expect(text).toContain('revisions since the last green: bad1');
+  });
+
+  it('plans nothing for a suggestion without an address, nor for one with an address when no mail sink is named for it', async () => {
+    const f = farm([], 'team');
+    const s = await f.suggest(['a'], 'abcd');
+    await f.send(f.report(s, 'a', 'failure'));
+    expect(await f.notices()).toEqual([]);
+    const g = farm([]);
+    const t = await g.suggest(['a'], 'abcd', 'main', 'dev@example.org');
+    await g.send(g.report(t, 'a', 'failure'));
+    expect(await g.notices()).toEqual([]);
+  });
+
+  it('the address is in the record but not in the history the API and pages show', async () => {
+    const f = farm([], 'team');
+    const s = await f.suggest(['a'], 'abcd', 'main', 'dev@example.org');
+    expect(s.notify).toBe('dev@example.org');
+    expect((await f.store.history.suggestionView(s.id))).not.toHaveProperty('notify');
+    expect((await f.store.history.suggestions({ limit: 10 }))[0]).not.toHaveProperty('notify');
   });
 });

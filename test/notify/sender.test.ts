@@ -73,4 +73,24 @@ describe('Sender', () => {
       expect(sender.delay(30)).toBeLessThanOrEqual(8000);
     }
   });
+
+  it("does not give a suggester's own notice (--notify) to a sink that is not a mail sink", async () => {
+    const store = new SqliteStore(tempDir());
+    store.planNotifications(planner([], Date.now, 'team'));
+    const { suggestions: [s] } = await store.commit({ ...noWrites(), suggestions: [{ id: 's-1', project: 'p', branch: 'main', from: 't', createdAt: 1, offeredTo: ['a'], notify: 'dev@example.org' }] });
+    await store.commit({ ...noWrites(), reports: [{ builder: 'a', id: 's-1', seq: s!.seq, project: 'p', branch: 'main', exitCode: 0, verdict: 'success', durationMs: 1, uname, node: 'v22', output: '', outputBytes: 0, outputCut: 0, receivedAt: Date.now() }] });
+    const hook = flaky(0);
+    const mail = Object.assign(flaky(0), { addressed: true as const });
+    for (const [sink, took] of [[hook, 0], [mail, 1]] as const) {
+      const events = new EventBus();
+      let outcome: string | undefined;
+      events.on((e) => { if (e.type === 'notification') outcome = e.type === 'notification' ? e.outcome : undefined; });
+      const sender = new Sender({ outbox: store.outbox, sinks: new Map([['team', sink]]), events, retry: { baseMs: 10, capMs: 20 }, giveUpAfterMs: 60_000 });
+      sender.start();
+      await waitFor('an attempt', () => outcome, 10_000);
+      await sender.stop(1000);
+      expect(sink.took.map((n) => n.to)).toEqual(took ? ['dev@example.org'] : []);
+    }
+    expect(await store.outbox.recent(10)).toMatchObject([{ state: 'sent', lastError: "team is no longer a mail sink: a suggester's notice is only mailed" }]);
+  });
 });
