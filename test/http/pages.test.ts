@@ -76,6 +76,19 @@ describe('the web pages', () => {
     expect(res.body).toMatch(/<a href="\/p\/ddd">ddd<\/a><\/th>\s*<td class="cell empty"><span class="run">▶ running<\/span><\/td>/);
   });
 
+  it('a build\'s page says who suggested it and its duration against its builder\'s usual one', async () => {
+    const { app, made, aaa, bar } = await fixture();
+    // Two more green builds of aaa main on b1: its usual is the median of its newest successful ones.
+    await made('aaa', 'main', { b1: 'success' });
+    const third = await made('aaa', 'main', { b1: 'success' });
+    const page = (await app.inject({ url: `/b/${third.id}/b1` })).body;
+    expect(page).toContain('<dt>suggested by</dt><dd>127.0.0.1:5000, ');
+    expect(page).toMatch(/<dt>duration<\/dt><dd>1\.2 s <span class="msg">\(usually 1\.2 s: about as usual\)<\/span><\/dd>/);
+    expect((await app.inject({ url: `/b/${aaa.id}/b1` })).body).toContain('suggested by');
+    // b2 never passed bar main: nothing to compare with.
+    expect((await app.inject({ url: `/b/${bar.id}/b2` })).body).toMatch(/<dt>duration<\/dt><dd>1\.5 s<\/dd>/);
+  });
+
   it('render a build\'s log inert: markup and escape sequences as text, colour as a span, \\r collapsed, each line an anchor', async () => {
     const { app, bar } = await fixture();
     const res = await app.inject({ url: `/b/${bar.id}/b2` });

@@ -3,6 +3,7 @@
 import type { Board } from '../../master/board.js';
 import type { OverdueWatch } from '../../master/overdue.js';
 import type { StoredReport } from '../../store/store.js';
+import { usualDuration } from '../usualDuration.js';
 import { bytes, duration, overdueMark, stateMark, verdictMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, pageParts } from './layout.js';
@@ -37,10 +38,23 @@ export async function buildPage(deps: BuildDeps, id: string, builder: string): P
 /** What the page says of the build above its log: the report's facts, or what the board knows of it while it runs. */
 export async function buildFacts(deps: BuildDeps, id: string, builder: string): Promise<Html> {
   const r = await deps.history.report(id, builder);
-  return r ? reportFacts(r) : runningFacts(deps, id, builder);
+  return r ? reportFacts(deps, r) : runningFacts(deps, id, builder);
 }
 
-function reportFacts(r: StoredReport): Html {
+/** The build's duration beside its builder's usual one for the project and branch, when it has one to compare with. */
+function againstUsual(ms: number, usual: number | undefined): Html | '' {
+  if (usual === undefined || usual <= 0) return '';
+  const ratio = ms / usual;
+  const how = ratio >= 1.5 ? `${ratio.toFixed(1)}× its usual` : ratio <= 0.67 ? `${(1 / ratio).toFixed(1)}× faster than usual` : 'about as usual';
+  return html` <span class="msg">(usually ${duration(usual)}: ${how})</span>`;
+}
+
+async function reportFacts(deps: Pick<BuildDeps, 'history'>, r: StoredReport): Promise<Html> {
+  // Neither is needed for the page: a record that cannot answer leaves them out.
+  const [usual, suggestion] = await Promise.all([
+    usualDuration(deps.history, r.project, r.branch, r.builder).catch(() => undefined),
+    deps.history.suggestionView(r.id).catch(() => undefined),
+  ]);
   return html`<div id="facts">
 <h1>${verdictMark(r.verdict)} <a href="/p/${seg(r.project)}">${r.project}</a> ${r.branch} on ${r.builder}</h1>
 <dl class="facts">
@@ -48,9 +62,10 @@ function reportFacts(r: StoredReport): Html {
 <dt>exit code</dt><dd>${r.exitCode}${r.signal ? ` (signal ${r.signal})` : ''}</dd>
 <dt>started</dt><dd>${when(r.startedAt)}</dd>
 <dt>reported</dt><dd>${when(r.receivedAt)}</dd>
-<dt>duration</dt><dd>${duration(r.durationMs)}</dd>
+<dt>duration</dt><dd>${duration(r.durationMs)}${againstUsual(r.durationMs, usual)}</dd>
 <dt>revision</dt><dd><code>${r.revision ?? '–'}</code></dd>
 <dt>suggestion</dt><dd><a href="/s/${seg(r.id)}"><code>${r.id}</code></a></dd>
+${suggestion ? html`<dt>suggested by</dt><dd>${suggestion.from}, ${when(suggestion.createdAt)}</dd>` : ''}
 <dt>system</dt><dd>${r.uname.type} ${r.uname.release} ${r.uname.machine} (${r.uname.hostname}) ${r.uname.version}</dd>
 <dt>Node</dt><dd>${r.node}</dd>
 <dt>output</dt><dd>${bytes(r.outputBytes)}${r.outputCut > 0 ? `, ${bytes(r.outputCut)} cut from the middle of the report's copy` : ''} · <a href="${rawLogPath(r.id, r.builder)}">plain text</a></dd>
@@ -114,7 +129,7 @@ async function* logBody(pieces: AsyncIterable<Buffer>, start: number, raw: strin
 async function* finishedPage(deps: BuildDeps, r: StoredReport): AsyncGenerator<string> {
   const { head, foot } = pageParts(`${r.project} ${r.branch} on ${r.builder}`, 'none');
   yield head.value;
-  yield reportFacts(r).value;
+  yield (await reportFacts(deps, r)).value;
   yield '\n<h2 id="log">Log</h2>\n';
   if (r.outputBytes === 0 && r.output === '') yield '<p class="explain">The build printed nothing.</p>';
   else {
