@@ -2,20 +2,29 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, reason } from './files.js';
 
+/**
+ * The first line of a secret file, trimmed; warns when others may read it. `name` says what it is in the errors:
+ * "token file", "the SMTP password file".
+ */
+export function readSecretFile(file: string, name: string, warn: (m: string) => void = () => undefined): string {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (st.mode & 0o077) warn(`${name} ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${name} ${file}: ${reason(err)}`);
+  }
+  const secret = text.split('\n')[0]!.trim();
+  if (!secret) throw new ConfigError(`${name} ${file} is empty`);
+  return secret;
+}
+
 /** A token from a file (first line, trimmed) or else an environment variable; throws a one-line Error when unusable. */
 export function readToken(file: string | undefined, envName: string, warn: (m: string) => void = () => undefined): string | undefined {
   let token: string | undefined;
   if (file) {
-    let text: string;
-    try {
-      const st = statSync(file);
-      if (st.mode & 0o077) warn(`token file ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read token file ${file}: ${reason(err)}`);
-    }
-    token = text.split('\n')[0]!.trim();
-    if (!token) throw new ConfigError(`token file ${file} is empty`);
+    token = readSecretFile(file, 'token file', warn);
   } else {
     token = process.env[envName]?.trim() || undefined;
   }

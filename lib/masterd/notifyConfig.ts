@@ -1,9 +1,10 @@
 // The notification configuration file (`--notify FILE`, JSON): rules and the sinks they name, secrets by file path;
 // read and checked at start, one clear line naming the file and the field when it is wrong.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, reason } from '../common/files.js';
+import { readSecretFile } from '../common/token.js';
 import { FORGES, type ForgeName } from '../forges/forge.js';
 import { FORMATS } from '../notify/formats.js';
 import { WHENS, type Rule } from '../notify/rules.js';
@@ -99,17 +100,7 @@ export interface NotifyConfig {
 
 /** The first line of a secret file, trimmed; warns when others may read it. */
 function secretFrom(file: string, what: string, warn: (m: string) => void): string {
-  let text: string;
-  try {
-    const st = statSync(file);
-    if (st.mode & 0o077) warn(`the ${what} file ${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read the ${what} file ${file}: ${reason(err)}`);
-  }
-  const secret = text.split('\n')[0]!.trim();
-  if (!secret) throw new ConfigError(`the ${what} file ${file} is empty`);
-  return secret;
+  return readSecretFile(file, `the ${what} file`, warn);
 }
 
 /** Reads and checks `file`; throws a ConfigError naming the file and what is wrong in it. */
