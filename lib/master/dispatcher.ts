@@ -16,6 +16,9 @@ export function oneOrder(s: StoredSuggestion, replayed = false): BuildOrder {
   };
 }
 
+/** Busy builders named in why an order waits; the rest are counted. */
+const MAX_NAMED_BUSY = 5;
+
 export interface DispatchPorts {
   roster: Roster;
   ledger: Ledger;
@@ -45,9 +48,30 @@ export class Dispatcher {
     return this.queue.all();
   }
 
+  get(id: string): Order | undefined {
+    return this.queue.get(id);
+  }
+
   /** How many of its project wait before this order (undefined: not queued). */
   ahead(id: string): number | undefined {
     return this.queue.has(id) ? this.queue.ahead(id) : undefined;
+  }
+
+  /** Why an order still waits, in words after "waiting: " (for `simplebb queue` and `where`). */
+  why(o: Order): string {
+    const { roster, ledger } = this.ports;
+    const busy: string[] = [];
+    let old = 0;
+    for (const b of roster.all()) {
+      if (o.tried.has(b.name) || !this.ports.able(b, o.suggestion)) continue;
+      if (!b.ids) old++;
+      else busy.push(`${b.name} ${ledger.count(b.name)} of ${b.jobs}`);
+    }
+    const tried = o.tried.size ? `; not again to ${[...o.tried].join(', ')} (an earlier attempt was lost there)` : '';
+    const older = old ? `; ${old} more can build it but run a simplebb-clientd too old for --one` : '';
+    if (!busy.length) return `no connected builder that can build it${tried}${older}`;
+    const shown = busy.slice(0, MAX_NAMED_BUSY).join(', ') + (busy.length > MAX_NAMED_BUSY ? `, and ${busy.length - MAX_NAMED_BUSY} more` : '');
+    return `every builder that can build it is busy (${shown})${tried}${older}`;
   }
 
   /** The queue as the record has it (at start). */

@@ -12,6 +12,7 @@ import { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import { newSuggestionId } from './ids.js';
 import { ReportIntake } from './intake.js';
+import type { Order } from './dispatch.js';
 import { Dispatcher, oneOrder } from './dispatcher.js';
 import { Ledger } from './ledger.js';
 import { encode, type Peer } from './peer.js';
@@ -41,6 +42,19 @@ export interface RelayOptions {
    * it is configured; absent: always refused (no --notify file). Asked per suggestion: the notify file may change.
    */
   notifyRefusal?: () => string | undefined;
+}
+
+/** A `one` order waiting in the queue, as `simplebb queue` and `where` show it. */
+export interface QueuedView {
+  suggestion: StoredSuggestion;
+  attempt: number;
+  queuedAt: number;
+  /** Orders of its project before it. */
+  ahead: number;
+  /** Builders an earlier attempt was lost with. */
+  tried: string[];
+  /** Why it waits, in words. */
+  why: string;
 }
 
 /** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
@@ -113,9 +127,24 @@ export class Relay {
     });
   }
 
-  /** The `one` orders waiting for a builder, project by project in turn. */
-  queued(): ReturnType<Dispatcher['waiting']> {
-    return this.dispatch.waiting();
+  /** The `one` orders waiting for a builder, project by project in turn, each with why it waits. */
+  queued(limit = Number.MAX_SAFE_INTEGER): QueuedView[] {
+    return this.dispatch.waiting().slice(0, limit).map((o) => this.viewOf(o));
+  }
+
+  /** How many `one` orders wait. */
+  get queueSize(): number {
+    return this.dispatch.size;
+  }
+
+  /** A waiting `one` order, if this suggestion is one. */
+  queuedOne(id: string): QueuedView | undefined {
+    const o = this.dispatch.get(id);
+    return o ? this.viewOf(o) : undefined;
+  }
+
+  private viewOf(o: Order): QueuedView {
+    return { suggestion: o.suggestion, attempt: o.attempt, queuedAt: o.queuedAt, ahead: this.dispatch.ahead(o.suggestion.id) ?? 0, tried: [...o.tried], why: this.dispatch.why(o) };
   }
 
   /** How long an away builder's open builds wait for it before they are lost. */

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+import { cleanup, node, runToEnd, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 
 /** Build processes the tests' scripts left behind (a builder killed -9 leaves its build running): ended by PID. */
 const pidFiles: string[] = [];
@@ -41,6 +41,13 @@ describe('--one', () => {
     expect(third.code).toBe(0);
     expect(third.stdout).toMatch(/to one builder: queued, 0 of foo before it\n$/);
     await waitFor('queued event', () => m.log().some((l) => l.event === 'queued' && l.id === idOf(third.stdout)));
+    // What waits, and why: simplebb queue, the API, and where.
+    const q = await runToEnd('simplebb', ['--url', m.httpUrl!, 'queue']);
+    expect(q.code).toBe(0);
+    expect(q.stdout).toMatch(new RegExp(`${idOf(third.stdout)}\\s+foo\\s+three\\s+1 of 3 .*every builder that can build it is busy \\(m1 1 of 1, m2 1 of 1\\)`));
+    const w = await runToEnd('simplebb', ['--url', m.httpUrl!, 'where', 'foo', '--branch', 'three']);
+    expect(w.stdout).toMatch(/\(next free\)\s+queued\s+queued \(behind 0 of foo\): every builder that can build it is busy/);
+    expect(w.stdout).not.toMatch(/^m[12]/m); // only the builders it went to are expected: none yet
 
     const none = await suggest(m.port, ['bar', 'main', '--one', '--wait'], { timeoutMs: 10_000 });
     expect(none.code).toBe(3);
