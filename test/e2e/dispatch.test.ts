@@ -48,6 +48,9 @@ describe('--one', () => {
     const w = await runToEnd('simplebb', ['--url', m.httpUrl!, 'where', 'foo', '--branch', 'three']);
     expect(w.stdout).toMatch(/\(next free\)\s+queued\s+queued \(behind 0 of foo\): every builder that can build it is busy/);
     expect(w.stdout).not.toMatch(/^m[12]/m); // only the builders it went to are expected: none yet
+    const pageHtml = await (await fetch(`${m.httpUrl!}/s/${idOf(third.stdout)}`, { signal: AbortSignal.timeout(10_000) })).text();
+    expect(pageHtml).toContain('one builder (--one), offered again up to 2 times if lost with its builder');
+    expect(pageHtml).toMatch(/Queued, behind 0 of foo: every builder that can build it is busy \(m1 1 of 1, m2 1 of 1\)\./);
 
     const none = await suggest(m.port, ['bar', 'main', '--one', '--wait'], { timeoutMs: 10_000 });
     expect(none.code).toBe(3);
