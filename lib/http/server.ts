@@ -22,6 +22,7 @@ import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
+import { registerActing } from './acting.js';
 import { registerWhere } from './where.js';
 
 export interface HttpDeps {
@@ -198,6 +199,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const { type: _t, ref: _r, ...accepted } = outcome.accepted;
     return reply.code(201).send(accepted);
   });
+
+  registerActing(app, { relay: deps.relay, history, ...(access.suggestToken !== undefined ? { suggestToken: access.suggestToken } : {}) });
 
   app.get('/api/v1/events', (req, reply) => streamEvents(deps.log, req, reply));
 

@@ -81,6 +81,11 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
   `),
   // 8: whom to mail a suggestion's summary when every builder has reported (`simplebb-suggest --notify`).
   (db) => db.exec('ALTER TABLE suggestions ADD COLUMN notify TEXT'),
+  // 9: `simplebb rerun`: the suggestion a rerun builds again, and the one builder it was limited to (`--builder`).
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN rerun_of TEXT;
+    ALTER TABLE suggestions ADD COLUMN builder TEXT;
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

@@ -87,8 +87,8 @@ export class SqliteStore implements Store {
     this.history = new SqliteHistory(this.db);
     this.outbox = this.sqliteOutbox = new SqliteOutbox(this.db, (durable) => this.syncFor(durable));
     this.stmts = {
-      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null], never>(
-        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null, string | null, string | null], never>(
+        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify, rerun_of, builder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       delivery: this.db.prepare<Array<number | string>, never>(deliverySql(1)),
       deliveries: this.db.prepare<Array<number | string>, never>(deliverySql(DELIVERY_ROWS)),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
@@ -138,7 +138,7 @@ export class SqliteStore implements Store {
     return this.db.transaction((): Written => {
       const offers: DeliveryChange[] = [];
       const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
-        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null).lastInsertRowid);
+        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null, s.rerunOf ?? null, s.builder ?? null).lastInsertRowid);
         for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
         return { ...s, seq };
       });

@@ -30,6 +30,10 @@ export interface NewSuggestion {
   on?: string;
   /** The address its summary is mailed to once every builder has reported (`simplebb-suggest --notify`). */
   notify?: string;
+  /** The suggestion this one builds again (`simplebb rerun`). */
+  rerunOf?: string;
+  /** Only this builder builds it (`simplebb rerun --builder`); absent: every builder (that the selector lets). */
+  builder?: string;
   createdAt: number;
   /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
