@@ -272,7 +272,8 @@ export class Relay {
     }
     // Hook for the master's dispatch queue (`--one`): `queued` says the order still waits there, and a plan with `dequeue` takes it out.
     const plan = planCancel({ id, ...(options.builder !== undefined ? { builder: options.builder } : {}), parts: [...parts.values()], queued: false });
-    if (!plan.ok) return { ok: false, status: plan.code === 'finished' ? 409 : 404, error: plan.problem };
+    // Finished, or never this builder's: there is nothing to cancel (409); an unknown id was answered above (404).
+    if (!plan.ok) return { ok: false, status: 409, error: plan.problem };
     const reason = `cancelled by ${by}${options.reason ? `: ${options.reason}` : ''}`;
     const given: Array<Promise<void>> = [];
     for (const step of plan.steps) {

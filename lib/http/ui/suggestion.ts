@@ -8,11 +8,15 @@ import { notFound, page } from './layout.js';
 export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>): Promise<{ status: number; body: Html }> {
   const s = await history.suggestionView(id);
   if (!s) return { status: 404, body: notFound(`There is no suggestion ${JSON.stringify(id.slice(0, 64))} in this master's record.`) };
+  const earlier = s.rerunOf !== undefined ? await history.suggestionView(s.rerunOf) : undefined;
   const main = html`<h1>Suggestion ${s.seq}: <a href="/p/${seg(s.project)}">${s.project}</a> ${s.branch}</h1>
 <dl class="facts">
 <dt>id</dt><dd><code>${s.id}</code></dd>
 <dt>revision</dt><dd>${s.revision ? html`<code>${s.revision}</code>` : '– (the branch as each builder fetches it)'}</dd>
 <dt>made</dt><dd>${when(s.createdAt)} from ${s.from}</dd>
+${s.rerunOf !== undefined ? html`<dt>rerun of</dt><dd>${earlier ? html`<a href="/s/${seg(earlier.id)}">#${earlier.seq}</a>` : html`<code>${s.rerunOf}</code>`}</dd>` : ''}
+${s.builder !== undefined ? html`<dt>only</dt><dd>builder ${s.builder}</dd>` : ''}
+${s.on !== undefined ? html`<dt>on</dt><dd><code>${s.on}</code></dd>` : ''}
 </dl>
 ${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>` : html`<div class="scroll"><table>
 <thead><tr><th scope="col">builder</th><th scope="col">state</th><th scope="col">exit code</th><th scope="col">duration</th><th scope="col">since</th></tr></thead>
