@@ -2,10 +2,13 @@
 import type { Verdict } from '../protocol/names.js';
 import type { DeliveryState } from '../store/store.js';
 
+/** A builder's part: its delivery's state, or `owed` (it is away, and would be sent the suggestion when it is back). */
+export type PartState = DeliveryState | 'owed';
+
 /** One builder's part in the suggestion as the master sees it now. */
 export interface CancelPart {
   builder: string;
-  state: DeliveryState;
+  state: PartState;
   /** Its report's verdict, once reported. */
   verdict?: Verdict;
   /** Connected now, and whether its clientd acts on `cancel` (its hello said `cancel`); undefined: not connected. */
@@ -30,15 +33,15 @@ export interface CancelInput {
  * nothing of the build runs there now); `unable`: its clientd is too old to be told.
  */
 export type CancelStep =
-  | { builder: string; action: 'send'; state: DeliveryState }
-  | { builder: string; action: 'record'; state: DeliveryState }
-  | { builder: string; action: 'unable'; state: DeliveryState; why: string };
+  | { builder: string; action: 'send'; state: PartState }
+  | { builder: string; action: 'record'; state: PartState }
+  | { builder: string; action: 'unable'; state: PartState; why: string };
 
 export type CancelPlan =
-  | { ok: true; steps: CancelStep[]; dequeue: boolean; finished: Array<{ builder: string; state: DeliveryState; verdict?: Verdict }> }
+  | { ok: true; steps: CancelStep[]; dequeue: boolean; finished: Array<{ builder: string; state: PartState; verdict?: Verdict }> }
   | { ok: false; code: 'finished' | 'no-such-builder'; problem: string };
 
-const OPEN: ReadonlySet<DeliveryState> = new Set(['offered', 'received', 'started']);
+const OPEN: ReadonlySet<PartState> = new Set(['owed', 'offered', 'received', 'started']);
 
 /** Decides, per builder, what cancelling suggestion `id` (or only `builder`'s part in it) does. */
 export function planCancel(input: CancelInput): CancelPlan {
@@ -47,7 +50,7 @@ export function planCancel(input: CancelInput): CancelPlan {
     return { ok: false, code: 'no-such-builder', problem: `suggestion ${input.id} was never offered to builder ${input.builder}` };
   }
   const steps: CancelStep[] = [];
-  const finished: Array<{ builder: string; state: DeliveryState; verdict?: Verdict }> = [];
+  const finished: Array<{ builder: string; state: PartState; verdict?: Verdict }> = [];
   for (const p of parts) {
     if (!OPEN.has(p.state)) {
       finished.push({ builder: p.builder, state: p.state, ...(p.verdict !== undefined ? { verdict: p.verdict } : {}) });

@@ -270,6 +270,11 @@ export class Relay {
       const b = this.roster.get(name);
       parts.set(name, { builder: name, state: o.state, ...(b?.live ? { link: { cancels: b.cancels } } : {}) });
     }
+    // Builders away within the replay window that would be sent it when back (it was made while they were away).
+    const selector = s.on !== undefined ? this.selectorOf(s.on) : undefined;
+    for (const name of this.targeting(s.project, selector, s.builder).later) {
+      if (!parts.has(name)) parts.set(name, { builder: name, state: 'owed' });
+    }
     // Hook for the master's dispatch queue (`--one`): `queued` says the order still waits there, and a plan with `dequeue` takes it out.
     const plan = planCancel({ id, ...(options.builder !== undefined ? { builder: options.builder } : {}), parts: [...parts.values()], queued: false });
     // Finished, or never this builder's: there is nothing to cancel (409); an unknown id was answered above (404).
@@ -281,7 +286,7 @@ export class Relay {
       if (step.action !== 'record') continue;
       // Offline: nothing of it runs there now. One it had on its disk before it went away is cancelled when it is back;
       // one still catching up may yet be sent the order, so it is told right after it.
-      if (step.state !== 'offered' || this.roster.get(step.builder)) this.cancelsOwed.owe(step.builder, id, reason);
+      if ((step.state !== 'offered' && step.state !== 'owed') || this.roster.get(step.builder)) this.cancelsOwed.owe(step.builder, id, reason);
       given.push(this.giveVerdict(step.builder, s, 'cancelled', `${reason} (builder ${step.builder} was not connected)`, this.roster.awayOf(step.builder)));
     }
     this.events.notice('info', 'cancel', 'suggestion cancelled', { id, by, builders: plan.steps.map((x) => `${x.builder}:${x.action}`), ...(options.reason ? { reason: options.reason } : {}) });
