@@ -815,7 +815,7 @@ describe('Relay.cancel', () => {
   it('limits a suggestion with builder to that builder, also in replay, and refuses an unknown builder or rerunOf', async () => {
     const t = await setup();
     const a = await t.builder('a');
-    const b = await t.builder('b', { instance: OTHER });
+    await t.builder('b', { instance: OTHER });
     const s = t.suggester();
     const first = await t.suggest(s);
     t.relay.message(s, { type: 'suggest', ref: 'r', project: 'foo', branch: 'main', rerunOf: first.id, builder: 'b' });
