@@ -74,6 +74,7 @@ describe('simplebb cancel', () => {
     expect(r).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (http)', signal: 'SIGTERM' });
     expect(groupMembers(pid)).toEqual([]);
     expect(survivors(running.id, 'b1', pid)).toEqual([]);
+    expect(m.log().find((l) => l.event === 'cancel' && l.id === running.id)).toMatchObject({ by: '127.0.0.1 (http)', builders: ['b1:send'] });
     expect(existsSync(join(dir, 'pid-b'))).toBe(false); // the dropped one never started, not even after the slot was free
 
     // The API and the page say so.
