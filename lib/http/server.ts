@@ -23,6 +23,7 @@ import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
 import { registerActing } from './acting.js';
+import { ACTION_PATH, registerActions } from './ui/actions.js';
 import { registerWhere } from './where.js';
 
 export interface HttpDeps {
@@ -104,6 +105,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const path = req.url.split('?')[0]!;
     // The sign-in page and the files it needs are open; everything else follows the access rules.
     if (path === '/sign-in' || path === '/sign-out' || path.startsWith('/static/') || path.startsWith('/hooks/')) return;
+    // The pages' cancel and rerun buttons check who asks themselves (an operator's cookie, the page's origin).
+    if (req.method === 'POST' && ACTION_PATH.test(path)) return;
     const token = bearer(req.headers.authorization);
     const signedIn = access.readToken !== undefined && validSession(access.readToken, cookie(req.headers.cookie, SESSION_COOKIE), now());
     const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
@@ -231,7 +234,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
+  registerActions(app, { relay: deps.relay, history, access, now });
+  registerPages(app, { history, board, access, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
 
   return app;
 }

@@ -50,7 +50,7 @@ const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notif
 /** What cancelling did: per builder, what was done; or why nothing was (unknown id 404, nothing left to cancel 409). */
 export type CancelOutcome =
   | { ok: true; id: string; steps: CancelStep[]; finished: Array<{ builder: string; verdict?: string }> }
-  | { ok: false; status: 404 | 409 | 503; error: string };
+  | { ok: false; status: 400 | 404 | 409 | 503; error: string };
 
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;

@@ -1,6 +1,6 @@
 // `simplebb cancel` and `simplebb rerun` end to end: a real master and builders, a running build killed with its
 // whole process group, one queued behind it dropped, one owed to an offline builder recorded, and a linked rerun built.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { survivors } from '../../lib/exec/survivors.js';
@@ -158,5 +158,67 @@ describe('simplebb rerun', () => {
     const unknown = await simplebb(url, ['rerun', 'zz-no-such-id']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('simplebb: no such suggestion: zz-no-such-id\n');
+  }, 60_000);
+});
+
+describe('the pages\' cancel and rerun buttons', () => {
+  it('are offered to an operator signed in with the suggest token, act only from the master\'s own pages, and the API takes no form posts', async () => {
+    const dir = tempDir('simplebb-buttons-');
+    const tokenFile = join(dir, 'suggest.token');
+    writeFileSync(tokenFile, 'suggest-token-for-the-buttons-0123456789', { mode: 0o600 });
+    const m = await startMaster({ args: ['--suggest-token-file', tokenFile] });
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { name: 'b1', scripts: { slow: SLOW(dir) }, args: ['--jobs', '1'] });
+    const auth = { authorization: 'Bearer suggest-token-for-the-buttons-0123456789' };
+    const made = await fetch(`${url}/api/v1/suggestions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ project: 'slow', branch: 'a' }), signal: AbortSignal.timeout(10_000),
+    });
+    const { id } = (await made.json()) as { id: string };
+    await waitFor('the build to run', () => existsSync(join(dir, 'child-a')), 15_000);
+
+    const pageOf = async (path: string, headers: Record<string, string> = {}) => (await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(10_000) })).text();
+    expect(await pageOf(`/s/${id}`)).not.toContain(`action="/s/${id}/cancel"`);
+    // Signing in with the suggest token gives the operator cookie.
+    const signIn = await fetch(`${url}/sign-in`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=suggest-token-for-the-buttons-0123456789', redirect: 'manual', signal: AbortSignal.timeout(10_000),
+    });
+    expect(signIn.status).toBe(303);
+    const operator = signIn.headers.getSetCookie().map((c) => c.split(';')[0]!).find((c) => c.startsWith('simplebb_operator='))!;
+    expect(operator).toBeDefined();
+    const page = await pageOf(`/s/${id}`, { cookie: operator });
+    expect(page).toContain(`<form method="post" action="/s/${id}/cancel" class="filters">`);
+    expect(page).toContain(`<form method="post" action="/s/${id}/rerun" class="filters">`);
+
+    const post = (path: string, body: string, headers: Record<string, string>) => fetch(`${url}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000),
+    });
+    const host = new URL(url).host;
+    // Not from its own page (no Origin, or another one), or no operator: refused, nothing cancelled.
+    expect((await post(`/s/${id}/cancel`, 'reason=x', { cookie: operator })).status).toBe(403);
+    expect((await post(`/s/${id}/cancel`, 'reason=x', { cookie: operator, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await post(`/s/${id}/cancel`, 'reason=x', { origin: `http://${host}` })).status).toBe(403);
+    // The API takes JSON only: a form post to it is refused even with the token.
+    expect((await post(`/api/v1/suggestions/${id}/cancel`, 'reason=x', auth)).status).toBe(415);
+    expect(m.reports().some((r) => r.id === id)).toBe(false);
+
+    const done = await post(`/s/${id}/cancel`, 'reason=from+the+page', { cookie: operator, origin: `http://${host}` });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe(`/s/${id}`);
+    expect(await reportOf(m, id, 'b1')).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (page): from the page' });
+
+    const again = await post(`/s/${id}/rerun`, 'builder=b1', { cookie: operator, origin: `http://${host}` });
+    expect(again.status).toBe(303);
+    const next = again.headers.get('location')!;
+    expect(next).toMatch(/^\/s\/[0-9a-z-]+$/);
+    expect(next).not.toBe(`/s/${id}`);
+    expect(await pageOf(next, { cookie: operator })).toContain(`<dt>rerun of</dt><dd><a href="/s/${id}">#`);
+    const finished = await post(`/s/${id}/cancel`, '', { cookie: operator, origin: `http://${host}` });
+    expect(finished.status).toBe(409);
+    expect(await finished.text()).toContain('has already finished (b1 cancelled): nothing to cancel');
+    // The rerun runs the slow script again: cancelled through the API, so nothing of it outlives the test.
+    const rerunId = next.slice('/s/'.length);
+    const stopIt = await fetch(`${url}/api/v1/suggestions/${rerunId}/cancel`, { method: 'POST', headers: auth, signal: AbortSignal.timeout(10_000) });
+    expect(stopIt.status).toBe(200);
+    expect(await reportOf(m, rerunId, 'b1')).toMatchObject({ verdict: 'cancelled' });
   }, 60_000);
 });

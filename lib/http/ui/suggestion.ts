@@ -1,11 +1,35 @@
 // One suggestion: what was asked, by whom, and every builder's part in it with its verdict and a link to the build.
 import type { OverdueWatch } from '../../master/overdue.js';
-import type { History } from '../../store/history.js';
+import type { History, SuggestionView } from '../../store/history.js';
 import { duration, overdueMark, stateMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, page } from './layout.js';
 
-export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>): Promise<{ status: number; body: Html }> {
+/** A builder's part that cancel can still stop. */
+const OPEN = new Set(['offered', 'received', 'started']);
+
+/** The operator's buttons: cancel what is open (all, with a reason), and rerun (everywhere, or on one builder). */
+function actions(s: SuggestionView): Html {
+  const open = s.deliveries.filter((d) => OPEN.has(d.state));
+  const builders = [...new Set(s.deliveries.map((d) => d.builder))];
+  return html`<div class="actions">
+${open.length ? html`<form method="post" action="/s/${seg(s.id)}/cancel" class="filters">
+<label>reason <input name="reason" maxlength="1000" placeholder="optional"></label>
+<button type="submit">cancel ${open.length === 1 ? 'its build' : `its ${open.length} open builds`}</button>
+</form>` : ''}
+<form method="post" action="/s/${seg(s.id)}/rerun" class="filters">
+${builders.length > 1 ? html`<label>on <select name="builder"><option value="">${s.builder ?? 'the same builders'}</option>${builders.map((b) => html`<option value="${b}">${b}</option>`)}</select></label>` : ''}
+<button type="submit">rerun</button>
+</form>
+</div>`;
+}
+
+/** A row's own cancel button, for an operator: only that builder's build. */
+function cancelOne(id: string, builder: string): Html {
+  return html`<form method="post" action="/s/${seg(id)}/cancel" class="inline"><input type="hidden" name="builder" value="${builder}"><button type="submit" title="cancel ${builder}'s build">cancel</button></form>`;
+}
+
+export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>, canAct = false): Promise<{ status: number; body: Html }> {
   const s = await history.suggestionView(id);
   if (!s) return { status: 404, body: notFound(`There is no suggestion ${JSON.stringify(id.slice(0, 64))} in this master's record.`) };
   const earlier = s.rerunOf !== undefined ? await history.suggestionView(s.rerunOf) : undefined;
@@ -18,12 +42,13 @@ ${s.rerunOf !== undefined ? html`<dt>rerun of</dt><dd>${earlier ? html`<a href="
 ${s.builder !== undefined ? html`<dt>only</dt><dd>builder ${s.builder}</dd>` : ''}
 ${s.on !== undefined ? html`<dt>on</dt><dd><code>${s.on}</code></dd>` : ''}
 </dl>
+${canAct ? actions(s) : ''}
 ${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>` : html`<div class="scroll"><table>
 <thead><tr><th scope="col">builder</th><th scope="col">state</th><th scope="col">exit code</th><th scope="col">duration</th><th scope="col">since</th></tr></thead>
 <tbody>
 ${s.deliveries.map((d) => html`<tr>
 <th scope="row">${d.state === 'reported' || d.state === 'started' ? html`<a href="/b/${seg(s.id)}/${seg(d.builder)}">${d.builder}</a>` : d.builder}</th>
-<td>${stateMark(d.state, d.verdict)}${d.state === 'started' ? overdueMark(overdue?.overdueOf(s.id, d.builder)) : ''}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
+<td>${stateMark(d.state, d.verdict)}${d.state === 'started' ? overdueMark(overdue?.overdueOf(s.id, d.builder)) : ''}${canAct && OPEN.has(d.state) ? cancelOne(s.id, d.builder) : ''}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
 </tr>`)}
 </tbody>
 </table></div>`}`;
