@@ -14,11 +14,14 @@ export function mayAct(access: AccessRules, headers: IncomingHttpHeaders, now: n
 }
 
 /**
- * Whether a form post comes from the master's own pages: its Origin (which browsers send with every POST) names
- * the host it was sent to. A page elsewhere cannot then make a browser cancel builds (the cookie is SameSite=Strict
- * too, but where writes are open there is no cookie to withhold).
+ * Whether a form post comes from the master's own pages: the browser says so (`Sec-Fetch-Site: same-origin`), or
+ * its Origin names the host it was sent to. (Under the pages' `Referrer-Policy: no-referrer` Chromium sends
+ * `Origin: null` with a form post, so the fetch metadata is what it goes by.) A page elsewhere cannot then make a
+ * browser cancel builds: the cookie is SameSite=Strict too, but where writes are open there is no cookie to withhold.
  */
 export function fromOwnPage(headers: IncomingHttpHeaders): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
   const origin = headers.origin;
   if (typeof origin !== 'string' || headers.host === undefined) return false;
   try {

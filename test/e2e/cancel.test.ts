@@ -197,6 +197,8 @@ describe('the pages\' cancel and rerun buttons', () => {
     expect((await post(`/s/${id}/cancel`, 'reason=x', { cookie: operator })).status).toBe(403);
     expect((await post(`/s/${id}/cancel`, 'reason=x', { cookie: operator, origin: 'http://evil.example' })).status).toBe(403);
     expect((await post(`/s/${id}/cancel`, 'reason=x', { origin: `http://${host}` })).status).toBe(403);
+    // A browser's own word goes first: another site's form is refused whatever its Origin says.
+    expect((await post(`/s/${id}/cancel`, 'reason=x', { cookie: operator, origin: `http://${host}`, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
     // The API takes JSON only: a form post to it is refused even with the token.
     expect((await post(`/api/v1/suggestions/${id}/cancel`, 'reason=x', auth)).status).toBe(415);
     expect(m.reports().some((r) => r.id === id)).toBe(false);
@@ -206,7 +208,8 @@ describe('the pages\' cancel and rerun buttons', () => {
     expect(done.headers.get('location')).toBe(`/s/${id}`);
     expect(await reportOf(m, id, 'b1')).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (page): from the page' });
 
-    const again = await post(`/s/${id}/rerun`, 'builder=b1', { cookie: operator, origin: `http://${host}` });
+    // As Chromium posts a form under the pages' Referrer-Policy: no-referrer: Origin null, Sec-Fetch-Site same-origin.
+    const again = await post(`/s/${id}/rerun`, 'builder=b1', { cookie: operator, origin: 'null', 'sec-fetch-site': 'same-origin' });
     expect(again.status).toBe(303);
     const next = again.headers.get('location')!;
     expect(next).toMatch(/^\/s\/[0-9a-z-]+$/);
