@@ -188,6 +188,10 @@ describe('the pages\' cancel and rerun buttons', () => {
     const page = await pageOf(`/s/${id}`, { cookie: operator });
     expect(page).toContain(`<form method="post" action="/s/${id}/cancel" class="filters">`);
     expect(page).toContain(`<form method="post" action="/s/${id}/rerun" class="filters">`);
+    // The running build's own page: a cancel button for the operator only.
+    const cancelB1 = `<form method="post" action="/s/${id}/cancel" class="inline"><input type="hidden" name="builder" value="b1">`;
+    expect(await pageOf(`/b/${id}/b1`, { cookie: operator })).toContain(cancelB1);
+    expect(await pageOf(`/b/${id}/b1`)).not.toContain(cancelB1);
 
     const post = (path: string, body: string, headers: Record<string, string>) => fetch(`${url}${path}`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body, redirect: 'manual', signal: AbortSignal.timeout(10_000),
@@ -207,6 +211,7 @@ describe('the pages\' cancel and rerun buttons', () => {
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe(`/s/${id}`);
     expect(await reportOf(m, id, 'b1')).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (page): from the page' });
+    expect(await pageOf(`/b/${id}/b1`, { cookie: operator })).toContain(`<form method="post" action="/s/${id}/rerun" class="inline"><input type="hidden" name="builder" value="b1"><button type="submit" title="rerun on b1">rerun on b1</button></form>`);
 
     // As Chromium posts a form under the pages' Referrer-Policy: no-referrer: Origin null, Sec-Fetch-Site same-origin.
     const again = await post(`/s/${id}/rerun`, 'builder=b1', { cookie: operator, origin: 'null', 'sec-fetch-site': 'same-origin' });

@@ -81,7 +81,8 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
     deps.access !== undefined && mayAct(deps.access, req.headers, now()))));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
-    return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)
+    const canAct = deps.access !== undefined && mayAct(deps.access, req.headers, now());
+    return buildPage({ history, board, canAct, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)
       .then((made) => ('stream' in made ? sendStream(reply, made.stream) : send(reply, made.status, made.body)));
   });
   app.get('/p/:project', (req, reply) => answer(reply, () => projectPage(history, (req.params as { project: string }).project, req.query as Record<string, unknown>, now())));

@@ -1,6 +1,7 @@
 // One suggestion: what was asked, by whom, and every builder's part in it with its verdict and a link to the build.
 import type { OverdueWatch } from '../../master/overdue.js';
 import type { History, SuggestionView } from '../../store/history.js';
+import { cancelButton } from './buttons.js';
 import { duration, overdueMark, stateMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, page } from './layout.js';
@@ -24,11 +25,6 @@ ${builders.length > 1 ? html`<label>on <select name="builder"><option value="">$
 </div>`;
 }
 
-/** A row's own cancel button, for an operator: only that builder's build. */
-function cancelOne(id: string, builder: string): Html {
-  return html`<form method="post" action="/s/${seg(id)}/cancel" class="inline"><input type="hidden" name="builder" value="${builder}"><button type="submit" title="cancel ${builder}'s build">cancel</button></form>`;
-}
-
 export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>, canAct = false): Promise<{ status: number; body: Html }> {
   const s = await history.suggestionView(id);
   if (!s) return { status: 404, body: notFound(`There is no suggestion ${JSON.stringify(id.slice(0, 64))} in this master's record.`) };
@@ -48,7 +44,7 @@ ${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected w
 <tbody>
 ${s.deliveries.map((d) => html`<tr>
 <th scope="row">${d.state === 'reported' || d.state === 'started' ? html`<a href="/b/${seg(s.id)}/${seg(d.builder)}">${d.builder}</a>` : d.builder}</th>
-<td>${stateMark(d.state, d.verdict)}${d.state === 'started' ? overdueMark(overdue?.overdueOf(s.id, d.builder)) : ''}${canAct && OPEN.has(d.state) ? cancelOne(s.id, d.builder) : ''}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
+<td>${stateMark(d.state, d.verdict)}${d.state === 'started' ? overdueMark(overdue?.overdueOf(s.id, d.builder)) : ''}${canAct && OPEN.has(d.state) ? cancelButton(s.id, d.builder) : ''}</td><td>${d.exitCode ?? '–'}</td><td>${duration(d.durationMs)}</td><td>${when(d.at)}</td>
 </tr>`)}
 </tbody>
 </table></div>`}`;
