@@ -24,6 +24,7 @@ import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
 import { registerActing } from './acting.js';
 import { ACTION_PATH, registerActions } from './ui/actions.js';
+import { registerQueue } from './queue.js';
 import { registerWhere } from './where.js';
 
 export interface HttpDeps {
@@ -225,7 +226,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
-  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now });
+  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now, queued: (id) => deps.relay.queuedOne(id) });
+  registerQueue(app, deps.relay);
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
