@@ -17,7 +17,7 @@ function done(s: Step): string {
 
 export async function cancel(api: Api, out: Output, id: string, ask: { builder?: string; reason?: string }): Promise<number> {
   const answer = objectIn<Cancelled>(await api.post(`/api/v1/suggestions/${encodeURIComponent(id)}/cancel`, ask, {
-    notFound: `no such suggestion: ${id}`,
+    notFound: `no such suggestion ${id}`,
   }), 'the cancel answer');
   const steps = (Array.isArray(answer.steps) ? answer.steps : []).filter((s): s is Step => typeof s === 'object' && s !== null);
   if (out.json) {

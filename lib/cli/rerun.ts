@@ -7,7 +7,7 @@ import { cellText } from './table.js';
 
 export async function rerun(api: Api, out: Output, id: string, ask: { builder?: string; on?: string }): Promise<number> {
   const a = objectIn<Accepted & { rerunOf?: string }>(await api.post(`/api/v1/suggestions/${encodeURIComponent(id)}/rerun`, ask, {
-    notFound: `no such suggestion: ${id}`,
+    notFound: `no such suggestion ${id}`,
   }), 'the rerun');
   if (out.json) {
     out.write(jsonLine(a));

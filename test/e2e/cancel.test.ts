@@ -88,7 +88,7 @@ describe('simplebb cancel', () => {
     expect(again.stderr).toBe(`simplebb: suggestion ${running.id} has already finished (b1 cancelled): nothing to cancel\n`);
     const unknown = await simplebb(url, ['cancel', 'zz-no-such-id']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('simplebb: no such suggestion: zz-no-such-id\n');
+    expect(unknown.stderr).toBe('simplebb: no such suggestion zz-no-such-id\n');
     const other = await simplebb(url, ['cancel', queued.id, '--builder', 'b9']);
     expect(other.code).toBe(2);
     expect(other.stderr).toBe(`simplebb: suggestion ${queued.id} was never offered to builder b9\n`);
@@ -141,6 +141,7 @@ describe('simplebb rerun', () => {
     expect(await reportOf(m, a.id, 'b1')).toMatchObject({ verdict: 'success', revision: '0123abcd' });
     const view = (await (await fetch(`${url}/api/v1/suggestions/${a.id}`, { signal: AbortSignal.timeout(10_000) })).json()) as Record<string, unknown>;
     expect(view).toMatchObject({ rerunOf: first.id, revision: '0123abcd' });
+    expect((await simplebb(url, ['show', a.id])).stdout).toMatch(new RegExp(`^rerun of\\s+${first.id}$`, 'm'));
     const firstView = (await (await fetch(`${url}/api/v1/suggestions/${first.id}`, { signal: AbortSignal.timeout(10_000) })).json()) as { seq: number };
     const page = await (await fetch(`${url}/s/${a.id}`, { signal: AbortSignal.timeout(10_000) })).text();
     expect(page).toContain(`<dt>rerun of</dt><dd><a href="/s/${first.id}">#${firstView.seq}</a></dd>`);
@@ -157,7 +158,7 @@ describe('simplebb rerun', () => {
     expect(ghost.stderr).toBe('simplebb: the master refused the request: no builder named ghost is known to this master\n');
     const unknown = await simplebb(url, ['rerun', 'zz-no-such-id']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('simplebb: no such suggestion: zz-no-such-id\n');
+    expect(unknown.stderr).toBe('simplebb: no such suggestion zz-no-such-id\n');
   }, 60_000);
 });
 
