@@ -675,17 +675,19 @@ export class Relay {
   /**
    * Who a suggestion would go to: with a selector, by its labels among the builders known (connected, or seen within
    * the replay window); without one, as always (every connected builder that takes the project, the others when back).
+   * With `only` (a rerun's --builder), that builder alone; the others are misses.
    */
   private targeting(project: string, selector: Selector | undefined, one = false, only?: string): Targeting {
     const chosen = this.targetingAll(project, selector, one);
     if (only === undefined) return chosen;
-    const other = (name: string): boolean => name !== only;
+    const others = [...chosen.now, ...chosen.later].filter((n) => n !== only);
     return {
-      now: chosen.now.filter((n) => !other(n)), later: chosen.later.filter((n) => !other(n)),
-      misses: [...chosen.misses, ...[...chosen.now, ...chosen.later].filter(other).map((n) => ({ builder: n, why: `not builder ${only}`, distance: 1 }))],
+      now: chosen.now.filter((n) => n === only), later: chosen.later.filter((n) => n === only),
+      misses: [...chosen.misses, ...others.map((n) => ({ builder: n, why: `not builder ${only}`, distance: 1 }))],
     };
   }
 
+  /** targeting() for every builder, before a rerun's `only` is applied. */
   private targetingAll(project: string, selector: Selector | undefined, one: boolean): Targeting {
     const now = this.now();
     const known: Candidate[] = [];

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { survivors } from '../../lib/exec/survivors.js';
-import { cleanup, runToEnd, startBuilder, startMaster, stop, tempDir, waitFor, type Master } from '../helpers.js';
+import { cleanup, rawClient, runToEnd, startBuilder, startMaster, stop, tempDir, waitFor, type Master } from '../helpers.js';
 
 afterEach(cleanup);
 
@@ -119,6 +119,38 @@ describe('simplebb cancel', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(existsSync(join(dir, 'pid-c'))).toBe(false);
     expect(back.log().some((l) => l.event === 'queued' && l.id === s.id)).toBe(false);
+  }, 60_000);
+});
+
+describe('simplebb cancel and an older clientd', () => {
+  it('never sends cancel to a builder whose hello did not say cancel: its build is named unable (exit 1), the others are cancelled', async () => {
+    const dir = tempDir('simplebb-cancel-old-');
+    const m = await startMaster();
+    const url = m.httpUrl!;
+    await startBuilder(m.port, { name: 'new', scripts: { slow: SLOW(dir) } });
+    // A clientd from before cancel, as it speaks: no `cancel` in its hello (it would not know the greeting's `cancel`).
+    const old = rawClient(m.port);
+    await waitFor('the greeting', () => old.lines().find((l) => l.type === 'greeting'), 10_000);
+    old.send({
+      type: 'hello', protocol: 2, role: 'builder', name: 'old', instance: 'c3'.repeat(8), node: 'v20.0.0', projects: ['slow'], jobs: 1,
+      uname: { type: 'Linux', release: '6', version: '#1', machine: 'x86_64', hostname: 'old' },
+    });
+    await waitFor('old to be synced', () => old.lines().find((l) => l.type === 'synced'), 10_000);
+    const s = await suggestHttp(url, { project: 'slow', branch: 'o' });
+    const order = await waitFor('old to get the order', () => old.lines().find((l) => l.type === 'suggest' && l.id === s.id), 10_000);
+    old.send({ type: 'received', seq: order.seq });
+    old.send({ type: 'started', id: s.id, startedAt: Date.now() });
+    await waitFor('new to run it', () => existsSync(join(dir, 'child-o')), 15_000);
+
+    const r = await simplebb(url, ['cancel', s.id, '--reason', 'mixed farm']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/new\s+started\s+cancelling: its build is being killed/);
+    expect(r.stdout).toMatch(/old\s+started\s+not cancelled: builder old runs an older simplebb-clientd that does not know cancel/);
+    expect(await reportOf(m, s.id, 'new')).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (http): mixed farm' });
+    // The old one was never sent a line it does not know, and its connection stands.
+    expect(old.lines().some((l) => l.type === 'cancel')).toBe(false);
+    expect(old.closed()).toBe(false);
+    old.sock.destroy();
   }, 60_000);
 });
 
