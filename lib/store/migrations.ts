@@ -87,6 +87,11 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     ALTER TABLE deliveries ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
     CREATE TABLE queue (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, attempt INTEGER NOT NULL, queued_at INTEGER NOT NULL, after TEXT);
   `),
+  // 10: `simplebb rerun`: the suggestion a rerun builds again, and the one builder it was limited to (`--builder`).
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN rerun_of TEXT;
+    ALTER TABLE suggestions ADD COLUMN builder TEXT;
+  `),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

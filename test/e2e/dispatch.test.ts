@@ -84,6 +84,29 @@ describe('--one', () => {
     expect(reportsOf(again.reports(), idOf(running.stdout))).toMatchObject([{ builder: 'm1', verdict: 'success' }]);
   });
 
+  it('cancel takes a queued order out of the queue: it never runs, and its waiter hears cancelled', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster();
+    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+    const running = await suggest(m.port, ['foo', 'one', '--one']);
+    expect(running.stdout).toMatch(/to 1 builder: m1/);
+    const waiter = node('suggest', ['-p', String(m.port), 'foo', 'two', '--one', '--wait']);
+    const queued = await waitFor('the second queued', () => /as (\S+) to one builder: queued/.exec(waiter.stdout())?.[1]);
+    const c = await runToEnd('simplebb', ['--url', m.httpUrl!, 'cancel', queued, '--reason', 'not needed']);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toBe(`${queued}: taken out of the queue before any builder had it\n`);
+    const done = await waitFor('the waiter to finish', () => waiter.child.exitCode !== null && { code: waiter.child.exitCode }, 15_000);
+    expect(done.code).toBe(1);
+    expect(waiter.stdout()).toMatch(/queue\s+foo two\s+cancelled .*cancelled by 127\.0\.0\.1 \(http\): not needed while it was queued/);
+    expect((await runToEnd('simplebb', ['--url', m.httpUrl!, 'queue'])).stdout).toBe('nothing is queued\n');
+    writeFileSync(gate, '');
+    await waitFor('the first built', () => m.reports().length === 1, 20_000);
+    await new Promise((r) => setTimeout(r, 500)); // the freed builder would have been given the cancelled order by now
+    expect(m.reports().map((r) => r.id)).toEqual([idOf(running.stdout)]);
+    expect(m.log().some((l) => l.event === 'dispatched' && l.id === queued)).toBe(false);
+  });
+
   it('a build lost with its builder (kill -9) is built once elsewhere; the first attempt is recorded lost', async () => {
     const dir = tempDir();
     const pids = join(dir, 'pids');

@@ -1,4 +1,4 @@
-// The record's schema steps: a database made before step 8 (--notify) or step 9 (--one) is brought up to date keeping what it holds; a newer one is refused.
+// The record's schema steps: a database made before step 8 (--notify), step 9 (--one) or step 10 (rerun) is brought up to date keeping what it holds; a newer one is refused.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ describe('schema step 8: suggestions.notify', () => {
     await first.close();
     // Back to step 7, as simplebb made it before --notify.
     const db = new Database(join(dir, 'simplebb.db'));
+    db.exec(STEP_10_UNDONE);
     db.exec(STEP_9_UNDONE);
     db.exec('ALTER TABLE suggestions DROP COLUMN notify');
     db.pragma('user_version = 7');
@@ -29,12 +30,15 @@ describe('schema step 8: suggestions.notify', () => {
     await again.close();
 
     const check = new Database(join(dir, 'simplebb.db'));
-    expect(check.pragma('user_version', { simple: true })).toBe(9);
-    check.pragma('user_version = 10');
+    expect(check.pragma('user_version', { simple: true })).toBe(10);
+    check.pragma('user_version = 11');
     check.close();
-    expect(() => new SqliteStore(dir)).toThrow('the database was written by a newer simplebb (schema 10; this one knows up to 9)');
+    expect(() => new SqliteStore(dir)).toThrow('the database was written by a newer simplebb (schema 11; this one knows up to 10)');
   });
 });
+
+/** What schema step 10 added, taken away again: a database as simplebb made it before rerun. */
+const STEP_10_UNDONE = 'ALTER TABLE suggestions DROP COLUMN rerun_of; ALTER TABLE suggestions DROP COLUMN builder;';
 
 /** What schema step 9 added, taken away again: a database as simplebb made it before --one. */
 const STEP_9_UNDONE = 'DROP TABLE queue; ALTER TABLE suggestions DROP COLUMN one_retries; ALTER TABLE deliveries DROP COLUMN attempt;';
@@ -46,6 +50,7 @@ describe('schema step 9: the dispatch queue', () => {
     await first.commit({ ...noWrites(), suggestions: [{ id: 's-1', project: 'widget', branch: 'main', from: 't', createdAt: 1, offeredTo: ['b1'] }] });
     await first.close();
     const db = new Database(join(dir, 'simplebb.db'));
+    db.exec(STEP_10_UNDONE);
     db.exec(STEP_9_UNDONE);
     db.pragma('user_version = 8');
     db.close();
@@ -64,6 +69,29 @@ describe('schema step 9: the dispatch queue', () => {
     await again.commit({ ...noWrites(), deliveries: [{ seq: s2!.seq, builder: 'b3', state: 'offered', at: 3, attempt: 2 }], queue: [{ id: 's-2', taken: true }] });
     expect(await again.queued()).toEqual([]);
     expect((await again.openDeliveries()).find((d) => d.builder === 'b3')).toMatchObject({ attempt: 2, suggestion: { id: 's-2' } });
+    await again.close();
+  });
+});
+
+describe('schema step 10: suggestions.rerun_of and suggestions.builder', () => {
+  it('adds the columns to a step-9 database, keeping its suggestions, and stores a rerun with its link and builder', async () => {
+    const dir = tempDir();
+    const first = new SqliteStore(dir);
+    await first.commit({ ...noWrites(), suggestions: [{ id: 's-1', project: 'widget', branch: 'main', from: 't', createdAt: 1, notify: 'dev@example.org' }] });
+    await first.close();
+    const db = new Database(join(dir, 'simplebb.db'));
+    db.exec(STEP_10_UNDONE);
+    db.pragma('user_version = 9');
+    db.close();
+
+    const again = new SqliteStore(dir);
+    const old = await again.suggestion('s-1');
+    expect(old).toMatchObject({ id: 's-1', notify: 'dev@example.org' });
+    expect(old).not.toHaveProperty('rerunOf');
+    expect(old).not.toHaveProperty('builder');
+    await again.commit({ ...noWrites(), suggestions: [{ id: 's-2', project: 'widget', branch: 'main', from: 't', createdAt: 2, rerunOf: 's-1', builder: 'b1' }] });
+    expect(await again.suggestion('s-2')).toMatchObject({ rerunOf: 's-1', builder: 'b1' });
+    expect(await again.history.suggestionView('s-2')).toMatchObject({ rerunOf: 's-1', builder: 'b1' });
     await again.close();
   });
 });
