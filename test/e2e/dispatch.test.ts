@@ -23,6 +23,16 @@ type Line = Record<string, unknown>;
 const reportsOf = (reports: Line[], id: string): Line[] => reports.filter((r) => r.id === id);
 const idOf = (stdout: string): string => /as (\S+) /.exec(stdout)![1]!;
 
+/** A master with one builder (m1, one job) busy with a `--one` build that waits for `gate`. */
+async function oneBusyBuilder(): Promise<{ m: Awaited<ReturnType<typeof startMaster>>; gate: string; running: { stdout: string } }> {
+  const gate = join(tempDir(), 'gate');
+  const m = await startMaster();
+  await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+  const running = await suggest(m.port, ['foo', 'one', '--one']);
+  expect(running.stdout).toMatch(/to 1 builder: m1/);
+  return { m, gate, running };
+}
+
 describe('--one', () => {
   it('goes to one free builder, waits in the queue while none is free, and refuses at once when no builder has the script', async () => {
     const dir = tempDir();
@@ -68,12 +78,7 @@ describe('--one', () => {
   });
 
   it('a queued order survives kill -9 of the master and is built when a builder is free', async () => {
-    const dir = tempDir();
-    const gate = join(dir, 'gate');
-    const m = await startMaster();
-    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
-    const running = await suggest(m.port, ['foo', 'one', '--one']);
-    expect(running.stdout).toMatch(/to 1 builder: m1/);
+    const { m, gate, running } = await oneBusyBuilder();
     const queued = await suggest(m.port, ['foo', 'two', '--one']);
     expect(queued.stdout).toMatch(/queued, 0 of foo before it/);
     await stop(m, 'SIGKILL');
@@ -85,12 +90,7 @@ describe('--one', () => {
   });
 
   it('cancel takes a queued order out of the queue: it never runs, and its waiter hears cancelled', async () => {
-    const dir = tempDir();
-    const gate = join(dir, 'gate');
-    const m = await startMaster();
-    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
-    const running = await suggest(m.port, ['foo', 'one', '--one']);
-    expect(running.stdout).toMatch(/to 1 builder: m1/);
+    const { m, gate, running } = await oneBusyBuilder();
     const waiter = node('suggest', ['-p', String(m.port), 'foo', 'two', '--one', '--wait']);
     const queued = await waitFor('the second queued', () => /as (\S+) to one builder: queued/.exec(waiter.stdout())?.[1]);
     const c = await runToEnd('simplebb', ['--url', m.httpUrl!, 'cancel', queued, '--reason', 'not needed']);
