@@ -118,6 +118,11 @@ export class Relay {
     this.commits = new GroupCommit(store, events);
     this.ledger = new Ledger(this.commits, events, now);
     this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
+    // A builder's own `lost` (its clientd died while it ran) is retried like the master's.
+    this.intake.onLost = (report, s, attempt) => {
+      report.message = (report.message ?? 'lost') + this.retryWords(s, report.builder, attempt);
+      this.dispatch.lost(s, report.builder, attempt);
+    };
     this.watchers = new Watchers(events);
     this.dispatch = new Dispatcher({
       roster: this.roster, ledger: this.ledger, commits: this.commits, events, now,
@@ -728,12 +733,7 @@ export class Relay {
    * come back in time, `superseded` when a newer one was sent instead, `refused` when it was owed too many to replay.
    */
   private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused' | 'cancelled', message: string, seen?: { uname: Uname; node: string }, attempt = 1): Promise<void> {
-    // A `one` build lost with its builder goes to another one, if it has retries left: its queueing shares this commit.
-    if (verdict === 'lost' && s.one) {
-      const { again, of } = this.dispatch.retryOf(s, attempt);
-      message += again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
-      if (again) this.watchers.retrying(s.id, builder);
-    }
+    if (verdict === 'lost' && s.one) message += this.retryWords(s, builder, attempt);
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
@@ -744,5 +744,15 @@ export class Relay {
     const stored = this.intake.verdict(report);
     if (verdict === 'lost' && s.one) this.dispatch.lost(s, builder, attempt);
     return stored;
+  }
+
+  /**
+   * A `one` build lost with its builder goes to another one if it has retries left (the caller queues it in the
+   * turn that commits the `lost`): what the report's message then says, and its waiter is told it is not the end.
+   */
+  private retryWords(s: StoredSuggestion, builder: string, attempt: number): string {
+    const { again, of } = this.dispatch.retryOf(s, attempt);
+    if (again) this.watchers.retrying(s.id, builder);
+    return again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
   }
 }

@@ -127,4 +127,22 @@ describe('--one', () => {
     expect(String(got[0]!.message)).toMatch(/did not come back within the replay window .*; offered to another builder \(attempt 2 of 3\)/);
     expect(m.log().find((l) => l.event === 'dispatched' && l.builder === 'm2')).toMatchObject({ id, attempt: 2 });
   });
+
+  it('a build whose clientd died while it ran (its next clientd reports lost) is built once elsewhere', async () => {
+    const dir = tempDir();
+    const pids = join(dir, 'pids');
+    pidFiles.push(pids);
+    const m = await startMaster();
+    const m1 = await startBuilder(m.port, { name: 'm1', scripts: { foo: `echo $$ >> ${pids}; exec sleep 30` } });
+    const waiter = node('suggest', ['-p', String(m.port), 'foo', 'main', '--one', '--retries', '1', '--wait']);
+    await waitFor('the build to start on m1', () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '', 15_000);
+    await startBuilder(m.port, { name: 'm2', scripts: { foo: 'echo "built $1 on $SIMPLEBB_BUILDER"' } });
+    await stop(m1, 'SIGKILL');
+    await startBuilder(m.port, { name: 'm1', dir: m1.dir }); // the same state dir: it reports the build it left unfinished
+    const done = await waitFor('the waiter to finish', () => waiter.child.exitCode !== null && { code: waiter.child.exitCode }, 20_000);
+    expect(done.code).toBe(0);
+    const got = reportsOf(m.reports(), idOf(waiter.stdout()));
+    expect(got.map((r) => [r.builder, r.verdict])).toEqual([['m1', 'lost'], ['m2', 'success']]);
+    expect(String(got[0]!.message)).toMatch(/simplebb-clientd stopped while this build ran.*; offered to another builder \(attempt 2 of 2\)/);
+  });
 });
