@@ -10,13 +10,13 @@ import { notFound, page } from './layout.js';
 const OPEN = new Set(['offered', 'received', 'started']);
 
 /** The operator's buttons: cancel what is open (all, with a reason), and rerun (everywhere, or on one builder). */
-function actions(s: SuggestionView): Html {
+function actions(s: SuggestionView, queued: boolean): Html {
   const open = s.deliveries.filter((d) => OPEN.has(d.state));
   const builders = [...new Set(s.deliveries.map((d) => d.builder))];
   return html`<div class="actions">
-${open.length ? html`<form method="post" action="/s/${seg(s.id)}/cancel" class="filters">
+${open.length || queued ? html`<form method="post" action="/s/${seg(s.id)}/cancel" class="filters">
 <label>reason <input name="reason" maxlength="1000" placeholder="optional"></label>
-<button type="submit">cancel ${open.length === 1 ? 'its build' : `its ${open.length} open builds`}</button>
+<button type="submit">cancel ${queued ? 'it (queued)' : open.length === 1 ? 'its build' : `its ${open.length} open builds`}</button>
 </form>` : ''}
 <form method="post" action="/s/${seg(s.id)}/rerun" class="filters">
 ${builders.length > 1 ? html`<label>on <select name="builder"><option value="">${s.builder ?? 'the same builders'}</option>${builders.map((b) => html`<option value="${b}">${b}</option>`)}</select></label>` : ''}
@@ -43,8 +43,8 @@ ${s.rerunOf !== undefined ? html`<dt>rerun of</dt><dd>${earlier ? html`<a href="
 ${s.builder !== undefined ? html`<dt>only</dt><dd>builder ${s.builder}</dd>` : ''}
 ${s.on !== undefined ? html`<dt>on</dt><dd><code>${s.on}</code></dd>` : ''}
 </dl>
-${canAct ? actions(s) : ''}
 ${queued ? html`<p class="explain queued">Queued${queued.attempt > 1 ? html` (attempt ${queued.attempt})` : ''}, behind ${queued.ahead} of ${s.project}: ${queued.why}.</p>` : ''}
+${canAct ? actions(s, queued !== undefined) : ''}
 ${s.deliveries.length === 0 ? (queued ? '' : html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>`) : html`<div class="scroll"><table>
 <thead><tr><th scope="col">builder</th><th scope="col">state</th><th scope="col">exit code</th><th scope="col">duration</th><th scope="col">since</th></tr></thead>
 <tbody>
