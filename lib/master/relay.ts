@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { builderToken, verifyProof } from '../protocol/auth.js';
 import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { withScripts, type Labels } from '../protocol/labels.js';
-import { matches, parseSelector, type Selector } from '../protocol/selector.js';
+import { matches, MAX_SELECTOR_CHARS, parseSelector, type Selector } from '../protocol/selector.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
 import { isOpen, type Store, type StoredReport, type StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
@@ -58,6 +58,9 @@ export interface QueuedView {
   /** Why it waits, in words. */
   why: string;
 }
+
+/** One of the suggestions an `each LABEL` made: the one for `value`, of `of`. */
+interface EachGroup { label: string; value: string; of: number }
 
 /** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
 const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)';
@@ -563,9 +566,9 @@ export class Relay {
     }
   }
 
-  private async suggest(from: SuggesterSession, msg: SuggestRequest): Promise<void> {
+  private async suggest(from: SuggesterSession, msg: SuggestRequest, group?: EachGroup): Promise<void> {
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
-    if (!from.bucket.take()) {
+    if (!group && !from.bucket.take()) {
       this.notices.warn(from.peer.address, 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
       from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
@@ -582,8 +585,8 @@ export class Relay {
     if (msg.rerunOf !== undefined && !(await this.known(msg.rerunOf))) {
       return void from.peer.send({ type: 'error', message: `rerunOf: no such suggestion: ${msg.rerunOf}`, code: 'not-found', ...ref });
     }
-    if (selector || msg.dryRun || msg.one) {
-      chosen = this.targeting(msg.project, selector, msg.one ?? false, msg.builder);
+    if (selector || msg.dryRun || msg.one || msg.each !== undefined) {
+      chosen = this.targeting(msg.project, selector, msg.one === true || msg.each !== undefined, msg.builder);
       if (msg.dryRun) {
         const cut = (list: string[]): string[] => list.slice(0, MAX_LISTED_BUILDERS);
         from.peer.send({
@@ -597,6 +600,7 @@ export class Relay {
         from.peer.send({ type: 'error', message: noMatchMessage(msg.on, chosen, msg.project), code: 'no-match', ...ref });
         return;
       }
+      if (msg.each !== undefined) return this.suggestEach(from, msg, [...chosen.now, ...chosen.later]);
     }
     const now = this.now();
     let id = newSuggestionId(now);
@@ -621,7 +625,7 @@ export class Relay {
       return;
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
-    if (s.one) return this.suggestedOne(from, s, msg.follow ?? false, ref);
+    if (s.one) return this.suggestedOne(from, s, msg.follow ?? false, ref, group);
     const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector || s.builder !== undefined ? (b) => this.fits(b, s) : undefined);
     const recorded = new Set(takers);
     this.ledger.offeredTo(names, s, recorded);
@@ -647,8 +651,34 @@ export class Relay {
     }
   }
 
+  /**
+   * `each LABEL`: one `one` suggestion per distinct value of the label among the builders that can build it, each
+   * with the selector narrowed to that value (so each is queued, dispatched and retried on its own).
+   */
+  private async suggestEach(from: SuggesterSession, msg: SuggestRequest, able: string[]): Promise<void> {
+    const label = msg.each!;
+    const values = [...new Set(able.map((name) => this.labelsOf(name)[label]).filter((v): v is string => v !== undefined))].sort();
+    const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+    if (values.length === 0) {
+      return void from.peer.send({ type: 'error', message: `no builder that can build ${msg.project} has the label ${label} (--each ${label})`, code: 'no-match', ...ref });
+    }
+    const narrowed = (v: string): string => (msg.on !== undefined ? `(${msg.on}) && ${label}=${v}` : `${label}=${v}`);
+    const long = values.find((v) => narrowed(v).length > MAX_SELECTOR_CHARS);
+    if (long !== undefined) return void from.peer.send({ type: 'error', message: `--each ${label}: the selector for ${label}=${long} is longer than ${MAX_SELECTOR_CHARS} characters`, ...ref });
+    const { each: _e, ...rest } = msg;
+    await Promise.all(values.map((value) => this.suggest(from, { ...rest, one: true, on: narrowed(value) }, { label, value, of: values.length })));
+  }
+
+  /** A builder's labels as a selector sees them (`script:*` included): connected, away, or as the record last had them. */
+  private labelsOf(name: string): Labels {
+    const b = this.roster.get(name);
+    if (b) return (b.view ??= withScripts(b.labels, b.projects));
+    const away = this.roster.awayOf(name);
+    return away ? withScripts(away.labels, away.projects) : this.recordLabels.get(name) ?? {};
+  }
+
   /** A `one` suggestion in the record: given to a free builder now, or waiting; the suggester hears which. */
-  private suggestedOne(from: SuggesterSession, s: StoredSuggestion, follow: boolean, ref: { ref?: string }): void {
+  private suggestedOne(from: SuggesterSession, s: StoredSuggestion, follow: boolean, ref: { ref?: string }, group?: EachGroup): void {
     // Watched before it can go anywhere: an order given at once is followed from its start.
     const here = this.peers.get(from.peer) === from;
     if (here) this.watchers.watchOne(from.peer, s, follow);
@@ -658,7 +688,7 @@ export class Relay {
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
     from.peer.send({
       type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build, count: 1, builders: to !== undefined ? [to] : [],
-      ...(to === undefined ? { queued: this.dispatch.ahead(s.id) ?? 0 } : {}),
+      ...(to === undefined ? { queued: this.dispatch.ahead(s.id) ?? 0 } : {}), ...(group ? { each: group } : {}),
     });
   }
 

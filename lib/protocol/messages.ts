@@ -7,7 +7,7 @@ import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
   branchProblem, projectProblem, revisionProblem,
 } from './names.js';
-import { labelsProblem } from './labels.js';
+import { labelNameProblem, labelsProblem } from './labels.js';
 import { MAX_MAIL_ADDRESS_CHARS, mailAddressProblem } from './mailAddress.js';
 import { MAX_SELECTOR_CHARS, selectorProblem } from './selector.js';
 import type { Validator } from './validator.js';
@@ -128,6 +128,8 @@ export const SuggestRequest = strict({
   one: z.boolean().optional(),
   /** With `one`: how many times a build whose builder was lost before it finished is offered to another builder. */
   retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
+  /** One `one` suggestion per distinct value of this label among the builders that can build it (one per `arch`, say). */
+  each: named(64, labelNameProblem).optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -227,6 +229,8 @@ const Accepted = z.object({
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
   /** A `one` suggestion no matching builder is free for: it waits in the master's queue, this many before it. */
   queued: z.number().int().min(0).optional(),
+  /** One of the `of` suggestions an `each` made: the one for builders whose `label` is `value` (each has its own `accepted`). */
+  each: z.object({ label: z.string().max(64), value: z.string().max(128), of: z.number().int().min(1) }).optional(),
 });
 
 /** The answer to a suggestion with `dryRun`: who it would go to now, who when back, who not and why. */

@@ -145,4 +145,22 @@ describe('--one', () => {
     expect(got.map((r) => [r.builder, r.verdict])).toEqual([['m1', 'lost'], ['m2', 'success']]);
     expect(String(got[0]!.message)).toMatch(/simplebb-clientd stopped while this build ran.*; offered to another builder \(attempt 2 of 2\)/);
   });
+
+  it('--each LABEL builds once per distinct value of the label, on one builder each', async () => {
+    const m = await startMaster();
+    const say = 'echo "built $1 on $SIMPLEBB_BUILDER"';
+    await startBuilder(m.port, { name: 'm1', scripts: { foo: say }, args: ['--label', 'arch=x64'] });
+    await startBuilder(m.port, { name: 'm2', scripts: { foo: say }, args: ['--label', 'arch=arm64'] });
+    await startBuilder(m.port, { name: 'm3', scripts: { foo: say }, args: ['--label', 'arch=x64'] });
+    const r = await suggest(m.port, ['foo', 'main', '--each', 'arch', '--wait']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/suggested foo main for arch=arm64 as \S+ to 1 builder: m2/);
+    expect(r.stdout).toMatch(/suggested foo main for arch=x64 as \S+ to 1 builder: m[13]/);
+    await waitFor('two reports', () => m.reports().length === 2);
+    expect(m.reports().map((x) => x.builder).sort()).toEqual(expect.arrayContaining(['m2']));
+    expect(new Set(m.reports().map((x) => x.id)).size).toBe(2);
+    const none = await suggest(m.port, ['foo', 'main', '--each', 'zone', '--wait'], { timeoutMs: 10_000 });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toBe('simplebb-suggest: no builder that can build foo has the label zone (--each zone)\n');
+  });
 });
