@@ -84,16 +84,24 @@ export class ReportIntake {
     const open = this.ledger.get(b.name, msg.id);
     if (report.verdict === 'lost' && made.one && open) this.onLost?.(report, made, open.attempt);
     let outcome;
+    const stored = this.commits.report(report);
+    // Its builder is free once this commit lands: a queued order can be handed to it in the same commit.
+    if (open) this.onFreeing?.(b.name, true);
     try {
-      outcome = await this.commits.report(report);
+      outcome = await stored;
     } catch {
       return; // logged by the group commit; not acknowledged, so the builder sends it again
+    } finally {
+      if (open) this.onFreeing?.(b.name, false);
     }
     const commitMs = performance.now() - arrived;
     this.ackSoon(b.peer, msg.id);
     this.ledger.reported(b.name, msg.id);
     if (outcome !== 'duplicate') this.events.emit({ type: 'report', report, replaced: outcome === 'replaced', commitMs });
   }
+
+  /** Told when a builder's report for an open build goes to the record (true), and when that commit is done (false). */
+  onFreeing?: (builder: string, freeing: boolean) => void;
 
   /** Told of a builder's own `lost` report for a `one` suggestion, before its commit (it may append to the message). */
   onLost?: (report: StoredReport, s: StoredSuggestion, attempt: number) => void;

@@ -121,6 +121,7 @@ export class Relay {
     this.commits = new GroupCommit(store, events);
     this.ledger = new Ledger(this.commits, events, now);
     this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
+    this.intake.onFreeing = (builder, on) => this.dispatch.freeingOf(builder, on);
     // A builder's own `lost` (its clientd died while it ran) is retried like the master's.
     this.intake.onLost = (report, s, attempt) => {
       report.message = (report.message ?? 'lost') + this.retryWords(s, report.builder, attempt);
