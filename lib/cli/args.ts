@@ -20,7 +20,8 @@ export type Command =
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string; follow: boolean }
-  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string; notify?: string }
+  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string; notify?: string; one?: boolean }
+  | { name: 'queue'; limit: number }
   | { name: 'prune'; dryRun: boolean }
   | { name: 'where'; project: string; branch?: string }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
@@ -66,6 +67,9 @@ Commands:
       -r, --revision <rev>     the revision to build
       --on <selector>          only builders whose labels match (exit 3 when no known builder does)
       --notify <address>       mail this address the summary once every builder has reported
+      --one                    to one builder that has the script (queued in the master while none is free)
+  queue                        the --one suggestions waiting for a free builder, in the order they go, and why
+      --limit <n>              show this many (default: 100)
   prune                        remove the full logs older than the master's --keep-logs days, except each
                                project, branch and builder's last success, last failure and the first failure
                                of its red streak (with the suggest token); the reports stay
@@ -90,24 +94,28 @@ Exit codes: 0 done; 1 history --failing found a failing build, or logs --follow 
 2 an error, said in one line on stderr; 3 suggest --on: no known builder matches.
 `;
 
+/** Queued orders `simplebb queue` lists by default, and at most (the API's bound). */
+const DEFAULT_QUEUE_LIMIT = 100;
+const MAX_QUEUE_LIMIT = 10_000;
+
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' }, one: { type: 'boolean' },
   forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' }, follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', notify: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
+  builder: 'history', verdict: 'history', label: 'history', failing: 'history', revision: 'suggest', on: 'suggest', notify: 'suggest', one: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
-const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook', 'where'] };
+const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook', 'where'], limit: ['history', 'queue'] };
 
 /** The arguments each command takes: required, then optional. */
 const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
-  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []], where: [['project'], []],
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []], where: [['project'], []], queue: [[], []],
 };
 
 function usage(message: string): never {
@@ -154,8 +162,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (o.help) return { kind: 'help' };
   if (o.version) return { kind: 'version' };
   const [name, ...args] = parsed.positionals;
-  if (!name) usage('missing command (status, history, show, logs, where, suggest, prune or hook)');
-  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, where, suggest, prune or hook)`);
+  if (!name) usage('missing command (status, history, show, logs, where, queue, suggest, prune or hook)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, where, queue, suggest, prune or hook)`);
   const command = name as Command['name'];
   for (const [flag, owner] of Object.entries(ONLY)) {
     if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
@@ -213,10 +221,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       }
       cmd = {
         name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}),
-        ...(o.notify !== undefined ? { notify: o.notify } : {}),
+        ...(o.notify !== undefined ? { notify: o.notify } : {}), ...(o.one ? { one: true } : {}),
       };
       break;
     }
+    case 'queue':
+      cmd = { name: 'queue', limit: o.limit !== undefined ? checked(o.limit, integer('--limit', 1, MAX_QUEUE_LIMIT)) : DEFAULT_QUEUE_LIMIT };
+      break;
     case 'where': {
       const project = valid('project', args[0]!, projectProblem(args[0]!));
       if (o.branch !== undefined) valid('branch', o.branch, branchProblem(o.branch));

@@ -6,6 +6,7 @@ import { logs } from './logs.js';
 import type { Output } from './output.js';
 import { hookTest } from './hookTest.js';
 import { prune } from './prune.js';
+import { queue } from './queue.js';
 import { showReport, showSuggestion } from './show.js';
 import { status } from './status.js';
 import { suggest } from './suggest.js';
@@ -34,9 +35,10 @@ export async function runCommand(inv: Invocation, token: string | undefined, out
       case 'logs': return await logs(api, out, c.id, c.builder, c.follow, inv.timeoutMs);
       case 'prune': return await prune(api, out, c.dryRun);
       case 'where': return await where(api, out, c.project, c.branch);
+      case 'queue': return await queue(api, out, c.limit);
       // The delivery proves itself by its signature; no token goes with it.
       case 'hook': return await hookTest(new Api({ url: inv.url, token: undefined, timeoutMs: inv.timeoutMs, tokenHint: "--secret-file must hold the secret the master's --hooks file names for this forge" }), out, c);
-      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}), ...(c.notify !== undefined ? { notify: c.notify } : {}) });
+      case 'suggest': return await suggest(api, out, { project: c.project, branch: c.branch, ...(c.revision !== undefined ? { revision: c.revision } : {}), ...(c.on !== undefined ? { on: c.on } : {}), ...(c.notify !== undefined ? { notify: c.notify } : {}), ...(c.one ? { one: true } : {}) });
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

@@ -31,7 +31,7 @@ export interface Report {
 }
 
 /** `POST /api/v1/suggestions`' answer (201). */
-export interface Accepted { id: string; seq: number; project: string; branch: string; revision?: string; count: number; builders: string[] }
+export interface Accepted { id: string; seq: number; project: string; branch: string; revision?: string; count: number; builders: string[]; queued?: number }
 
 /** A page of a list: its items, and the cursor of the next page (absent on the last). */
 export interface Page<T> { items: T[]; next?: string }

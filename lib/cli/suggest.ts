@@ -8,7 +8,7 @@ import { cellText } from './table.js';
 /** Builders named in the line; the rest are counted. */
 const LISTED = 20;
 
-export async function suggest(api: Api, out: Output, ask: { project: string; branch: string; revision?: string; on?: string; notify?: string }): Promise<number> {
+export async function suggest(api: Api, out: Output, ask: { project: string; branch: string; revision?: string; on?: string; notify?: string; one?: boolean }): Promise<number> {
   const a = objectIn<Accepted>(await api.post('/api/v1/suggestions', ask), 'the suggestion');
   if (out.json) {
     out.write(jsonLine(a));
@@ -18,6 +18,7 @@ export async function suggest(api: Api, out: Output, ask: { project: string; bra
   const count = typeof a.count === 'number' ? a.count : builders.length;
   const listed = builders.slice(0, LISTED).join(', ') + (count > Math.min(builders.length, LISTED) ? ', …' : '');
   const rev = typeof a.revision === 'string' ? ` (${a.revision.slice(0, 12)})` : '';
-  out.write(cellText(`suggested ${str(a.project)} ${str(a.branch)}${rev} as ${str(a.id)} to ${count} builder${count === 1 ? '' : 's'}${count ? `: ${listed}` : ''}`) + '\n');
+  const to = typeof a.queued === 'number' ? `to one builder: queued, ${a.queued} of ${str(a.project)} before it` : `to ${count} builder${count === 1 ? '' : 's'}${count ? `: ${listed}` : ''}`;
+  out.write(cellText(`suggested ${str(a.project)} ${str(a.branch)}${rev} as ${str(a.id)} ${to}`) + '\n');
   return 0;
 }

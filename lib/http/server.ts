@@ -22,6 +22,7 @@ import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
+import { registerQueue } from './queue.js';
 import { registerWhere } from './where.js';
 
 export interface HttpDeps {
@@ -219,7 +220,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
-  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now });
+  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now, queued: (id) => deps.relay.queuedOne(id) });
+  registerQueue(app, deps.relay);
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
@@ -228,7 +230,7 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
+  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}), queued: (id) => deps.relay.queuedOne(id) });
 
   return app;
 }

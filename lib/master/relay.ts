@@ -12,6 +12,8 @@ import { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import { newSuggestionId } from './ids.js';
 import { ReportIntake } from './intake.js';
+import type { Order } from './dispatch.js';
+import { Dispatcher, oneOrder } from './dispatcher.js';
 import { Ledger } from './ledger.js';
 import { encode, type Peer } from './peer.js';
 import { planReplay } from './replay.js';
@@ -42,6 +44,19 @@ export interface RelayOptions {
   notifyRefusal?: () => string | undefined;
 }
 
+/** A `one` order waiting in the queue, as `simplebb queue` and `where` show it. */
+export interface QueuedView {
+  suggestion: StoredSuggestion;
+  attempt: number;
+  queuedAt: number;
+  /** Orders of its project before it. */
+  ahead: number;
+  /** Builders an earlier attempt was lost with. */
+  tried: string[];
+  /** Why it waits, in words. */
+  why: string;
+}
+
 /** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
 const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)';
 
@@ -49,6 +64,8 @@ const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notif
 const MAX_BUCKETS = 10_000;
 /** Parsed selectors remembered (replay matches each returning builder against the suggestions it missed). */
 const MAX_PARSED = 1000;
+/** How many times a `one` build lost with its builder is offered to another one, unless the suggestion says. */
+const DEFAULT_RETRIES = 2;
 /** Replayed orders sent per turn of the event loop: one builder's catch-up must not hold up everyone else's messages. */
 const REPLAY_BATCH = 100;
 
@@ -65,6 +82,7 @@ export class Relay {
   private readonly ledger: Ledger;
   private readonly intake: ReportIntake;
   private readonly watchers: Watchers;
+  private readonly dispatch: Dispatcher;
   private readonly throttle = new FailureThrottle();
   private readonly notices: NoticeLimit;
   /** Suggestion buckets per address, least recently used first. */
@@ -93,6 +111,40 @@ export class Relay {
     this.ledger = new Ledger(this.commits, events, now);
     this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
     this.watchers = new Watchers(events);
+    this.dispatch = new Dispatcher({
+      roster: this.roster, ledger: this.ledger, commits: this.commits, events, now,
+      able: (b, s) => b.projects.has(s.project) && this.fits(b, s),
+      given: (id, builder) => this.watchers.given(id, builder),
+    });
+    // A build that ends frees its builder: a queued order may go there.
+    events.on((e) => {
+      if (e.type === 'report') {
+        this.dispatch.built(e.report.builder, e.report.project);
+        this.dispatch.schedule();
+      } else if (e.type === 'delivery' && e.state === 'skipped') {
+        this.dispatch.schedule();
+      }
+    });
+  }
+
+  /** The `one` orders waiting for a builder, project by project in turn, each with why it waits. */
+  queued(limit = Number.MAX_SAFE_INTEGER): QueuedView[] {
+    return this.dispatch.waiting().slice(0, limit).map((o) => this.viewOf(o));
+  }
+
+  /** How many `one` orders wait. */
+  get queueSize(): number {
+    return this.dispatch.size;
+  }
+
+  /** A waiting `one` order, if this suggestion is one. */
+  queuedOne(id: string): QueuedView | undefined {
+    const o = this.dispatch.get(id);
+    return o ? this.viewOf(o) : undefined;
+  }
+
+  private viewOf(o: Order): QueuedView {
+    return { suggestion: o.suggestion, attempt: o.attempt, queuedAt: o.queuedAt, ahead: this.dispatch.ahead(o.suggestion.id) ?? 0, tried: [...o.tried], why: this.dispatch.why(o) };
   }
 
   /** How long an away builder's open builds wait for it before they are lost. */
@@ -103,8 +155,9 @@ export class Relay {
   /** A relay over the record as it stands: open deliveries and known builders are read first. */
   static async open(store: Store, events: EventBus, options: RelayOptions, now: () => number = Date.now): Promise<Relay> {
     const relay = new Relay(store, events, options, now);
-    const [open, builders] = await Promise.all([store.openDeliveries(), store.builders()]);
+    const [open, builders, queued] = await Promise.all([store.openDeliveries(), store.builders(), store.queued()]);
     relay.ledger.load(open);
+    relay.dispatch.load(queued);
     for (const b of builders) {
       relay.instances.set(b.name, b.instance);
       relay.lastSeen.set(b.name, b.lastSeen);
@@ -124,7 +177,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true, one: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -172,15 +225,17 @@ export class Relay {
         state.view = undefined;
         this.remember(state);
         this.events.emit({ type: 'projects', name: state.name, projects: msg.projects });
+        this.dispatch.schedule();
         return;
       case 'labels':
         state.labels = msg.labels;
         state.view = undefined;
         this.remember(state);
         this.events.emit({ type: 'labels', name: state.name, labels: msg.labels });
+        this.dispatch.schedule();
         return;
       case 'received':
-        return this.ledger.received(state.name, msg.seq);
+        return this.ledger.received(state.name, msg.seq, msg.ids);
       case 'started':
         if (this.ledger.started(state.name, msg.id)) this.events.emit({ type: 'started', id: msg.id, builder: state.name, startedAt: msg.startedAt });
         return;
@@ -228,7 +283,7 @@ export class Relay {
       const why = away ? `it went away (${away.reason})` : 'the master started';
       for (const o of this.ledger.open(name)) {
         void this.giveVerdict(name, o.suggestion, 'lost',
-          `builder ${name} did not come back within the replay window (${this.options.replayWindowMs / 1000} s) after ${why}`, away);
+          `builder ${name} did not come back within the replay window (${this.options.replayWindowMs / 1000} s) after ${why}`, away, o.attempt);
       }
     }
   }
@@ -278,7 +333,7 @@ export class Relay {
     this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
-      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
+      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, ids: msg.ids ?? false, live: false, buffer: [],
     };
     if (current) {
       this.peers.delete(current.peer);
@@ -386,7 +441,9 @@ export class Relay {
     // goes away while the orders are still being written is owed the rest again, whatever their age.
     const why = sameInstance ? 'its state dir no longer holds it' : 'it came back with another state dir';
     const given: Array<Promise<void>> = [];
-    for (const s of plan.lost) given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b));
+    for (const s of plan.lost) {
+      given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b, this.ledger.get(b.name, s.id)?.attempt));
+    }
     for (const { suggestion, by } of plan.superseded) {
       given.push(this.giveVerdict(b.name, suggestion, 'superseded', `superseded by ${by.id} for the same project and branch while builder ${b.name} was away`, b));
     }
@@ -402,7 +459,7 @@ export class Relay {
       await this.commits.flush();
       if (this.roster.get(b.name) !== b) return;
     }
-    const order = (s: StoredSuggestion, replayed: boolean): string => encode({
+    const order = (s: StoredSuggestion, replayed: boolean): string => encode(s.one ? oneOrder(s, replayed) : {
       type: 'suggest', id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), ...(replayed ? { replayed: true } : {}),
     });
     // Oldest first, a batch per turn; live suggestions made meanwhile keep waiting in the buffer, and go right after.
@@ -425,6 +482,7 @@ export class Relay {
     await Promise.all(given);
     if (this.roster.get(b.name) !== b) return;
     b.peer.send({ type: 'synced', seq: head });
+    this.dispatch.schedule(); // live now: it may take a queued order
     const sent = plan.send.filter((s) => !buffered.has(s.seq)).map((s) => s.id);
     if (sent.length || plan.superseded.length || plan.lost.length || plan.refused.length) {
       this.events.emit({
@@ -447,8 +505,8 @@ export class Relay {
     }
     const selector = msg.on !== undefined ? this.selectorOf(msg.on) : undefined;
     let chosen: Targeting | undefined;
-    if (selector || msg.dryRun) {
-      chosen = this.targeting(msg.project, selector);
+    if (selector || msg.dryRun || msg.one) {
+      chosen = this.targeting(msg.project, selector, msg.one ?? false);
       if (msg.dryRun) {
         const cut = (list: string[]): string[] => list.slice(0, MAX_LISTED_BUILDERS);
         from.peer.send({
@@ -459,7 +517,7 @@ export class Relay {
       }
       // A selector nobody known matches would wait for ever: refused at once, naming the closest misses.
       if (chosen.now.length + chosen.later.length === 0) {
-        from.peer.send({ type: 'error', message: noMatchMessage(msg.on!, chosen), code: 'no-match', ...ref });
+        from.peer.send({ type: 'error', message: noMatchMessage(msg.on, chosen, msg.project), code: 'no-match', ...ref });
         return;
       }
     }
@@ -471,17 +529,21 @@ export class Relay {
     let s: StoredSuggestion;
     // Who gets it is written with it: a report for it is then taken only from a builder it was offered to, also
     // after a crash between the offer and the next commit.
-    const takers = selector ? chosen!.now : this.roster.takers(msg.project);
+    const takers = msg.one ? [] : selector ? chosen!.now : this.roster.takers(msg.project);
     try {
       s = await this.commits.suggestion({
         id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
         ...(msg.on !== undefined ? { on: msg.on } : {}), ...(msg.notify !== undefined ? { notify: msg.notify } : {}),
+        ...(msg.one ? { one: { retries: msg.retries ?? DEFAULT_RETRIES } } : {}),
       });
+      // Queued in the same commit as the suggestion: a master that dies after accepting it finds it waiting at start.
+      if (msg.one) void this.commits.queue({ id, queued: true, attempt: 1, at: now });
     } catch (err) {
       from.peer.send({ type: 'error', message: `could not record the suggestion: ${(err as Error).message}`, ...ref });
       return;
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
+    if (s.one) return this.suggestedOne(from, s, msg.follow ?? false, ref);
     const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector ? (b) => this.fits(b, s) : undefined);
     const recorded = new Set(takers);
     this.ledger.offeredTo(names, s, recorded);
@@ -495,6 +557,21 @@ export class Relay {
     from.peer.send({
       type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
+    });
+  }
+
+  /** A `one` suggestion in the record: given to a free builder now, or waiting; the suggester hears which. */
+  private suggestedOne(from: SuggesterSession, s: StoredSuggestion, follow: boolean, ref: { ref?: string }): void {
+    // Watched before it can go anywhere: an order given at once is followed from its start.
+    const here = this.peers.get(from.peer) === from;
+    if (here) this.watchers.watchOne(from.peer, s, follow);
+    const to = this.dispatch.add(s);
+    this.events.emit({ type: 'suggestion', suggestion: s, builders: to !== undefined ? [to] : [] });
+    if (!here) return;
+    const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
+    from.peer.send({
+      type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build, count: 1, builders: to !== undefined ? [to] : [],
+      ...(to === undefined ? { queued: this.dispatch.ahead(s.id) ?? 0 } : {}),
     });
   }
 
@@ -521,7 +598,7 @@ export class Relay {
    * Who a suggestion would go to: with a selector, by its labels among the builders known (connected, or seen within
    * the replay window); without one, as always (every connected builder that takes the project, the others when back).
    */
-  private targeting(project: string, selector: Selector | undefined): Targeting {
+  private targeting(project: string, selector: Selector | undefined, one = false): Targeting {
     const now = this.now();
     const known: Candidate[] = [];
     for (const b of this.roster.all()) known.push({ name: b.name, connected: true, labels: (b.view ??= withScripts(b.labels, b.projects)) });
@@ -530,7 +607,8 @@ export class Relay {
       const away = this.roster.awayOf(name);
       known.push({ name, connected: false, labels: away ? withScripts(away.labels, away.projects) : this.recordLabels.get(name) ?? {} });
     }
-    if (selector) return target(project, selector, known);
+    // To one builder, it must have the script: one without it could only answer no-script.
+    if (selector || one) return target(project, selector, known);
     const takes = (c: Candidate): boolean => {
       const b = this.roster.get(c.name);
       const away = this.roster.awayOf(c.name);
@@ -554,7 +632,13 @@ export class Relay {
    * Stores a verdict the master gives for a builder, and resolves once it is in the record: `lost` when it did not
    * come back in time, `superseded` when a newer one was sent instead, `refused` when it was owed too many to replay.
    */
-  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused', message: string, seen?: { uname: Uname; node: string }): Promise<void> {
+  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused', message: string, seen?: { uname: Uname; node: string }, attempt = 1): Promise<void> {
+    // A `one` build lost with its builder goes to another one, if it has retries left: its queueing shares this commit.
+    if (verdict === 'lost' && s.one) {
+      const { again, of } = this.dispatch.retryOf(s, attempt);
+      message += again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
+      if (again) this.watchers.retrying(s.id, builder);
+    }
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
@@ -562,6 +646,8 @@ export class Relay {
     };
     // Out of the ledger at once, so a second sweep or replay does not give it twice while the commit is on its way.
     this.ledger.reported(builder, s.id);
-    return this.intake.verdict(report);
+    const stored = this.intake.verdict(report);
+    if (verdict === 'lost' && s.one) this.dispatch.lost(s, builder, attempt);
+    return stored;
   }
 }

@@ -1,7 +1,7 @@
 // The wire protocol's messages as zod schemas, and their types (docs/PROTOCOL.md). Only the master loads this at run time.
 import { z } from 'zod';
 import {
-  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, TAIL_MAX_CHARS,
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_RECEIVED_IDS, MAX_RETRIES, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, TAIL_MAX_CHARS,
 } from './limits.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
@@ -81,6 +81,8 @@ export const Hello = strict({
   check: z.boolean().optional(),
   /** Sent only to a master whose greeting has `labels`: an older master refuses keys it does not know. */
   labels: labels.optional(),
+  /** The builder names in `received` the `one` orders it wrote (to a master whose greeting has `one`): it may be sent them. */
+  ids: z.boolean().optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -90,7 +92,15 @@ const ProjectsUpdate = strict({ type: z.literal('projects'), projects: z.array(p
 const LabelsUpdate = strict({ type: z.literal('labels'), labels });
 
 /** A builder confirming that every order it was sent up to `seq` is written to its disk. */
-export const Received = strict({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const Received = strict({
+  type: z.literal('received'),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /**
+   * The `one` orders among them, by id: a dispatched order can be older than the builder's cursor, so its place in
+   * the log does not say it is on the builder's disk; its id does.
+   */
+  ids: z.array(id).max(MAX_RECEIVED_IDS).optional(),
+});
 
 /** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
 const Skipped = strict({ type: z.literal('skipped'), id });
@@ -108,6 +118,10 @@ export const SuggestRequest = strict({
   dryRun: z.boolean().optional(),
   /** Mail this address the suggestion's summary once every builder has reported (to a master whose greeting has `notify`). */
   notify: named(MAX_MAIL_ADDRESS_CHARS, mailAddressProblem).optional(),
+  /** To one matching builder, queued in the master's record while none is free (to a master whose greeting has `one`). */
+  one: z.boolean().optional(),
+  /** With `one`: how many times a build whose builder was lost before it finished is offered to another builder. */
+  retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -168,6 +182,8 @@ export const Greeting = z.object({
   labels: z.boolean().optional(),
   /** This master takes suggestions with `notify` (it may still refuse one: no mail sink for suggesters configured). */
   notify: z.boolean().optional(),
+  /** This master dispatches `one` suggestions (to a single builder, queued while none is free) and takes `received` with `ids`. */
+  one: z.boolean().optional(),
 });
 export type Greeting = z.infer<typeof Greeting>;
 
@@ -201,6 +217,8 @@ const Accepted = z.object({
   count: z.number().int().min(0),
   /** Their names (the first MAX_LISTED_BUILDERS of them). */
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  /** A `one` suggestion no matching builder is free for: it waits in the master's queue, this many before it. */
+  queued: z.number().int().min(0).optional(),
 });
 
 /** The answer to a suggestion with `dryRun`: who it would go to now, who when back, who not and why. */
@@ -223,6 +241,8 @@ export const BuildOrder = z.object({
   branch,
   revision: revision.optional(),
   replayed: z.boolean().optional(),
+  /** Dispatched to this builder alone (`one`): it names the id in `received` once it is on its disk. */
+  one: z.boolean().optional(),
 });
 export type BuildOrder = z.infer<typeof BuildOrder>;
 

@@ -32,6 +32,11 @@ export interface NewSuggestion {
   notify?: string;
   createdAt: number;
   /**
+   * To one matching builder (`--one`), at most `retries` more times when its builder is lost before it finishes; it
+   * waits in the queue until dispatched. Absent: to every builder that takes it (broadcast).
+   */
+  one?: { retries: number };
+  /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
    * builder's report for it is known to come from a builder it was offered to, whenever the master crashed.
    */
@@ -62,6 +67,26 @@ export interface DeliveryChange {
   builder: string;
   state: DeliveryState;
   at: number;
+  /** Which attempt of a `one` suggestion this delivery is (1 first; kept from its first write). */
+  attempt?: number;
+}
+
+/**
+ * A change to the dispatch queue of `one` suggestions, by suggestion id (a suggestion and its queueing may share a
+ * commit): `queued` as attempt `attempt` (after `after`, the builder the last attempt was lost with), or `taken` off
+ * the queue (dispatched, or cancelled).
+ */
+export type QueueChange =
+  | { id: string; queued: true; attempt: number; at: number; after?: string }
+  | { id: string; taken: true };
+
+/** A `one` suggestion waiting for a builder, as the record has it. */
+export interface QueuedOrder {
+  suggestion: StoredSuggestion;
+  attempt: number;
+  queuedAt: number;
+  /** Builders an earlier attempt went to (each has a report for it): it is not offered to them again. */
+  tried: string[];
 }
 
 /** A delivery not yet final, with what its suggestion asked for. */
@@ -70,6 +95,8 @@ export interface OpenDelivery {
   builder: string;
   state: OpenState;
   at: number;
+  /** Which attempt of a `one` suggestion it is. */
+  attempt: number;
 }
 
 /** What the record remembers of a builder between its connections. */
@@ -224,6 +251,8 @@ export interface Writes {
   deliveries: DeliveryChange[];
   reports: StoredReport[];
   builders: BuilderRecord[];
+  /** Dispatch queue changes; made durable with the commit like suggestions (a dispatch must never be undone by a power loss). */
+  queue: QueueChange[];
 }
 
 /** What storing a report did: a new record, a master-given `lost`, `superseded` or `refused` replaced by a real report, or a duplicate left alone. */
@@ -255,8 +284,13 @@ export interface Store {
   suggestion(id: string): Promise<StoredSuggestion | undefined>;
   /** Whether the record has a delivery of this place in the log to this builder, in any state. */
   delivered(seq: number, builder: string): Promise<boolean>;
-  /** Suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report for, oldest first. */
+  /**
+   * Broadcast suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report
+   * for, oldest first (a `one` suggestion is owed only to the builder it was dispatched to: an open delivery).
+   */
   owed(builder: string, afterSeq: number, since: number): Promise<Owed>;
+  /** `one` suggestions waiting for a builder, oldest first (loaded at start). */
+  queued(): Promise<QueuedOrder[]>;
   /** Every delivery not yet final (loaded at start: the master's view of who owes what). */
   openDeliveries(): Promise<OpenDelivery[]>;
   builders(): Promise<BuilderRecord[]>;
@@ -290,5 +324,5 @@ export interface Store {
 
 /** An empty set of writes. */
 export function noWrites(): Writes {
-  return { suggestions: [], deliveries: [], reports: [], builders: [] };
+  return { suggestions: [], deliveries: [], reports: [], builders: [], queue: [] };
 }

@@ -16,6 +16,9 @@ export interface SuggestJob {
   on?: string;
   /** Record nothing: print who would build, and exit. */
   dryRun?: boolean;
+  /** To one matching builder, queued while none is free; `retries`: offered again this often when lost with its builder. */
+  one?: boolean;
+  retries?: number;
   /** Mail this address the summary once every builder has reported (checked already). */
   notify?: string;
   /** Bound on the whole wait; 0 for none. */
@@ -75,6 +78,7 @@ async function reach(job: SuggestJob): Promise<Awaited<ReturnType<typeof connect
       return await connectToMaster(job.master, (greeting) => {
         // An older master refuses a key it does not know: said here, in words, before anything is sent.
         if ((job.on !== undefined || job.dryRun) && !greeting.labels) throw new Error(`it does not take --on or --dry-run (${greeting.server}; upgrade the master)`);
+        if (job.one && !greeting.one) throw new Error(`it does not take --one (${greeting.server}; upgrade the master)`);
         if (job.notify !== undefined && !greeting.notify) throw new Error(`it does not take --notify (${greeting.server}; upgrade the master)`);
         return { role: 'suggester' };
       }, {
@@ -174,7 +178,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           tracked.set(m.id, t);
           const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
           emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
-            `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
+            `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} ${m.queued !== undefined
+              ? `to one builder: queued, ${m.queued} of ${m.project} before it` : `to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`}`);
           if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
         }
@@ -208,7 +213,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           const t = tracked.get(m.id);
           if (!t) return;
           emit({ type: 'away', id: m.id, builder: m.builder, reason: m.reason, windowMs: m.windowMs },
-            `${m.builder}  ${job.project} ${printable(t.branch)}  away (${printable(m.reason)}); waiting up to ${seconds(m.windowMs)} for it to come back`);
+            m.windowMs === 0 ? `${m.builder}  ${job.project} ${printable(t.branch)}  ${printable(m.reason)}`
+              : `${m.builder}  ${job.project} ${printable(t.branch)}  away (${printable(m.reason)}); waiting up to ${seconds(m.windowMs)} for it to come back`);
           return;
         }
         case 'report': {
@@ -232,7 +238,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       byRef.set(String(i), b);
       conn.send({
         type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow,
-        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}), ...(job.notify !== undefined ? { notify: job.notify } : {}),
+        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}),
+        ...(job.one ? { one: true } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}), ...(job.notify !== undefined ? { notify: job.notify } : {}),
       });
     });
     if (job.wait && job.waitTimeoutMs > 0) {

@@ -78,8 +78,8 @@ describe('parseCommandLine', () => {
   });
 
   it('refuses, in one line with a hint: no command, an unknown one, unknown flags, flags of another command, missing or extra arguments', () => {
-    expect(refused([])).toBe('missing command (status, history, show, logs, where, suggest, prune or hook) (see --help)');
-    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, where, suggest, prune or hook) (see --help)");
+    expect(refused([])).toBe('missing command (status, history, show, logs, where, queue, suggest, prune or hook) (see --help)');
+    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, where, queue, suggest, prune or hook) (see --help)");
     expect(refused(['status', '--frob'])).toBe("unknown option '--frob' (see --help)");
     expect(refused(['status', '--failing'])).toBe("option '--failing' goes with history, not status (see --help)");
     expect(refused(['history', '-r', 'abcd'])).toBe("option '--revision' goes with suggest, not history (see --help)");

@@ -17,7 +17,7 @@ import { html, type Html } from './html.js';
 import { page } from './layout.js';
 import { matrixPage } from './matrix.js';
 import { projectPage } from './project.js';
-import { suggestionPage } from './suggestion.js';
+import { suggestionPage, type QueuedOf } from './suggestion.js';
 import { suggestionsPage } from './suggestions.js';
 
 /** A page's policy: its own CSS and JS, images of its own (the badge) or inline SVG, the event stream; nothing else. */
@@ -33,6 +33,8 @@ export interface PageDeps {
   notifications?: Pick<Outbox, 'recent'>;
   /** Which running builds are overdue (the build and suggestion pages say so). */
   overdue?: Pick<OverdueWatch, 'overdueOf'>;
+  /** A `one` suggestion waiting in the dispatch queue: where it stands (the suggestion page says so). */
+  queued?: QueuedOf;
   now?: () => number;
 }
 
@@ -73,7 +75,7 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/suggestions', (req, reply) => answer(reply, () => suggestionsPage(history, req.query as Record<string, unknown>, now())));
   app.get('/hooks', (req, reply) => answer(reply, () => hooksPage(history, req.query as Record<string, unknown>, now())));
   app.get('/notifications', (_req, reply) => answer(reply, () => notificationsPage(deps.notifications, now())));
-  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id, deps.overdue)));
+  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id, deps.overdue, deps.queued)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
     return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)

@@ -5,16 +5,22 @@ import { duration, overdueMark, stateMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, page } from './layout.js';
 
-export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>): Promise<{ status: number; body: Html }> {
+/** Where a `one` suggestion waiting in the dispatch queue stands, if it is one. */
+export type QueuedOf = (id: string) => { ahead: number; attempt: number; why: string } | undefined;
+
+export async function suggestionPage(history: History, id: string, overdue?: Pick<OverdueWatch, 'overdueOf'>, queuedOf?: QueuedOf): Promise<{ status: number; body: Html }> {
   const s = await history.suggestionView(id);
   if (!s) return { status: 404, body: notFound(`There is no suggestion ${JSON.stringify(id.slice(0, 64))} in this master's record.`) };
+  const queued = s.one ? queuedOf?.(s.id) : undefined;
   const main = html`<h1>Suggestion ${s.seq}: <a href="/p/${seg(s.project)}">${s.project}</a> ${s.branch}</h1>
 <dl class="facts">
 <dt>id</dt><dd><code>${s.id}</code></dd>
 <dt>revision</dt><dd>${s.revision ? html`<code>${s.revision}</code>` : '– (the branch as each builder fetches it)'}</dd>
 <dt>made</dt><dd>${when(s.createdAt)} from ${s.from}</dd>
+${s.one ? html`<dt>to</dt><dd>one builder (--one), offered again up to ${s.one.retries} time${s.one.retries === 1 ? '' : 's'} if lost with its builder</dd>` : ''}
 </dl>
-${s.deliveries.length === 0 ? html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>` : html`<div class="scroll"><table>
+${queued ? html`<p class="explain queued">Queued${queued.attempt > 1 ? html` (attempt ${queued.attempt})` : ''}, behind ${queued.ahead} of ${s.project}: ${queued.why}.</p>` : ''}
+${s.deliveries.length === 0 ? (queued ? '' : html`<p class="explain">No builder was connected when it was made, and none has taken it since.</p>`) : html`<div class="scroll"><table>
 <thead><tr><th scope="col">builder</th><th scope="col">state</th><th scope="col">exit code</th><th scope="col">duration</th><th scope="col">since</th></tr></thead>
 <tbody>
 ${s.deliveries.map((d) => html`<tr>

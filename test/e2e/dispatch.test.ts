@@ -1,0 +1,107 @@
+// Dispatch to one builder (`--one`) end to end: real masterd, clientd and simplebb-suggest processes on loopback ports with temp dirs.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanup, node, runToEnd, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
+
+/** Build processes the tests' scripts left behind (a builder killed -9 leaves its build running): ended by PID. */
+const pidFiles: string[] = [];
+afterEach(async () => {
+  for (const f of pidFiles.splice(0)) {
+    if (!existsSync(f)) continue;
+    for (const pid of readFileSync(f, 'utf8').split('\n').filter(Boolean)) {
+      try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  await cleanup();
+});
+
+/** A script that waits (bounded) for `gate` to exist, then says where it ran. */
+const gated = (gate: string): string => `for i in $(seq 1 400); do [ -e ${gate} ] && break; sleep 0.05; done; echo "built $1 on $SIMPLEBB_BUILDER"`;
+
+type Line = Record<string, unknown>;
+const reportsOf = (reports: Line[], id: string): Line[] => reports.filter((r) => r.id === id);
+const idOf = (stdout: string): string => /as (\S+) /.exec(stdout)![1]!;
+
+describe('--one', () => {
+  it('goes to one free builder, waits in the queue while none is free, and refuses at once when no builder has the script', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster();
+    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+    await startBuilder(m.port, { name: 'm2', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+    const first = await suggest(m.port, ['foo', 'one', '--one']);
+    const second = await suggest(m.port, ['foo', 'two', '--one']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/to 1 builder: m[12]\n$/);
+    expect(second.stdout).toMatch(/to 1 builder: m[12]\n$/);
+    // Least recently given first: the second goes to the other builder.
+    expect(first.stdout.trim().slice(-2)).not.toBe(second.stdout.trim().slice(-2));
+    const third = await suggest(m.port, ['foo', 'three', '--one']);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toMatch(/to one builder: queued, 0 of foo before it\n$/);
+    await waitFor('queued event', () => m.log().some((l) => l.event === 'queued' && l.id === idOf(third.stdout)));
+    // What waits, and why: simplebb queue, the API, and where.
+    const q = await runToEnd('simplebb', ['--url', m.httpUrl!, 'queue']);
+    expect(q.code).toBe(0);
+    expect(q.stdout).toMatch(new RegExp(`${idOf(third.stdout)}\\s+foo\\s+three\\s+1 of 3 .*every builder that can build it is busy \\(m1 1 of 1, m2 1 of 1\\)`));
+    const w = await runToEnd('simplebb', ['--url', m.httpUrl!, 'where', 'foo', '--branch', 'three']);
+    expect(w.stdout).toMatch(/\(next free\)\s+queued\s+queued \(behind 0 of foo\): every builder that can build it is busy/);
+    expect(w.stdout).not.toMatch(/^m[12]/m); // only the builders it went to are expected: none yet
+    const pageHtml = await (await fetch(`${m.httpUrl!}/s/${idOf(third.stdout)}`, { signal: AbortSignal.timeout(10_000) })).text();
+    expect(pageHtml).toContain('one builder (--one), offered again up to 2 times if lost with its builder');
+    expect(pageHtml).toMatch(/Queued, behind 0 of foo: every builder that can build it is busy \(m1 1 of 1, m2 1 of 1\)\./);
+
+    const none = await suggest(m.port, ['bar', 'main', '--one', '--wait'], { timeoutMs: 10_000 });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toBe('simplebb-suggest: no builder has the script bar: m1 has no script bar; m2 has no script bar\n');
+
+    writeFileSync(gate, '');
+    await waitFor('three reports', () => m.reports().length === 3, 20_000);
+    for (const out of [first, second, third]) {
+      const got = reportsOf(m.reports(), idOf(out.stdout));
+      expect(got).toHaveLength(1); // to one builder, never to both
+      expect(got[0]).toMatchObject({ verdict: 'success' });
+    }
+    const dispatched = m.log().find((l) => l.event === 'dispatched' && l.id === idOf(third.stdout));
+    expect(dispatched).toMatchObject({ attempt: 1 });
+  });
+
+  it('a queued order survives kill -9 of the master and is built when a builder is free', async () => {
+    const dir = tempDir();
+    const gate = join(dir, 'gate');
+    const m = await startMaster();
+    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+    const running = await suggest(m.port, ['foo', 'one', '--one']);
+    expect(running.stdout).toMatch(/to 1 builder: m1/);
+    const queued = await suggest(m.port, ['foo', 'two', '--one']);
+    expect(queued.stdout).toMatch(/queued, 0 of foo before it/);
+    await stop(m, 'SIGKILL');
+    const again = await startMaster({ dir: m.dir, port: m.port });
+    writeFileSync(gate, '');
+    await waitFor('both built', () => again.reports().length === 2, 30_000);
+    expect(reportsOf(again.reports(), idOf(queued.stdout))).toMatchObject([{ builder: 'm1', verdict: 'success' }]);
+    expect(reportsOf(again.reports(), idOf(running.stdout))).toMatchObject([{ builder: 'm1', verdict: 'success' }]);
+  });
+
+  it('a build lost with its builder (kill -9) is built once elsewhere; the first attempt is recorded lost', async () => {
+    const dir = tempDir();
+    const pids = join(dir, 'pids');
+    pidFiles.push(pids);
+    const m = await startMaster({ args: ['--replay-window', '1'] });
+    const m1 = await startBuilder(m.port, { name: 'm1', scripts: { foo: `echo $$ >> ${pids}; exec sleep 30` } });
+    const waiter = node('suggest', ['-p', String(m.port), 'foo', 'main', '--one', '--wait']);
+    await waitFor('the build to start on m1', () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '', 15_000);
+    await startBuilder(m.port, { name: 'm2', scripts: { foo: 'echo "built $1 on $SIMPLEBB_BUILDER"' } });
+    await stop(m1, 'SIGKILL');
+    const done = await waitFor('the waiter to finish', () => waiter.child.exitCode !== null && { code: waiter.child.exitCode }, 20_000);
+    expect(done.code).toBe(0);
+    expect(waiter.stdout()).toMatch(/m1\s+foo main\s+lost with it; offered to another builder/);
+    expect(waiter.stdout()).toMatch(/m2\s+foo main\s+success/);
+    const id = idOf(waiter.stdout());
+    const got = reportsOf(m.reports(), id);
+    expect(got.map((r) => [r.builder, r.verdict])).toEqual([['m1', 'lost'], ['m2', 'success']]);
+    expect(String(got[0]!.message)).toMatch(/did not come back within the replay window .*; offered to another builder \(attempt 2 of 3\)/);
+    expect(m.log().find((l) => l.event === 'dispatched' && l.builder === 'm2')).toMatchObject({ id, attempt: 2 });
+  });
+});
