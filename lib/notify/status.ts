@@ -59,7 +59,7 @@ export class StatusSink implements Sink {
     }
     if (n.perBuilder) return;
     const url = base ? `${base}/s/${encodeURIComponent(n.suggestion)}` : undefined;
-    await this.post({ revision, state: 'pending', context: ROLL_UP_CONTEXT, description: `waiting for ${builders.length} builder${builders.length === 1 ? '' : 's'}`, ...(url ? { url } : {}) });
+    await this.post({ revision, state: 'pending', context: ROLL_UP_CONTEXT, description: builders.length ? `waiting for ${builders.length} builder${builders.length === 1 ? '' : 's'}` : 'waiting for a free builder', ...(url ? { url } : {}) });
   }
 
   private async post(status: Parameters<typeof statusRequest>[1]): Promise<void> {

@@ -3,7 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../lib/master/events.js';
-import type { Notice } from '../../lib/notify/notice.js';
+import { headline, pageUrl, plainText, type Notice } from '../../lib/notify/notice.js';
+import { scriptEnv } from '../../lib/notify/script.js';
 import { overduePlanner } from '../../lib/notify/overdue.js';
 import { acceptPlanner } from '../../lib/notify/pending.js';
 import { planner } from '../../lib/notify/plan.js';
@@ -75,6 +76,18 @@ describe('pending on accept', () => {
     expect(await f.due()).toMatchObject([{ id: `${s.id}:each:pending`, pending: ['a', 'b'], perBuilder: true }]);
   });
 
+  it('a --one suggestion, offered to no one yet, has its roll-up pending alone', async () => {
+    const f = farm([rule({ name: 'all', when: ['any'] })]);
+    const { suggestions: [s] } = await f.store.commit({
+      ...noWrites(), suggestions: [{ id: 's-one', project: 'widget', branch: 'main', revision: SHA, from: 'test', createdAt: 1, offeredTo: [], one: { retries: 1 } }],
+    });
+    expect(await f.due()).toMatchObject([{ id: `${s!.id}:all:pending`, pending: [] }]);
+    expect((await f.due())[0]!.perBuilder).toBeUndefined();
+    const g = farm([rule({ name: 'each', when: ['any'], perBuilder: true })]);
+    await g.store.commit({ ...noWrites(), suggestions: [{ id: 's-one', project: 'widget', branch: 'main', revision: SHA, from: 'test', createdAt: 1, offeredTo: [], one: { retries: 1 } }] });
+    expect(await g.due()).toEqual([]); // a perBuilder rule sets no roll-up: nothing to be pending
+  });
+
   it('a planner that throws stores neither the suggestion nor its pending', async () => {
     const store = new SqliteStore(tempDir());
     store.planNotifications(() => [], () => { throw new Error('boom'); });
@@ -140,5 +153,16 @@ describe('overdue notices', () => {
     expect(due).toHaveLength(1);
     expect(due[0]).toMatchObject({ rule: 'late', transition: 'overdue', verdict: 'running', overdue: build, builds: [], suggestion: s.id });
     expect(plan(s, { ...build, builder: 'mac' }).map((p) => p.rule)).toEqual(['late', 'all']);
+  });
+
+  it('reads as an overdue build: headline, plain text, link to the build, a script\'s environment', () => {
+    const n: Notice = {
+      id: 's1:late:linux:overdue', rule: 'late', suggestion: 's1', project: 'widget', branch: 'main', revision: SHA, verdict: 'running', transition: 'overdue',
+      builds: [], overdue: { builder: 'linux', startedAt: 0, usualMs: 3000, runningMs: 7000 }, at: 0, perBuilder: true,
+    };
+    expect(headline(n)).toBe(`overdue: widget main at ${SHA.slice(0, 12)} (linux: running for 7.0 s, usually 3.0 s)`);
+    expect(plainText(n, undefined)).toContain('linux: still running after 7.0 s (started 1970-01-01T00:00:00.000Z), more than twice its usual 3.0 s');
+    expect(pageUrl(n, 'https://ci.example.org')).toBe('https://ci.example.org/b/s1/linux');
+    expect(scriptEnv(n, undefined, {})).toMatchObject({ SIMPLEBB_TRANSITION: 'overdue', SIMPLEBB_VERDICT: 'running', SIMPLEBB_BUILDER: 'linux' });
   });
 });
