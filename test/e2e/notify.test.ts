@@ -273,11 +273,12 @@ describe('notifications out', () => {
     const hook = await receiver();
     try {
       const steps = join(dir, 'steps');
-      writeFileSync(steps, '1');
+      writeFileSync(steps, '3');
       const config = notifyFile(dir, { chat: { type: 'webhook', url: `http://127.0.0.1:${hook.port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 } },
         [{ name: 'late', when: ['overdue'], sink: 'chat' }]);
       const m = await startMaster({ args: ['--notify', config] });
-      // Steps of 0.1 s, as many as the file says: one while the usual duration is made, then 40 (the overdue build).
+      // Steps of 0.1 s, as many as the file says: 3 while the usual duration is made (about 0.3 s: a busy machine does
+      // not double it), then 40 (the overdue build).
       await startBuilder(m.port, { name: 'linux', scripts: { widget: `#!/bin/sh\nn=$(cat ${steps}); i=0; while [ $i -lt $n ]; do sleep 0.1; i=$((i+1)); done; echo ok\n` } });
       for (let i = 0; i < 3; i++) await build(m.port);
       expect(hook.got).toEqual([]); // quick builds are not overdue
