@@ -46,7 +46,7 @@ const PENDING = 10_000;
 /** Reads of a batch of 8 timed per round. */
 const READS = 50;
 
-/** The median time (ms) of `due()` for a batch of 8, with the order's index (schema step 10) or without it (dropped: the baseline). */
+/** The median time (ms) of `due()` for a batch of 8, with the order's index (schema step 11) or without it (dropped: the baseline). */
 async function dueRound(withIndex: boolean): Promise<number> {
   const dir = tempDir();
   const store = new SqliteStore(dir);
@@ -84,7 +84,7 @@ async function notifyOrder(rounds: number): Promise<{ dueMs: number; dueMsWithou
   const b = median(without);
   const w = median(withIndex);
   table(`notify: the sender's read of 8 due entries among ${SENT} sent and ${PENDING} pending (two per suggestion and sink), median of ${READS} reads × ${rounds}`,
-    ['outbox', 'ms', 'ratio'], [['order by a scan (no index, baseline)', b, '1.00×'], ['order by the index (schema step 10)', w, `${(w / b).toFixed(3)}×`]]);
+    ['outbox', 'ms', 'ratio'], [['order by a scan (no index, baseline)', b, '1.00×'], ['order by the index (schema step 11)', w, `${(w / b).toFixed(3)}×`]]);
   return { dueMs: w, dueMsWithoutIndex: b };
 }
 

@@ -14,11 +14,16 @@ export async function suggest(api: Api, out: Output, ask: { project: string; bra
     out.write(jsonLine(a));
     return 0;
   }
+  out.write(cellText(acceptedLine(a)) + '\n');
+  return 0;
+}
+
+/** An accepted suggestion in one line: "suggested foo main (0123abcd) as ID to 2 builders: b1, b2" (or queued for one). */
+export function acceptedLine(a: Accepted): string {
   const builders = Array.isArray(a.builders) ? a.builders.map(str) : [];
   const count = typeof a.count === 'number' ? a.count : builders.length;
   const listed = builders.slice(0, LISTED).join(', ') + (count > Math.min(builders.length, LISTED) ? ', …' : '');
   const rev = typeof a.revision === 'string' ? ` (${a.revision.slice(0, 12)})` : '';
   const to = typeof a.queued === 'number' ? `to one builder: queued, ${a.queued} of ${str(a.project)} before it` : `to ${count} builder${count === 1 ? '' : 's'}${count ? `: ${listed}` : ''}`;
-  out.write(cellText(`suggested ${str(a.project)} ${str(a.branch)}${rev} as ${str(a.id)} ${to}`) + '\n');
-  return 0;
+  return `suggested ${str(a.project)} ${str(a.branch)}${rev} as ${str(a.id)} ${to}`;
 }

@@ -5,9 +5,11 @@ import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/l
 import { withScripts, type Labels } from '../protocol/labels.js';
 import { matches, parseSelector, type Selector } from '../protocol/selector.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
-import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
+import { isOpen, type Store, type StoredReport, type StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
 import { VERSION } from '../common/version.js';
+import { planCancel, type CancelPart, type CancelStep } from './cancel.js';
+import { CancelsOwed } from './cancelsOwed.js';
 import { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import { newSuggestionId } from './ids.js';
@@ -60,6 +62,11 @@ export interface QueuedView {
 /** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
 const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)';
 
+/** What cancelling did: per builder, what was done; or why nothing was (unknown id 404, nothing left to cancel 409). */
+export type CancelOutcome =
+  | { ok: true; id: string; steps: CancelStep[]; finished: Array<{ builder: string; verdict?: string }>; dequeued?: boolean }
+  | { ok: false; status: 400 | 404 | 409 | 503; error: string };
+
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;
 /** Parsed selectors remembered (replay matches each returning builder against the suggestions it missed). */
@@ -96,6 +103,7 @@ export class Relay {
   /** Each builder's labels (with `script:*`) as the record had them at start: matched while it has not said hello since. */
   private readonly recordLabels = new Map<string, Labels>();
   private readonly parsed = new Map<string, Selector>();
+  private readonly cancelsOwed = new CancelsOwed();
   private readonly startedAt: number;
   private stopping = false;
 
@@ -110,6 +118,11 @@ export class Relay {
     this.commits = new GroupCommit(store, events);
     this.ledger = new Ledger(this.commits, events, now);
     this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
+    // A builder's own `lost` (its clientd died while it ran) is retried like the master's.
+    this.intake.onLost = (report, s, attempt) => {
+      report.message = (report.message ?? 'lost') + this.retryWords(s, report.builder, attempt);
+      this.dispatch.lost(s, report.builder, attempt);
+    };
     this.watchers = new Watchers(events);
     this.dispatch = new Dispatcher({
       roster: this.roster, ledger: this.ledger, commits: this.commits, events, now,
@@ -177,7 +190,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true, one: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true, one: true, cancel: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -294,6 +307,62 @@ export class Relay {
     await this.commits.flush();
   }
 
+  /**
+   * Cancels suggestion `id`'s builds (or only `builder`'s): a connected builder is told to kill or drop its build and
+   * reports it `cancelled`; for one that is offline the master records `cancelled` itself (and tells it when it is
+   * back). `by` and `reason` say who cancelled it and why, in each report's message. The decision is planCancel's.
+   */
+  async cancel(id: string, by: string, options: { builder?: string; reason?: string } = {}): Promise<CancelOutcome> {
+    let s: StoredSuggestion | undefined;
+    let view;
+    try {
+      [s, view] = await Promise.all([this.store.suggestion(id), this.store.history.suggestionView(id)]);
+    } catch (err) {
+      return { ok: false, status: 503, error: `could not read the record: ${(err as Error).message}` };
+    }
+    if (!s) return { ok: false, status: 404, error: `no such suggestion: ${id}` };
+    // The ledger is fresher than the record for open parts (changes wait for the next commit); the record has the rest.
+    const parts = new Map<string, CancelPart>();
+    for (const d of view?.deliveries ?? []) parts.set(d.builder, { builder: d.builder, state: isOpen(d.state) ? 'reported' : d.state, ...(d.verdict ? { verdict: d.verdict } : {}) });
+    for (const name of this.ledger.builders()) {
+      const o = this.ledger.get(name, id);
+      if (!o) continue;
+      const b = this.roster.get(name);
+      parts.set(name, { builder: name, state: o.state, ...(b?.live ? { link: { cancels: b.cancels } } : {}) });
+    }
+    // Builders away within the replay window that would be sent it when back (it was made while they were away).
+    const selector = s.on !== undefined ? this.selectorOf(s.on) : undefined;
+    // (A `one` suggestion is owed to no one: the dispatcher gives it to a builder.)
+    if (!s.one) {
+      for (const name of this.targeting(s.project, selector, false, s.builder).later) {
+        if (!parts.has(name)) parts.set(name, { builder: name, state: 'owed' });
+      }
+    }
+    // A `one` order still waiting in the dispatch queue (and not for one builder only) is taken out of it.
+    const queued = this.dispatch.get(id) !== undefined && options.builder === undefined;
+    const plan = planCancel({ id, ...(options.builder !== undefined ? { builder: options.builder } : {}), parts: [...parts.values()], queued });
+    // Finished, or never this builder's: there is nothing to cancel (409); an unknown id was answered above (404).
+    if (!plan.ok) return { ok: false, status: 409, error: plan.problem };
+    const reason = `cancelled by ${by}${options.reason ? `: ${options.reason}` : ''}`;
+    const given: Array<Promise<void>> = [];
+    for (const step of plan.steps) {
+      if (step.action === 'send') this.roster.get(step.builder)?.peer.send({ type: 'cancel', id, reason });
+      if (step.action !== 'record') continue;
+      // Offline: nothing of it runs there now. One it had on its disk before it went away is cancelled when it is back;
+      // one still catching up may yet be sent the order, so it is told right after it.
+      if ((step.state !== 'offered' && step.state !== 'owed') || this.roster.get(step.builder)) this.cancelsOwed.owe(step.builder, id, reason);
+      given.push(this.giveVerdict(step.builder, s, 'cancelled', `${reason} (builder ${step.builder} was not connected)`, this.roster.awayOf(step.builder)));
+    }
+    // Out of the queue durably; its waiting suggester hears a made-up `cancelled` (nothing ran, so nothing is stored).
+    const dequeued = plan.dequeue ? await this.dispatch.take(id) : false;
+    if (dequeued) this.watchers.cancelledQueued(s, `${reason} while it was queued`);
+    this.events.notice('info', 'cancel', 'suggestion cancelled', {
+      id, by, builders: plan.steps.map((x) => `${x.builder}:${x.action}`), ...(dequeued ? { dequeued: true } : {}), ...(options.reason ? { reason: options.reason } : {}),
+    });
+    await Promise.all(given);
+    return { ok: true, id, steps: plan.steps, finished: plan.finished.map((f) => ({ builder: f.builder, ...(f.verdict ? { verdict: f.verdict } : {}) })), ...(dequeued ? { dequeued } : {}) };
+  }
+
   private hello(state: Pending, msg: Hello): void {
     const { peer } = state;
     clearTimeout(state.timer);
@@ -333,7 +402,8 @@ export class Relay {
     this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
-      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, ids: msg.ids ?? false, live: false, buffer: [],
+      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, ids: msg.ids ?? false, cancels: msg.cancel ?? false,
+      live: false, buffer: [],
     };
     if (current) {
       this.peers.delete(current.peer);
@@ -483,6 +553,7 @@ export class Relay {
     if (this.roster.get(b.name) !== b) return;
     b.peer.send({ type: 'synced', seq: head });
     this.dispatch.schedule(); // live now: it may take a queued order
+    if (b.cancels) for (const c of this.cancelsOwed.take(b.name)) b.peer.send({ type: 'cancel', ...c });
     const sent = plan.send.filter((s) => !buffered.has(s.seq)).map((s) => s.id);
     if (sent.length || plan.superseded.length || plan.lost.length || plan.refused.length) {
       this.events.emit({
@@ -505,8 +576,14 @@ export class Relay {
     }
     const selector = msg.on !== undefined ? this.selectorOf(msg.on) : undefined;
     let chosen: Targeting | undefined;
+    if (msg.builder !== undefined && !this.roster.get(msg.builder) && !this.lastSeen.has(msg.builder)) {
+      return void from.peer.send({ type: 'error', message: `no builder named ${msg.builder} is known to this master`, code: 'no-match', ...ref });
+    }
+    if (msg.rerunOf !== undefined && !(await this.known(msg.rerunOf))) {
+      return void from.peer.send({ type: 'error', message: `rerunOf: no such suggestion: ${msg.rerunOf}`, code: 'not-found', ...ref });
+    }
     if (selector || msg.dryRun || msg.one) {
-      chosen = this.targeting(msg.project, selector, msg.one ?? false);
+      chosen = this.targeting(msg.project, selector, msg.one ?? false, msg.builder);
       if (msg.dryRun) {
         const cut = (list: string[]): string[] => list.slice(0, MAX_LISTED_BUILDERS);
         from.peer.send({
@@ -529,12 +606,13 @@ export class Relay {
     let s: StoredSuggestion;
     // Who gets it is written with it: a report for it is then taken only from a builder it was offered to, also
     // after a crash between the offer and the next commit.
-    const takers = msg.one ? [] : selector ? chosen!.now : this.roster.takers(msg.project);
+    const takers = (msg.one ? [] : selector ? chosen!.now : this.roster.takers(msg.project)).filter((b) => msg.builder === undefined || b === msg.builder);
     try {
       s = await this.commits.suggestion({
         id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
         ...(msg.on !== undefined ? { on: msg.on } : {}), ...(msg.notify !== undefined ? { notify: msg.notify } : {}),
         ...(msg.one ? { one: { retries: msg.retries ?? DEFAULT_RETRIES } } : {}),
+        ...(msg.rerunOf !== undefined ? { rerunOf: msg.rerunOf } : {}), ...(msg.builder !== undefined ? { builder: msg.builder } : {}),
       });
       // Queued in the same commit as the suggestion: a master that dies after accepting it finds it waiting at start.
       if (msg.one) void this.commits.queue({ id, queued: true, attempt: 1, at: now });
@@ -544,7 +622,7 @@ export class Relay {
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
     if (s.one) return this.suggestedOne(from, s, msg.follow ?? false, ref);
-    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector ? (b) => this.fits(b, s) : undefined);
+    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector || s.builder !== undefined ? (b) => this.fits(b, s) : undefined);
     const recorded = new Set(takers);
     this.ledger.offeredTo(names, s, recorded);
     // A builder that went away while the suggestion was being committed has its offered delivery in the record:
@@ -558,6 +636,15 @@ export class Relay {
       type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
     });
+  }
+
+  /** Whether the record has suggestion `id` (false also when it cannot be read: the caller refuses). */
+  private async known(id: string): Promise<boolean> {
+    try {
+      return (await this.store.suggestion(id)) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** A `one` suggestion in the record: given to a free builder now, or waiting; the suggester hears which. */
@@ -588,6 +675,7 @@ export class Relay {
 
   /** Whether a suggestion goes to this builder by its selector: none, or its labels match and it has the script. */
   private fits(b: BuilderSession, s: StoredSuggestion): boolean {
+    if (s.builder !== undefined && b.name !== s.builder) return false;
     if (s.on === undefined) return true;
     if (!b.projects.has(s.project)) return false;
     b.view ??= withScripts(b.labels, b.projects);
@@ -597,8 +685,20 @@ export class Relay {
   /**
    * Who a suggestion would go to: with a selector, by its labels among the builders known (connected, or seen within
    * the replay window); without one, as always (every connected builder that takes the project, the others when back).
+   * With `only` (a rerun's --builder), that builder alone; the others are misses.
    */
-  private targeting(project: string, selector: Selector | undefined, one = false): Targeting {
+  private targeting(project: string, selector: Selector | undefined, one = false, only?: string): Targeting {
+    const chosen = this.targetingAll(project, selector, one);
+    if (only === undefined) return chosen;
+    const others = [...chosen.now, ...chosen.later].filter((n) => n !== only);
+    return {
+      now: chosen.now.filter((n) => n === only), later: chosen.later.filter((n) => n === only),
+      misses: [...chosen.misses, ...others.map((n) => ({ builder: n, why: `not builder ${only}`, distance: 1 }))],
+    };
+  }
+
+  /** targeting() for every builder, before a rerun's `only` is applied. */
+  private targetingAll(project: string, selector: Selector | undefined, one: boolean): Targeting {
     const now = this.now();
     const known: Candidate[] = [];
     for (const b of this.roster.all()) known.push({ name: b.name, connected: true, labels: (b.view ??= withScripts(b.labels, b.projects)) });
@@ -632,13 +732,8 @@ export class Relay {
    * Stores a verdict the master gives for a builder, and resolves once it is in the record: `lost` when it did not
    * come back in time, `superseded` when a newer one was sent instead, `refused` when it was owed too many to replay.
    */
-  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused', message: string, seen?: { uname: Uname; node: string }, attempt = 1): Promise<void> {
-    // A `one` build lost with its builder goes to another one, if it has retries left: its queueing shares this commit.
-    if (verdict === 'lost' && s.one) {
-      const { again, of } = this.dispatch.retryOf(s, attempt);
-      message += again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
-      if (again) this.watchers.retrying(s.id, builder);
-    }
+  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused' | 'cancelled', message: string, seen?: { uname: Uname; node: string }, attempt = 1): Promise<void> {
+    if (verdict === 'lost' && s.one) message += this.retryWords(s, builder, attempt);
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
@@ -649,5 +744,15 @@ export class Relay {
     const stored = this.intake.verdict(report);
     if (verdict === 'lost' && s.one) this.dispatch.lost(s, builder, attempt);
     return stored;
+  }
+
+  /**
+   * A `one` build lost with its builder goes to another one if it has retries left (the caller queues it in the
+   * turn that commits the `lost`): what the report's message then says, and its waiter is told it is not the end.
+   */
+  private retryWords(s: StoredSuggestion, builder: string, attempt: number): string {
+    const { again, of } = this.dispatch.retryOf(s, attempt);
+    if (again) this.watchers.retrying(s.id, builder);
+    return again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
   }
 }

@@ -18,6 +18,9 @@ export function tailOf(output: string): string {
   return lines.slice(-TAIL_LINES).join('\n');
 }
 
+/** Who a `one` suggestion cancelled while queued was "reported" by, for its waiter. */
+const QUEUE = 'queue';
+
 /** How many of a failed build's last output lines a waiting suggester gets. */
 const TAIL_LINES = 10;
 
@@ -73,6 +76,18 @@ export class Watchers {
     const w = this.byId.get(id);
     if (!w?.one || !w.waitingFor.delete(builder)) return;
     w.waiter.send({ type: 'away', id, builder, reason: 'lost with it; offered to another builder', windowMs: 0 });
+  }
+
+  /** A `one` suggestion was cancelled while queued: its waiter gets a `cancelled` report from the queue (not stored) and is done. */
+  cancelledQueued(s: StoredSuggestion, message: string): void {
+    const w = this.byId.get(s.id);
+    if (!w?.one) return;
+    w.waiter.send({
+      type: 'report', id: s.id, builder: QUEUE, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
+      exitCode: -1, verdict: 'cancelled', message, durationMs: 0, uname: { type: '', release: '', version: '', machine: '', hostname: '' }, node: '', outputBytes: 0, outputCut: 0,
+    });
+    w.waitingFor.clear();
+    this.doneIfAll(w);
   }
 
   /** The waiter's connection closed. */

@@ -81,6 +81,8 @@ export const Hello = strict({
   check: z.boolean().optional(),
   /** Sent only to a master whose greeting has `labels`: an older master refuses keys it does not know. */
   labels: labels.optional(),
+  /** Sent only to a master whose greeting has `cancel`: this builder acts on `cancel` orders. */
+  cancel: z.boolean().optional(),
   /** The builder names in `received` the `one` orders it wrote (to a master whose greeting has `one`): it may be sent them. */
   ids: z.boolean().optional(),
 });
@@ -118,6 +120,10 @@ export const SuggestRequest = strict({
   dryRun: z.boolean().optional(),
   /** Mail this address the suggestion's summary once every builder has reported (to a master whose greeting has `notify`). */
   notify: named(MAX_MAIL_ADDRESS_CHARS, mailAddressProblem).optional(),
+  /** This suggestion builds again what suggestion `rerunOf` built (`simplebb rerun`); recorded and shown with it. */
+  rerunOf: id.optional(),
+  /** Only this builder (`simplebb rerun --builder`); to a master whose greeting has `cancel`. */
+  builder: builderName.optional(),
   /** To one matching builder, queued in the master's record while none is free (to a master whose greeting has `one`). */
   one: z.boolean().optional(),
   /** With `one`: how many times a build whose builder was lost before it finished is offered to another builder. */
@@ -182,6 +188,8 @@ export const Greeting = z.object({
   labels: z.boolean().optional(),
   /** This master takes suggestions with `notify` (it may still refuse one: no mail sink for suggesters configured). */
   notify: z.boolean().optional(),
+  /** This master may send builders `cancel`, takes a builder hello's `cancel`, and suggestions with `rerunOf` and `builder`. */
+  cancel: z.boolean().optional(),
   /** This master dispatches `one` suggestions (to a single builder, queued while none is free) and takes `received` with `ids`. */
   one: z.boolean().optional(),
 });
@@ -246,6 +254,13 @@ export const BuildOrder = z.object({
 });
 export type BuildOrder = z.infer<typeof BuildOrder>;
 
+/**
+ * To a builder whose hello had `cancel`: stop build `id` (kill its process group as its timeout would, or drop it
+ * if it has not started) and report it `cancelled`, with `reason` (who cancelled it and why) as its message.
+ */
+export const Cancel = z.object({ type: z.literal('cancel'), id, reason: shortText });
+export type Cancel = z.infer<typeof Cancel>;
+
 /** After a builder's hello: everything owed to it up to `seq` has now been sent (its cursor may move there). */
 const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
 
@@ -260,7 +275,7 @@ export type BuildReport = z.infer<typeof BuildReport>;
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
+  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, Cancel, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

@@ -87,8 +87,8 @@ export class SqliteStore implements Store {
     this.history = new SqliteHistory(this.db);
     this.outbox = this.sqliteOutbox = new SqliteOutbox(this.db, (durable) => this.syncFor(durable));
     this.stmts = {
-      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null, number | null], never>(
-        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify, one_retries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null, number | null, string | null, string | null], never>(
+        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify, one_retries, rerun_of, builder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       enqueue: this.db.prepare<[number, number, string | null, string], never>(`INSERT INTO queue (id, seq, attempt, queued_at, after)
         SELECT id, seq, ?, ?, ? FROM suggestions WHERE id = ? ON CONFLICT (id) DO UPDATE SET attempt = excluded.attempt, queued_at = excluded.queued_at, after = excluded.after`),
       dequeue: this.db.prepare<[string], never>('DELETE FROM queue WHERE id = ?'),
@@ -146,7 +146,7 @@ export class SqliteStore implements Store {
       const accepted: Array<{ suggestion: StoredSuggestion; builders: string[] }> = [];
       const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
         const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null,
-          s.one ? s.one.retries : null).lastInsertRowid);
+          s.one ? s.one.retries : null, s.rerunOf ?? null, s.builder ?? null).lastInsertRowid);
         for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
         accepted.push({ suggestion: { ...s, seq }, builders: offeredTo ?? [] });
         return { ...s, seq };

@@ -30,6 +30,10 @@ export interface NewSuggestion {
   on?: string;
   /** The address its summary is mailed to once every builder has reported (`simplebb-suggest --notify`). */
   notify?: string;
+  /** The suggestion this one builds again (`simplebb rerun`). */
+  rerunOf?: string;
+  /** Only this builder builds it (`simplebb rerun --builder`); absent: every builder (that the selector lets). */
+  builder?: string;
   createdAt: number;
   /**
    * To one matching builder (`--one`), at most `retries` more times when its builder is lost before it finishes; it

@@ -38,8 +38,11 @@ export interface SuggestJob {
 /** Exit codes of simplebb-suggest. */
 const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
 
-/** Verdicts of a build that ran (or may have: `lost`); `no-script`, `superseded` and `refused` never ran. */
-const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost']);
+/**
+ * Verdicts of a build that ran (or may have: `lost`, `cancelled`, which did not succeed either); `no-script`,
+ * `superseded` and `refused` never ran.
+ */
+const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost', 'cancelled']);
 
 /** What a set of reports means for the exit code: 3 when nobody ran the script, 1 when any run failed, else 0. */
 function exitCodeFor(verdicts: Verdict[]): number {

@@ -23,6 +23,16 @@ type Line = Record<string, unknown>;
 const reportsOf = (reports: Line[], id: string): Line[] => reports.filter((r) => r.id === id);
 const idOf = (stdout: string): string => /as (\S+) /.exec(stdout)![1]!;
 
+/** A master with one builder (m1, one job) busy with a `--one` build that waits for `gate`. */
+async function oneBusyBuilder(): Promise<{ m: Awaited<ReturnType<typeof startMaster>>; gate: string; running: { stdout: string } }> {
+  const gate = join(tempDir(), 'gate');
+  const m = await startMaster();
+  await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
+  const running = await suggest(m.port, ['foo', 'one', '--one']);
+  expect(running.stdout).toMatch(/to 1 builder: m1/);
+  return { m, gate, running };
+}
+
 describe('--one', () => {
   it('goes to one free builder, waits in the queue while none is free, and refuses at once when no builder has the script', async () => {
     const dir = tempDir();
@@ -68,12 +78,7 @@ describe('--one', () => {
   });
 
   it('a queued order survives kill -9 of the master and is built when a builder is free', async () => {
-    const dir = tempDir();
-    const gate = join(dir, 'gate');
-    const m = await startMaster();
-    await startBuilder(m.port, { name: 'm1', scripts: { foo: gated(gate) }, args: ['--jobs', '1'] });
-    const running = await suggest(m.port, ['foo', 'one', '--one']);
-    expect(running.stdout).toMatch(/to 1 builder: m1/);
+    const { m, gate, running } = await oneBusyBuilder();
     const queued = await suggest(m.port, ['foo', 'two', '--one']);
     expect(queued.stdout).toMatch(/queued, 0 of foo before it/);
     await stop(m, 'SIGKILL');
@@ -82,6 +87,24 @@ describe('--one', () => {
     await waitFor('both built', () => again.reports().length === 2, 30_000);
     expect(reportsOf(again.reports(), idOf(queued.stdout))).toMatchObject([{ builder: 'm1', verdict: 'success' }]);
     expect(reportsOf(again.reports(), idOf(running.stdout))).toMatchObject([{ builder: 'm1', verdict: 'success' }]);
+  });
+
+  it('cancel takes a queued order out of the queue: it never runs, and its waiter hears cancelled', async () => {
+    const { m, gate, running } = await oneBusyBuilder();
+    const waiter = node('suggest', ['-p', String(m.port), 'foo', 'two', '--one', '--wait']);
+    const queued = await waitFor('the second queued', () => /as (\S+) to one builder: queued/.exec(waiter.stdout())?.[1]);
+    const c = await runToEnd('simplebb', ['--url', m.httpUrl!, 'cancel', queued, '--reason', 'not needed']);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toBe(`${queued}: taken out of the queue before any builder had it\n`);
+    const done = await waitFor('the waiter to finish', () => waiter.child.exitCode !== null && { code: waiter.child.exitCode }, 15_000);
+    expect(done.code).toBe(1);
+    expect(waiter.stdout()).toMatch(/queue\s+foo two\s+cancelled .*cancelled by 127\.0\.0\.1 \(http\): not needed while it was queued/);
+    expect((await runToEnd('simplebb', ['--url', m.httpUrl!, 'queue'])).stdout).toBe('nothing is queued\n');
+    writeFileSync(gate, '');
+    await waitFor('the first built', () => m.reports().length === 1, 20_000);
+    await new Promise((r) => setTimeout(r, 500)); // the freed builder would have been given the cancelled order by now
+    expect(m.reports().map((r) => r.id)).toEqual([idOf(running.stdout)]);
+    expect(m.log().some((l) => l.event === 'dispatched' && l.id === queued)).toBe(false);
   });
 
   it('a build lost with its builder (kill -9) is built once elsewhere; the first attempt is recorded lost', async () => {
@@ -103,5 +126,23 @@ describe('--one', () => {
     expect(got.map((r) => [r.builder, r.verdict])).toEqual([['m1', 'lost'], ['m2', 'success']]);
     expect(String(got[0]!.message)).toMatch(/did not come back within the replay window .*; offered to another builder \(attempt 2 of 3\)/);
     expect(m.log().find((l) => l.event === 'dispatched' && l.builder === 'm2')).toMatchObject({ id, attempt: 2 });
+  });
+
+  it('a build whose clientd died while it ran (its next clientd reports lost) is built once elsewhere', async () => {
+    const dir = tempDir();
+    const pids = join(dir, 'pids');
+    pidFiles.push(pids);
+    const m = await startMaster();
+    const m1 = await startBuilder(m.port, { name: 'm1', scripts: { foo: `echo $$ >> ${pids}; exec sleep 30` } });
+    const waiter = node('suggest', ['-p', String(m.port), 'foo', 'main', '--one', '--retries', '1', '--wait']);
+    await waitFor('the build to start on m1', () => existsSync(pids) && readFileSync(pids, 'utf8').trim() !== '', 15_000);
+    await startBuilder(m.port, { name: 'm2', scripts: { foo: 'echo "built $1 on $SIMPLEBB_BUILDER"' } });
+    await stop(m1, 'SIGKILL');
+    await startBuilder(m.port, { name: 'm1', dir: m1.dir }); // the same state dir: it reports the build it left unfinished
+    const done = await waitFor('the waiter to finish', () => waiter.child.exitCode !== null && { code: waiter.child.exitCode }, 20_000);
+    expect(done.code).toBe(0);
+    const got = reportsOf(m.reports(), idOf(waiter.stdout()));
+    expect(got.map((r) => [r.builder, r.verdict])).toEqual([['m1', 'lost'], ['m2', 'success']]);
+    expect(String(got[0]!.message)).toMatch(/simplebb-clientd stopped while this build ran.*; offered to another builder \(attempt 2 of 2\)/);
   });
 });
