@@ -92,6 +92,8 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
     ALTER TABLE suggestions ADD COLUMN rerun_of TEXT;
     ALTER TABLE suggestions ADD COLUMN builder TEXT;
   `),
+  // 11: the outbox's order: a notification waits for the pending ones of its suggestion and sink planned before it.
+  (db) => db.exec("CREATE INDEX notifications_order ON notifications(seq, sink) WHERE state = 'pending'"),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

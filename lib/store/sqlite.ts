@@ -11,7 +11,7 @@ import type { Labels } from '../protocol/labels.js';
 import { SqliteOutbox } from './sqliteOutbox.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type QueuedOrder, type ReportKey, type Store,
+  isOpen, type AcceptPlanner, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type QueuedOrder, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -143,12 +143,16 @@ export class SqliteStore implements Store {
     this.syncFor(w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.queue.length > 0 || w.deliveries.some((d) => !isOpen(d.state)));
     return this.db.transaction((): Written => {
       const offers: DeliveryChange[] = [];
+      const accepted: Array<{ suggestion: StoredSuggestion; builders: string[] }> = [];
       const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
         const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null,
           s.one ? s.one.retries : null, s.rerunOf ?? null, s.builder ?? null).lastInsertRowid);
         for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
+        accepted.push({ suggestion: { ...s, seq }, builders: offeredTo ?? [] });
         return { ...s, seq };
       });
+      // What accepting them notifies (pending statuses) goes to the outbox before anything a report of theirs plans.
+      this.sqliteOutbox.accept(accepted, Date.now());
       const reports = w.reports.map((r) => this.storeReport(r));
       // A stored report's delivery is reported, in the same commit.
       this.storeDeliveries([...offers, ...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
@@ -279,8 +283,8 @@ export class SqliteStore implements Store {
     return r ? rowToSuggestion(r) : undefined;
   }
 
-  planNotifications(planner: NotificationPlanner): void {
-    this.sqliteOutbox.setPlanner(planner);
+  planNotifications(planner: NotificationPlanner, accepted?: AcceptPlanner): void {
+    this.sqliteOutbox.setPlanner(planner, accepted);
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */

@@ -198,6 +198,15 @@ export interface PlannedNotification {
 /** Decides, inside the commit, what a stored report is to tell the outside world; synchronous and pure but for `sinceGreen`. */
 export type NotificationPlanner = (input: PlanInput) => PlannedNotification[];
 
+/** What an acceptance planner is told for each suggestion a commit stores: it and the builders it was offered to (`offeredTo`). */
+export interface AcceptInput {
+  suggestion: StoredSuggestion;
+  builders: string[];
+}
+
+/** Decides, inside the commit that stores a suggestion, what its acceptance tells the outside world (the `pending` commit statuses); synchronous and pure. */
+export type AcceptPlanner = (input: AcceptInput) => PlannedNotification[];
+
 /** A notification in the outbox: pending until sent, or failed when it was given up. */
 export interface NotificationEntry {
   id: string;
@@ -220,7 +229,11 @@ export interface DueNotification extends NotificationEntry {
 
 /** The outbox as its sender and the API see it. */
 export interface Outbox {
-  /** Pending notifications due by `now`, oldest first. */
+  /**
+   * Pending notifications due by `now`, oldest first. The entries of one suggestion (`seq`) and one sink are sent in
+   * the order they were planned, one at a time: an entry is not due while an earlier-planned one of its suggestion and
+   * sink is still pending (so a commit status's final state is never overtaken by its `pending` one).
+   */
   due(now: number, limit: number): Promise<DueNotification[]>;
   /** When the next pending one is due; undefined when none is pending. */
   nextDue(): Promise<number | undefined>;
@@ -229,6 +242,11 @@ export interface Outbox {
   failed(id: string, error: string, at: number, next: { nextAt: number } | { giveUp: true }): Promise<void>;
   /** The newest entries, newest first. */
   recent(limit: number): Promise<NotificationEntry[]>;
+  /**
+   * Keeps notifications planned outside a commit (an overdue build's) for the suggestion at `seq`, durably (fsynced)
+   * before it resolves; an id already in the outbox is left alone, so planning one again adds nothing.
+   */
+  enqueue(seq: number, planned: PlannedNotification[], at: number): Promise<void>;
 }
 
 /** Everything written in one commit: one transaction, one fsync. */
@@ -299,8 +317,11 @@ export interface Store {
   hookDone(forge: string, delivery: string, outcome: { state: 'done' | 'failed'; outcome: string; suggestion?: string; at: number }): Promise<void>;
   /** The suggestion made by this source (a webhook's label), if any: a delivery processed again makes none twice. */
   suggestionFrom(source: string): Promise<StoredSuggestion | undefined>;
-  /** From now on every commit asks `planner` what each stored report notifies, and keeps that in the outbox in the same transaction. */
-  planNotifications(planner: NotificationPlanner): void;
+  /**
+   * From now on every commit asks `planner` what each stored report notifies, and `accepted` (when given) what each
+   * stored suggestion notifies, and keeps that in the outbox in the same transaction.
+   */
+  planNotifications(planner: NotificationPlanner, accepted?: AcceptPlanner): void;
   readonly outbox: Outbox;
   close(): Promise<void>;
 }

@@ -30,15 +30,18 @@ describe('schema step 8: suggestions.notify', () => {
     await again.close();
 
     const check = new Database(join(dir, 'simplebb.db'));
-    expect(check.pragma('user_version', { simple: true })).toBe(10);
-    check.pragma('user_version = 11');
+    expect(check.pragma('user_version', { simple: true })).toBe(11);
+    check.pragma('user_version = 12');
     check.close();
-    expect(() => new SqliteStore(dir)).toThrow('the database was written by a newer simplebb (schema 11; this one knows up to 10)');
+    expect(() => new SqliteStore(dir)).toThrow('the database was written by a newer simplebb (schema 12; this one knows up to 11)');
   });
 });
 
-/** What schema step 10 added, taken away again: a database as simplebb made it before rerun. */
-const STEP_10_UNDONE = 'ALTER TABLE suggestions DROP COLUMN rerun_of; ALTER TABLE suggestions DROP COLUMN builder;';
+/** What schema step 11 added, taken away again: a database as simplebb made it before the outbox's order. */
+const STEP_11_UNDONE = 'DROP INDEX notifications_order;';
+
+/** What schema steps 11 and 10 added, taken away again: a database as simplebb made it before rerun. */
+const STEP_10_UNDONE = `${STEP_11_UNDONE} ALTER TABLE suggestions DROP COLUMN rerun_of; ALTER TABLE suggestions DROP COLUMN builder;`;
 
 /** What schema step 9 added, taken away again: a database as simplebb made it before --one. */
 const STEP_9_UNDONE = 'DROP TABLE queue; ALTER TABLE suggestions DROP COLUMN one_retries; ALTER TABLE deliveries DROP COLUMN attempt;';
@@ -93,5 +96,22 @@ describe('schema step 10: suggestions.rerun_of and suggestions.builder', () => {
     expect(await again.suggestion('s-2')).toMatchObject({ rerunOf: 's-1', builder: 'b1' });
     expect(await again.history.suggestionView('s-2')).toMatchObject({ rerunOf: 's-1', builder: 'b1' });
     await again.close();
+  });
+});
+
+describe('schema step 11: the outbox\'s order', () => {
+  it('a step-10 database gains the index the outbox finds a notification\'s earlier pending ones of its suggestion and sink with', async () => {
+    const dir = tempDir();
+    await new SqliteStore(dir).close();
+    const db = new Database(join(dir, 'simplebb.db'));
+    db.exec(STEP_11_UNDONE);
+    db.pragma('user_version = 10');
+    db.close();
+    await new SqliteStore(dir).close();
+    const check = new Database(join(dir, 'simplebb.db'));
+    expect(check.pragma('user_version', { simple: true })).toBe(11);
+    const plan = check.prepare(`EXPLAIN QUERY PLAN SELECT 1 FROM notifications e WHERE e.state = 'pending' AND e.seq = 1 AND e.sink = 'x' AND e.rowid < 5`).all() as Array<{ detail: string }>;
+    expect(plan.map((r) => r.detail).join('\n')).toContain('notifications_order');
+    check.close();
   });
 });
