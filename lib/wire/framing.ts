@@ -37,9 +37,10 @@ export class LineFramer {
         const piece = chunk.subarray(start, start + take);
         start += take;
         this.payloadLeft -= take;
-        // Copied when it spans chunks: the socket may reuse a chunk's memory, and a small piece should not pin a large chunk.
+        // A payload that spans chunks is held as views of them (a socket hands each read in a buffer of its own, never
+        // reused) and copied once, when it is whole: one copy per payload, not one per piece and another to join them.
         if (this.payloadLeft > 0) {
-          this.payload.push(Buffer.from(piece));
+          this.payload.push(piece);
           continue;
         }
         // Whole in this chunk: handed over as a view of it, unless it is a small part (it would keep the chunk alive
