@@ -24,7 +24,9 @@ export class OutputCapture {
       this.tailBytes = this.keep;
       return;
     }
-    this.tail.push(Buffer.from(chunk));
+    // Held as it came, not copied: each pipe read is a buffer of its own that nothing writes to again, and the tail
+    // holds at most `keep` bytes plus one read's worth of them.
+    this.tail.push(chunk);
     this.tailBytes += chunk.length;
     while (this.tailBytes - (this.tail[0]?.length ?? 0) >= this.keep) this.tailBytes -= this.tail.shift()!.length;
   }

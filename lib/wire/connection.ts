@@ -276,11 +276,11 @@ export class Connection<In, Out extends { type: string }> extends EventEmitter<C
         return false;
       }
       if (ev.kind === 'payload') {
-        const value = this.awaiting!;
-        this.awaiting = undefined;
-        value.data = ev.data;
-        delete value.bytes;
-        this.queue.push({ value });
+        // A payload that came in several pieces is several messages, each with its piece: the same bytes in the
+        // same order, and none of them copied to join them.
+        const { bytes: _bytes, ...header } = this.awaiting!;
+        if (!ev.more) this.awaiting = undefined;
+        this.queue.push({ value: { ...header, type: header.type, data: ev.data } });
         return;
       }
       if (this.firstLine) {

@@ -1,11 +1,12 @@
 // Guarded newline-delimited framing: splits bytes into lines, and raw payloads a line announces, and refuses any line
 // (or payload) longer than the limit, however it is chunked.
 
-export type FrameEvent = { kind: 'line'; line: Buffer } | { kind: 'payload'; data: Buffer } | { kind: 'overflow'; bytes: number };
+/** A payload comes in one or more pieces, in order; `more` is true on every piece but its last. */
+export type FrameEvent = { kind: 'line'; line: Buffer } | { kind: 'payload'; data: Buffer; more: boolean } | { kind: 'overflow'; bytes: number };
 
 /**
  * Told each event in order. For a line it answers how many raw bytes follow it (0 or nothing: none), or false to stop
- * reading (the connection is closing); for a payload, false to stop.
+ * reading (the connection is closing); for a payload's piece, false to stop.
  */
 export type FrameSink = (event: FrameEvent) => number | false | void;
 
@@ -13,9 +14,8 @@ export type FrameSink = (event: FrameEvent) => number | false | void;
 export class LineFramer {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** Bytes of the announced payload still to come, and the pieces of it seen so far. */
+  /** Bytes of the announced payload still to come. */
   private payloadLeft = 0;
-  private payload: Buffer[] = [];
   private overflowed = false;
 
   constructor(private readonly maxLineBytes: number) {}
@@ -37,16 +37,12 @@ export class LineFramer {
         const piece = chunk.subarray(start, start + take);
         start += take;
         this.payloadLeft -= take;
-        // Copied when it spans chunks: the socket may reuse a chunk's memory, and a small piece should not pin a large chunk.
-        if (this.payloadLeft > 0) {
-          this.payload.push(Buffer.from(piece));
-          continue;
-        }
-        // Whole in this chunk: handed over as a view of it, unless it is a small part (it would keep the chunk alive
-        // for as long as a slow follower's queue holds it).
-        const data = this.payload.length ? Buffer.concat([...this.payload, piece]) : piece.length * 4 < chunk.length ? Buffer.from(piece) : piece;
-        this.payload = [];
-        if (sink({ kind: 'payload', data }) === false) return;
+        // Told piece by piece, as each chunk brings it, never joined (output is a stream of bytes: where a piece ends
+        // means nothing): a view of the chunk (a socket hands each read in a buffer of its own, never reused), or a
+        // copy when it is a small part of it, which would otherwise keep the whole chunk alive for as long as a slow
+        // follower's queue or the live log holds it.
+        const data = piece.length * 4 < chunk.length ? Buffer.from(piece) : piece;
+        if (sink({ kind: 'payload', data, more: this.payloadLeft > 0 }) === false) return;
         continue;
       }
       const nl = chunk.indexOf(10, start);
@@ -82,7 +78,7 @@ export class LineFramer {
 
   /** Bytes of an unfinished line or payload held so far. */
   get buffered(): number {
-    return this.pendingBytes + this.payload.reduce((n, b) => n + b.length, 0);
+    return this.pendingBytes;
   }
 
   /** Drops what is held and reads nothing more (the connection is closing). */
@@ -90,7 +86,6 @@ export class LineFramer {
     this.overflowed = true;
     this.pending = [];
     this.pendingBytes = 0;
-    this.payload = [];
     this.payloadLeft = 0;
   }
 

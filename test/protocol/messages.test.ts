@@ -58,6 +58,19 @@ describe('messages to the master', () => {
     }
   });
 
+  it('checks an output frame by hand as strictly as its schema: a bad id, stream or extra key is refused, named', () => {
+    const m = { type: 'output', id: 'abc-1', stream: 'stdout', data: Buffer.from('x') };
+    expect(validateToMaster(m)).toEqual({ ok: true, message: m });
+    for (const [bad, field] of [
+      [{ ...m, id: 'ABC' }, 'id'], [{ ...m, id: 'a'.repeat(65) }, 'id'], [{ ...m, id: 7 }, 'id'],
+      [{ ...m, stream: 'stdin' }, 'stream'], [{ ...m, extra: 1 }, 'extra'], [{ type: 'output', id: 'abc-1', data: m.data }, 'stream'],
+    ] as const) {
+      const r = validateToMaster(bad as never);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problem).toContain(field);
+    }
+  });
+
   it('refuses invalid UTF-8', () => {
     const r = parseLine(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), validateToMaster);
     expect(r).toEqual({ ok: false, problem: 'line is not valid UTF-8' });

@@ -72,7 +72,7 @@ describe('LineFramer', () => {
             got.push([e.line.toString(), []]);
             return Number(e.line.toString().split(':').at(-1));
           }
-          if (e.kind === 'payload') got.at(-1)![1] = [...e.data];
+          if (e.kind === 'payload') got.at(-1)![1].push(...e.data);
         };
         for (let pos = 0, i = 0; pos < bytes.length; pos += cuts[i++ % cuts.length]!) f.feed(bytes.subarray(pos, pos + cuts[i % cuts.length]!), sink);
         expect(got).toEqual(frames.map(([l, raw]) => [`${l}:${raw.length}`, [...raw]]));
