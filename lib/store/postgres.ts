@@ -74,7 +74,7 @@ export class PostgresStore implements Store {
       client = await pool.connect();
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new ConfigError(`cannot reach the PostgreSQL store ${redact(url)}: ${reason(err)}`);
+      throw new Error(`cannot reach the PostgreSQL store ${redact(url)}: ${reason(err)}`);
     }
     try {
       await migratePg(client, () => randomBytes(16).toString('hex'));
