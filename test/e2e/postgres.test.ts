@@ -1,0 +1,48 @@
+// A real master on the PostgreSQL store (--store postgres://…) with a real builder: a report survives kill -9 of the master.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, startBuilder, startMaster, suggest, waitFor } from '../helpers.js';
+import { pgAvailable, startPg, stopAllPg, type PgServer } from '../pgServer.js';
+
+const havePg = pgAvailable();
+let server: PgServer | undefined;
+
+beforeAll(async () => {
+  if (havePg) server = await startPg();
+}, 90_000);
+afterEach(cleanup);
+afterAll(stopAllPg, 60_000);
+
+/** One API read, bounded to 5 s. */
+async function api(url: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, ...(await res.json() as Record<string, unknown>) };
+}
+
+describe.skipIf(!havePg)('simplebb-masterd --store postgres://', () => {
+  it('stores a build on PostgreSQL, not SQLite, and still has it after kill -9 of the master and a new start', async () => {
+    const store = await server!.database('e2e');
+    const m = await startMaster({ args: ['--store', store] });
+    const b = await startBuilder(m.port, { name: 'b1', scripts: { foo: 'echo "built $1"' } });
+    expect((await suggest(m.port, ['foo', 'main', '--wait'])).code).toBe(0);
+    const reports = await api(`${m.httpUrl!}/api/v1/reports?project=foo`);
+    expect(reports.reports).toEqual([expect.objectContaining({ project: 'foo', branch: 'main', builder: 'b1', verdict: 'success', seq: 1 })]);
+    expect(existsSync(join(m.dir, 'data', 'simplebb.db'))).toBe(false);
+    const id = (reports.reports as Array<{ id: string }>)[0]!.id;
+
+    process.kill(m.pid, 'SIGKILL');
+    await m.exited;
+    const again = await startMaster({ dir: m.dir, port: m.port, args: ['--store', store] });
+    expect(await api(`${again.httpUrl!}/api/v1/reports/${id}/b1`)).toMatchObject({ status: 200, verdict: 'success', output: 'built main\n' });
+    // The builder comes back to the new master, and the log goes on from where it was.
+    await waitFor('the builder back', () => b.log().filter((l) => l.event === 'connected').length >= 2, 15_000);
+    expect((await suggest(again.port, ['foo', 'dev', '--wait'])).code).toBe(0);
+    const seqs = ((await api(`${again.httpUrl!}/api/v1/reports?project=foo`)).reports as Array<{ seq: number; branch: string }>).map((r) => `${r.branch}:${r.seq}`);
+    expect(seqs).toEqual(['dev:2', 'main:1']);
+  }, 90_000);
+
+  it('refuses a store it does not know in one line', async () => {
+    await expect(startMaster({ args: ['--store', 'mysql://x/y'] })).rejects.toThrow(/--store: mysql:\/\/ is not a store simplebb knows/);
+  });
+});
