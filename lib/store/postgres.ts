@@ -427,6 +427,23 @@ function merge(list: Writes[]): Writes {
   };
 }
 
+/** For --check: whether the server answers and what schema step its record is at (0: none yet), changing nothing. */
+export async function probePg(url: string, connectTimeoutMs = PG_CONNECT_TIMEOUT_MS): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, types: TYPES });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`cannot reach the PostgreSQL store ${redact(url)}: ${reason(err)}`);
+  }
+  try {
+    const there = (await client.query<{ t: string | null }>("SELECT to_regclass('simplebb_schema')::text AS t")).rows[0]!.t;
+    return there ? Number((await client.query<{ version: number }>('SELECT version FROM simplebb_schema')).rows[0]?.version ?? 0) : 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** A URL without its password, for messages. */
 export function redact(url: string): string {
   try {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, startBuilder, startMaster, suggest, waitFor } from '../helpers.js';
+import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
 import { pgAvailable, startPg, stopAllPg, type PgServer } from '../pgServer.js';
 
 const havePg = pgAvailable();
@@ -41,6 +41,23 @@ describe.skipIf(!havePg)('simplebb-masterd --store postgres://', () => {
     const seqs = ((await api(`${again.httpUrl!}/api/v1/reports?project=foo`)).reports as Array<{ seq: number; branch: string }>).map((r) => `${r.branch}:${r.seq}`);
     expect(seqs).toEqual(['dev:2', 'main:1']);
   }, 90_000);
+
+  it('--check says whether the store is reachable and at what schema step, without making one', async () => {
+    const store = await server!.database('probe');
+    const check = async (url: string) => {
+      const p = node('masterd', ['--check', '--port', '0', '--data', join(tempDir(), 'data'), '--store', url]);
+      const { code } = await Promise.race([p.exited, new Promise<never>((_, no) => setTimeout(() => no(new Error('--check hung')), 30_000))]);
+      return { code, out: p.stdout() + p.stderr() };
+    };
+    expect(await check(store)).toMatchObject({ code: 0, out: expect.stringMatching(/record on PostgreSQL postgres:\/\/postgres@127\.0\.0\.1:\d+\/probe: reachable \(a new record would be made\)/) });
+    expect(await check(store)).toMatchObject({ out: expect.stringContaining('(a new record would be made)') }); // the first check made none
+    const m = await startMaster({ args: ['--store', store] });
+    await stop(m);
+    expect(await check(store)).toMatchObject({ code: 0, out: expect.stringContaining('/probe: reachable, schema step 1;') });
+    const down = await check('postgres://nobody@127.0.0.1:1/none');
+    expect(down.code).toBe(2);
+    expect(down.out.trim()).toMatch(/^simplebb-masterd: check failed: cannot reach the PostgreSQL store postgres:\/\/nobody@127\.0\.0\.1:1\/none: ECONNREFUSED$/);
+  }, 60_000);
 
   it('refuses a store it does not know in one line', async () => {
     await expect(startMaster({ args: ['--store', 'mysql://x/y'] })).rejects.toThrow(/--store: mysql:\/\/ is not a store simplebb knows/);
