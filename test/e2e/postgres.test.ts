@@ -42,6 +42,22 @@ describe.skipIf(!havePg)('simplebb-masterd --store postgres://', () => {
     expect(seqs).toEqual(['dev:2', 'main:1']);
   }, 90_000);
 
+  it('keeps running while PostgreSQL restarts: a suggestion made meanwhile waits, then is built and stored', async () => {
+    const m = await startMaster({ args: ['--store', await server!.database('outage')] });
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: 'echo "built $1"' } });
+    expect((await suggest(m.port, ['foo', 'main', '--wait'])).code).toBe(0);
+    await server!.stop('SIGINT');
+    const during = suggest(m.port, ['foo', 'dev', '--wait'], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(m.child.exitCode).toBeNull();
+    await server!.restart();
+    expect((await during).code).toBe(0);
+    expect(m.child.exitCode).toBeNull();
+    const seqs = ((await api(`${m.httpUrl!}/api/v1/reports?project=foo`)).reports as Array<{ seq: number; branch: string }>).map((r) => `${r.branch}:${r.seq}`);
+    expect(seqs).toEqual(['dev:2', 'main:1']);
+    expect(m.log().filter((l) => l.level === 60)).toEqual([]);
+  }, 90_000);
+
   it('--check says whether the store is reachable and at what schema step, without making one', async () => {
     const store = await server!.database('probe');
     const check = async (url: string) => {
