@@ -4,8 +4,9 @@
 import { parseArgs } from 'node:util';
 import { argsProblem, die, port, readNamedFile, seconds } from './lib/common/args.js';
 import { readToken } from './lib/common/token.js';
-import { DEFAULT_HOST, DEFAULT_PORT } from './lib/protocol/limits.js';
+import { DEFAULT_HOST, DEFAULT_PORT, MAX_RETRIES } from './lib/protocol/limits.js';
 import { notifyAddressProblem } from './lib/protocol/check.js';
+import { labelNameProblem } from './lib/protocol/labels.js';
 import { branchProblem, projectProblem, revisionProblem } from './lib/protocol/names.js';
 import { parsePostReceive } from './lib/suggest/postreceive.js';
 import { runSuggest } from './lib/suggest/suggester.js';
@@ -31,6 +32,11 @@ Options:
   --connect-timeout <sec>  give up reaching the master after this long, trying again while it refuses (default: "5", env: SIMPLEBB_CONNECT_TIMEOUT)
   --on <selector>          only builders whose labels match, e.g. 'os=linux && arch in (x64,arm64) && mem>=8 && !pool=flaky';
                            exit 3 at once, naming the closest misses, when no known builder matches
+  --one                    to one matching builder that has the script (most free, then least recently used, then
+                           the one that built it last); waits in the master's queue while none is free
+  --each <label>           like --one, once per distinct value of LABEL among the builders that can build it
+                           (one build per arch, say)
+  --retries <n>            with --one: offer a build lost with its builder to another one up to n times (default: 2)
   --dry-run                record nothing: print who would build it (and who not, and why), exit 0 (3 if nobody)
   --notify <address>       mail this address the summary (every builder's verdict) once all have reported;
                            the master must have a mail sink for it ("suggesterMail" in its --notify file)
@@ -53,7 +59,7 @@ try {
     options: {
       host: { type: 'string', short: 'H' }, port: { type: 'string', short: 'p' }, revision: { type: 'string', short: 'r' },
       wait: { type: 'boolean', short: 'w' }, follow: { type: 'boolean', short: 'f' }, timeout: { type: 'string', short: 't' },
-      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' }, notify: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+      'connect-timeout': { type: 'string' }, json: { type: 'boolean' }, on: { type: 'string' }, 'dry-run': { type: 'boolean' }, one: { type: 'boolean' }, each: { type: 'string' }, retries: { type: 'string' }, notify: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
       'tls-ca': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
     },
   });
@@ -90,6 +96,11 @@ const on = o.on;
 const onProblem = on !== undefined ? (await import('./lib/protocol/selector.js')).selectorProblem(on) : null;
 if (onProblem) die(PROG, `--on: ${onProblem}`, 2);
 const notify = o.notify;
+if (o.retries !== undefined && !o.one && o.each === undefined) usage('--retries goes with --one or --each');
+const eachProblem = o.each !== undefined ? labelNameProblem(o.each) : null;
+if (eachProblem) usage(`--each ${JSON.stringify(o.each!.slice(0, 80))}: ${eachProblem}`);
+const retries = o.retries !== undefined ? Number(o.retries) : undefined;
+if (retries !== undefined && !(/^\d+$/.test(o.retries!) && retries <= MAX_RETRIES)) usage(`--retries ${JSON.stringify(o.retries!.slice(0, 40))}: give a whole number from 0 to ${MAX_RETRIES}`);
 const notifyProblem = notify !== undefined ? notifyAddressProblem(notify) : null;
 if (notifyProblem) die(PROG, `--notify ${JSON.stringify(notify!.slice(0, 300))}: ${notifyProblem}`, 2);
 
@@ -167,7 +178,7 @@ if (tlsWarning) process.stderr.write(`simplebb-suggest: warning: ${tlsWarning}\n
 process.exitCode = await runSuggest({
   master, project, branches,
   wait: Boolean(o.wait || o.follow), follow: Boolean(o.follow), json: Boolean(o.json),
-  ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']), ...(notify !== undefined ? { notify } : {}),
+  ...(on !== undefined ? { on } : {}), dryRun: Boolean(o['dry-run']), ...(o.one ? { one: true } : {}), ...(o.each !== undefined ? { each: o.each } : {}), ...(retries !== undefined ? { retries } : {}), ...(notify !== undefined ? { notify } : {}),
   waitTimeoutMs, connectTimeoutMs, heartbeatMs: 10_000,
   ...(token !== undefined ? { token } : {}), ...(tlsTo ? { tls: tlsTo } : {}),
   out: (line) => process.stdout.write(line + '\n'),

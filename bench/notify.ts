@@ -1,5 +1,8 @@
 // Scenario: what planning notifications inside the commit costs the record: reports stored per second, in commits of
-// the group-commit size, with no --notify (the baseline, same run) and with three rules planning into the outbox.
+// the group-commit size, with no --notify (the baseline, same run) and with three rules planning into the outbox;
+// and what the outbox's order (one suggestion's entries to a sink in plan order) costs the sender's read of what is due.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { planner } from '../lib/notify/plan.js';
 import type { Rule } from '../lib/notify/rules.js';
 import { SqliteStore } from '../lib/store/sqlite.js';
@@ -37,7 +40,55 @@ async function round(withPlanner: boolean, suggestions: number): Promise<{ perSe
   return { perSec: reports.length / (ms / 1000), planned };
 }
 
+/** Sent entries and pending ones (two per suggestion: a pending status and its final) in the outbox read. */
+const SENT = 50_000;
+const PENDING = 10_000;
+/** Reads of a batch of 8 timed per round. */
+const READS = 50;
+
+/** The median time (ms) of `due()` for a batch of 8, with the order's index (schema step 11) or without it (dropped: the baseline). */
+async function dueRound(withIndex: boolean): Promise<number> {
+  const dir = tempDir();
+  const store = new SqliteStore(dir);
+  const db = new Database(join(dir, 'simplebb.db'));
+  const add = db.prepare<[string, number, string, number, number], never>(`INSERT INTO notifications (id, seq, sink, rule, payload, state, attempts, created_at, next_at)
+    VALUES (?, ?, 'forge', 'r', '{}', ?, 0, ?, ?)`);
+  db.transaction(() => {
+    for (let i = 0; i < SENT + PENDING; i++) add.run(`n${i}`, i >> 1, i < SENT ? 'sent' : 'pending', i, i);
+  })();
+  if (!withIndex) db.exec('DROP INDEX notifications_order');
+  db.close();
+  const times: number[] = [];
+  for (let i = 0; i < READS; i++) {
+    const t0 = performance.now();
+    const due = await store.outbox.due(Number.MAX_SAFE_INTEGER, 8);
+    times.push(performance.now() - t0);
+    if (due.length !== 8) throw new Error(`bench: the outbox gave ${due.length} entries, not 8`);
+  }
+  await store.close();
+  return median(times);
+}
+
 export async function notify(quick: boolean): Promise<unknown> {
+  const order = await notifyOrder(quick ? 1 : 3);
+  return { ...(await notifyCommit(quick)), ...order };
+}
+
+async function notifyOrder(rounds: number): Promise<{ dueMs: number; dueMsWithoutIndex: number }> {
+  const without: number[] = [];
+  const withIndex: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    without.push(await dueRound(false));
+    withIndex.push(await dueRound(true));
+  }
+  const b = median(without);
+  const w = median(withIndex);
+  table(`notify: the sender's read of 8 due entries among ${SENT} sent and ${PENDING} pending (two per suggestion and sink), median of ${READS} reads × ${rounds}`,
+    ['outbox', 'ms', 'ratio'], [['order by a scan (no index, baseline)', b, '1.00×'], ['order by the index (schema step 11)', w, `${(w / b).toFixed(3)}×`]]);
+  return { dueMs: w, dueMsWithoutIndex: b };
+}
+
+async function notifyCommit(quick: boolean): Promise<Record<string, number>> {
   const suggestions = quick ? 500 : 2000;
   const rounds = quick ? 3 : 5;
   const base: number[] = [];

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only NAME[,NAME]]`: every scenario prints a table and writes bench/results/NAME.json.
 import { abuse } from './abuse.js';
 import { durable } from './durable.js';
+import { queue } from './queue.js';
 import { fanout } from './fanout.js';
 import { hook } from './hook.js';
 import { http } from './http.js';
@@ -14,7 +15,7 @@ import { roundtrip } from './roundtrip.js';
 import { sse } from './sse.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse, logpage, pgstore };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse, logpage, queue, pgstore };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

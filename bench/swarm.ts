@@ -5,7 +5,8 @@ import os from 'node:os';
 import { lineSplitter } from './lines.js';
 
 type Cmd =
-  | { cmd: 'connect'; host: string; port: number; n: number; raw: boolean; prefix: string }
+  | { cmd: 'connect'; host: string; port: number; n: number; raw: boolean; prefix: string; work?: boolean }
+  | { cmd: 'starts' }
   | { cmd: 'reset' }
   | { cmd: 'collect'; expect: number; timeoutMs: number }
   | { cmd: 'reports'; durationMs: number; window: number; idsPerBuilder: number; idPrefix: string }
@@ -16,9 +17,21 @@ const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 interface Sim { sock: Socket; name: string; welcomed: boolean; got?: number; acks: number; sent: number; next?: () => void }
 let sims: Sim[] = [];
+/** With `work`: when each order arrived (µs), by id, over all simulated builders. */
+const starts = new Map<string, number>();
 
 
-function open(host: string, port: number, name: string, raw: boolean): Promise<Sim> {
+/** A builder that works: takes `one` orders (hello `ids`), and at once says it has the order, started it, and that it succeeded. */
+function build(sock: Socket, m: { id?: string; seq?: number; one?: boolean; project?: string; branch?: string }): void {
+  const id = m.id!;
+  starts.set(id, nowUs());
+  sock.write(JSON.stringify({ type: 'received', seq: m.seq, ...(m.one ? { ids: [id] } : {}) }) + '\n'
+    + JSON.stringify({ type: 'started', id, startedAt: Date.now() }) + '\n'
+    + JSON.stringify({ type: 'report-output', id, data: 'ok\n' }) + '\n'
+    + JSON.stringify({ type: 'report', id, project: m.project, branch: m.branch, exitCode: 0, verdict: 'success', durationMs: 1, uname, node: process.version, outputBytes: 3, outputCut: 0, outputChunks: 1 }) + '\n');
+}
+
+function open(host: string, port: number, name: string, raw: boolean, work = false): Promise<Sim> {
   return new Promise((resolve, reject) => {
     const sock = connect({ host, port });
     sock.setNoDelay(true);
@@ -33,7 +46,7 @@ function open(host: string, port: number, name: string, raw: boolean): Promise<S
       const m = JSON.parse(l) as { type: string; id?: string; t?: number };
       switch (m.type) {
         case 'greeting':
-          sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'builder', name, instance: randomBytes(8).toString('hex'), uname, node: process.version, projects: ['foo'] }) + '\n');
+          sock.write(JSON.stringify({ type: 'hello', protocol: 2, role: 'builder', name, instance: randomBytes(8).toString('hex'), uname, node: process.version, projects: ['foo'], ...(work ? { ids: true, jobs: 1 } : {}) }) + '\n');
           return;
         case 'welcome':
           sim.welcomed = true;
@@ -41,6 +54,7 @@ function open(host: string, port: number, name: string, raw: boolean): Promise<S
           return;
         case 'suggest':
           if (sim.got === undefined) sim.got = nowUs();
+          if (work) build(sock, m as { id?: string; seq?: number; one?: boolean; project?: string; branch?: string });
           return;
         case 'ping':
           sock.write(JSON.stringify({ type: 'pong', t: m.t }) + '\n');
@@ -61,14 +75,17 @@ async function handle(c: Cmd): Promise<unknown> {
     case 'connect': {
       // In batches, so the listen backlog is not the thing measured.
       for (let i = 0; i < c.n; i += 250) {
-        const batch = await Promise.all(Array.from({ length: Math.min(250, c.n - i) }, (_, k) => open(c.host, c.port, `${c.prefix}${i + k}`, c.raw)));
+        const batch = await Promise.all(Array.from({ length: Math.min(250, c.n - i) }, (_, k) => open(c.host, c.port, `${c.prefix}${i + k}`, c.raw, c.work)));
         sims.push(...batch);
       }
       return { connected: sims.length };
     }
     case 'reset':
       for (const s of sims) s.got = undefined;
+      starts.clear();
       return { ok: true };
+    case 'starts':
+      return { starts: Object.fromEntries(starts) };
     case 'collect': {
       const end = Date.now() + c.timeoutMs;
       while (sims.filter((s) => s.got !== undefined).length < c.expect && Date.now() < end) await new Promise((r) => setTimeout(r, 2));

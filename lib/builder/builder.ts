@@ -7,6 +7,7 @@ import { branchProblem, projectProblem } from '../protocol/names.js';
 import { formatAddress } from '../wire/address.js';
 import type { MasterSpec } from '../wire/whichMaster.js';
 import type { HelloFields } from '../wire/dial.js';
+import { MAX_RECEIVED_IDS } from '../protocol/limits.js';
 import { formatLabels, withScripts, type Labels } from '../protocol/labels.js';
 import { listProjects, resolveScript, watchProjects } from './buildscripts.js';
 import { builderLabels } from './labels.js';
@@ -88,7 +89,7 @@ export class Builder {
     const spooled = await adoptSpool(this.state.dir, this.config.name, this.inbox);
     if (spooled.foreign.length) this.log.error({ event: 'spool-foreign', ids: spooled.foreign }, 'spooled reports of another builder were set aside in the foreign/ dir');
     if (spooled.unreadable.length) this.log.error({ event: 'spool-unreadable', files: spooled.unreadable }, 'spooled report files of an earlier clientd could not be read; left in place');
-    this.link = new Link(this.config, (store, takes) => this.hello(store, takes), this.log, () => this.received());
+    this.link = new Link(this.config, (store, takes, dispatches, cancels) => this.hello(store, takes, dispatches, cancels), this.log, () => this.received());
     this.outbox = new Outbox(this.inbox, this.link, this.log);
     this.executor = new Executor(this.config, this.inbox, this.link, this.log);
     this.link.on('message', (m, store) => this.onMessage(m, store));
@@ -141,14 +142,16 @@ export class Builder {
   }
 
   /** What this builder says in its hello to the master whose record is `store`. */
-  private hello(store: string, takesLabels: boolean): HelloFields {
+  private hello(store: string, takesLabels: boolean, dispatches: boolean, sendsCancel: boolean): HelloFields {
     this.announced = this.projects;
     if (takesLabels) this.announcedLabels = this.labels;
     const seq = this.inbox.cursor(store);
     return {
       role: 'builder', name: this.config.name, instance: this.state.instance, uname: this.uname, node: process.version,
       projects: this.announced, ignoreUnknown: this.config.ignoreUnknown, jobs: this.config.jobs,
-      ...(seq !== undefined ? { cursor: { store, seq } } : {}), ...(takesLabels ? { labels: this.labels } : {}),
+      ...(seq !== undefined ? { cursor: { store, seq } } : {}), ...(takesLabels ? { labels: this.labels } : {}), ...(dispatches ? { ids: true } : {}),
+      // An older master refuses a key it does not know: said only to one whose greeting says it sends `cancel`.
+      ...(sendsCancel ? { cancel: true } : {}),
     };
   }
 
@@ -171,6 +174,12 @@ export class Builder {
         else this.arrivals.synced = Math.max(this.arrivals.synced ?? 0, m.seq);
         return;
       }
+      case 'cancel':
+        // After the orders that came before it are in the inbox and taken: the order it names may be one of them.
+        this.takeArrivals();
+        this.intake = this.intake.then(() => this.cancel(m.id, m.reason))
+          .catch((err: Error) => this.log.error({ event: 'internal-error', error: err.message }, 'unexpected error cancelling a build'));
+        return;
       case 'error':
         this.log.warn({ event: 'master-error', message: m.message }, `master says: ${m.message}`);
         return;
@@ -201,7 +210,12 @@ export class Builder {
         return;
       }
       const upTo = a.orders.reduce((max, o) => Math.max(max, o.seq), a.synced ?? 0); // no spread: a batch can be long
-      if (this.link.generation === a.gen) this.link.send({ type: 'received', seq: upTo });
+      if (this.link.generation === a.gen) {
+        // Dispatched (`one`) orders are named: one can be older than what the inbox has, so its place says nothing.
+        const ones = a.orders.filter((o) => o.one).map((o) => o.id);
+        this.link.send({ type: 'received', seq: upTo, ...(ones.length ? { ids: ones.slice(0, MAX_RECEIVED_IDS) } : {}) });
+        for (let i = MAX_RECEIVED_IDS; i < ones.length; i += MAX_RECEIVED_IDS) this.link.send({ type: 'received', seq: upTo, ids: ones.slice(i, i + MAX_RECEIVED_IDS) });
+      }
       for (const { order, lookup } of sorted) this.act(order, lookup);
     }).catch((err: Error) => this.log.error({ event: 'internal-error', error: err.message }, 'unexpected error taking orders'));
   }
@@ -236,6 +250,24 @@ export class Builder {
       this.log.warn({ event: 'no-script', id: order.id, project: order.project, problem: lookup.problem }, lookup.problem);
       this.track(this.finish(order, notRun('no-script', lookup.problem)));
     }
+  }
+
+  /**
+   * The master cancelled build `id`: a running one is killed as its timeout kills it (its process group), one waiting
+   * in the queue is dropped; either is reported `cancelled` with `reason`. One that has finished is left as it is.
+   */
+  private cancel(id: string, reason: string): void {
+    if (this.executor.cancel(id, reason)) {
+      this.log.info({ event: 'cancel', id, reason }, 'build cancelled: stopping it');
+      return;
+    }
+    const queued = this.queue.remove(id);
+    if (queued) {
+      this.log.info({ event: 'cancel', id, reason }, 'queued build cancelled');
+      this.track(this.finish(queued, notRun('cancelled', reason)));
+      return;
+    }
+    this.log.info({ event: 'cancel-ignored', id }, 'cancel for a build not queued or running here (finished already, or never here)');
   }
 
   private supersede(old: BuildOrder, by: BuildOrder): void {

@@ -27,7 +27,7 @@ export type Outcome = Finished | { kind: 'skip' } | { kind: 'kept' };
 export interface Finished { kind: 'result'; result: Omit<BuildResult, 'startedAt'> & { startedAt?: number } }
 
 /** A result for an order that never ran. */
-export function notRun(verdict: 'no-script' | 'failure' | 'superseded' | 'lost' | 'refused', message: string, extra: Partial<BuildResult> = {}): Finished {
+export function notRun(verdict: 'no-script' | 'failure' | 'superseded' | 'lost' | 'refused' | 'cancelled', message: string, extra: Partial<BuildResult> = {}): Finished {
   return { kind: 'result', result: { exitCode: -1, verdict, message, durationMs: 0, output: '', outputBytes: 0, outputCut: 0, ...extra } };
 }
 
@@ -59,6 +59,10 @@ export class Executor {
   private readonly active = new Set<Promise<Outcome>>();
   private closing = false;
   private abortWhy: string | undefined;
+  /** Builds cancelled while starting (before their process exists), with the message they are reported with. */
+  private readonly cancels = new Map<string, string>();
+  /** Ids of builds from their first await to their end. */
+  private readonly under = new Set<string>();
 
   constructor(private readonly config: ExecuteConfig, private readonly inbox: Inbox, private readonly link: Link, private readonly log: Logger) {
     // First of the listeners: held output goes out before the outbox sends the reports it belongs before.
@@ -85,15 +89,33 @@ export class Executor {
     for (const r of this.running.values()) r.abort(why);
   }
 
+  /**
+   * Cancels build `id` if it is under way here: a running one is killed as its timeout would kill it (its whole
+   * process group) and reported `cancelled`; one still starting is reported `cancelled` without running. False when
+   * it is not under way here.
+   */
+  cancel(id: string, message: string): boolean {
+    if (!this.under.has(id)) return false;
+    const run = this.running.get(id);
+    if (run) run.cancel(message);
+    else this.cancels.set(id, message);
+    return true;
+  }
+
   /** Settles when every build under way now has ended. */
   async drained(): Promise<void> {
     await Promise.allSettled([...this.active]);
   }
 
   execute(order: BuildOrder): Promise<Outcome> {
+    this.under.add(order.id);
     const p = this.run(order);
     this.active.add(p);
-    void p.finally(() => this.active.delete(p)).catch(() => undefined);
+    void p.finally(() => {
+      this.active.delete(p);
+      this.under.delete(order.id);
+      this.cancels.delete(order.id);
+    }).catch(() => undefined);
     return p;
   }
 
@@ -112,6 +134,8 @@ export class Executor {
       // that starts as soon as it arrives was noted with its receipt, in the same write.)
       await this.inbox.begin(order.id, Date.now());
     }
+    const cancelled = this.cancels.get(order.id);
+    if (cancelled !== undefined) return notRun('cancelled', cancelled);
     const env = scriptEnv({
       SIMPLEBB_PROJECT: order.project, SIMPLEBB_BRANCH: order.branch, SIMPLEBB_BUILD_ID: order.id, SIMPLEBB_BUILDER: this.config.name,
       ...(order.revision ? { SIMPLEBB_REVISION: order.revision } : {}),

@@ -45,7 +45,7 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   constructor(
     private readonly config: LinkConfig,
-    private readonly hello: (store: string, takesLabels: boolean) => HelloFields,
+    private readonly hello: (store: string, takesLabels: boolean, dispatches: boolean, sendsCancel: boolean) => HelloFields,
     private readonly log: Logger,
     private readonly beforeDial: () => Promise<void> = () => Promise.resolve(),
   ) {
@@ -102,7 +102,7 @@ export class Link extends EventEmitter<LinkEvents> {
     return connectToMaster(dial.address, (greeting) => {
       this.store = greeting.store;
       this.labels = greeting.labels === true;
-      return this.hello(greeting.store, this.labels);
+      return this.hello(greeting.store, this.labels, greeting.one === true, greeting.cancel === true);
     }, {
       timeoutMs: this.config.connectTimeoutMs, heartbeatMs: this.config.heartbeatMs,
       ...(this.config.token !== undefined ? { token: this.config.token } : {}), ...(dial.tls ? { tls: dial.tls } : {}),

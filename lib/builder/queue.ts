@@ -91,6 +91,18 @@ export class BuildQueue {
     return [...[...this.live.values(), ...this.replayed.values()].map((o) => o.id), ...this.runningKeys.values()];
   }
 
+  /** Takes order `id` out of the queue if it waits there (not running): it will not start. */
+  remove(id: string): BuildOrder | undefined {
+    for (const from of [this.live, this.replayed]) {
+      for (const [key, o] of from) {
+        if (o.id !== id) continue;
+        from.delete(key);
+        return o;
+      }
+    }
+    return undefined;
+  }
+
   /** Takes no more orders and hands back those still queued. */
   close(): BuildOrder[] {
     this.closed = true;

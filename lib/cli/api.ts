@@ -220,6 +220,9 @@ export class Api {
       case 413:
       case 422:
         throw new ApiError(`the master refused the request: ${said}`, res.status);
+      case 409:
+        // The request stands, but there is nothing to do (a build that has already finished is not cancelled): said as it is.
+        throw new ApiError(said, 409);
       case 429:
         throw new ApiError(`the master is limiting requests: ${said}; try again shortly`);
       case 503:

@@ -8,6 +8,9 @@ import { FORGES, type ForgeName } from '../forges/forge.js';
 import { notifyAddressProblem } from '../protocol/check.js';
 import { branchProblem, builderNameProblem, ID_RULE, ID_RULE_TEXT, projectProblem, revisionProblem, VERDICTS } from '../protocol/names.js';
 
+/** As the master's cancel route takes it (lib/http/acting.ts). */
+const MAX_REASON_CHARS = 1000;
+
 /** Where the master's HTTP API listens unless told otherwise (its `--http` default). */
 export const DEFAULT_URL = 'http://127.0.0.1:7901';
 const DEFAULT_TIMEOUT = '10';
@@ -20,9 +23,12 @@ export type Command =
   | { name: 'history'; filters: HistoryFilters; failing: boolean; limit: number }
   | { name: 'show'; id: string; builder?: string }
   | { name: 'logs'; id: string; builder: string; follow: boolean }
-  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string; notify?: string }
+  | { name: 'suggest'; project: string; branch: string; revision?: string; on?: string; notify?: string; one?: boolean }
+  | { name: 'queue'; limit: number }
   | { name: 'prune'; dryRun: boolean }
   | { name: 'where'; project: string; branch?: string }
+  | { name: 'cancel'; id: string; builder?: string; reason?: string }
+  | { name: 'rerun'; id: string; builder?: string; on?: string }
   | { name: 'hook'; forge: ForgeName; secretFile: string; repository: string; branch: string };
 
 export interface Invocation {
@@ -66,6 +72,18 @@ Commands:
       -r, --revision <rev>     the revision to build
       --on <selector>          only builders whose labels match (exit 3 when no known builder does)
       --notify <address>       mail this address the summary once every builder has reported
+      --one                    to one builder that has the script (queued in the master while none is free)
+  queue                        the --one suggestions waiting for a free builder, in the order they go, and why
+      --limit <n>              show this many (default: 100)
+  cancel <id>                  stop a suggestion's builds (with the suggest token): a running one is killed (its
+                               whole process group) and one not started is dropped; each is reported cancelled;
+                               exit 1 when a builder's clientd is too old to be told
+      --builder <name>         only this builder's build
+      --reason <text>          why, in the cancelled reports (who cancelled is the request's address)
+  rerun <id>                   suggest again what suggestion ID built: same project, branch and revision, shown
+                               as "rerun of" it (with the suggest token); the same builders unless told
+      --builder <name>         only this builder
+      --on <selector>          only builders whose labels match (exit 3 when no known builder does)
   prune                        remove the full logs older than the master's --keep-logs days, except each
                                project, branch and builder's last success, last failure and the first failure
                                of its red streak (with the suggest token); the reports stay
@@ -79,35 +97,44 @@ Commands:
 
 Options:
   --url <url>                  the master's HTTP API (default: "${DEFAULT_URL}", env: SIMPLEBB_URL)
-  --token-file <file>          the read token (or $SIMPLEBB_READ_TOKEN) (env: SIMPLEBB_READ_TOKEN_FILE); for suggest
-                               and prune, the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
+  --token-file <file>          the read token (or $SIMPLEBB_READ_TOKEN) (env: SIMPLEBB_READ_TOKEN_FILE); for suggest,
+                               cancel, rerun and prune, the suggest token (or $SIMPLEBB_SUGGEST_TOKEN) (env: SIMPLEBB_SUGGEST_TOKEN_FILE)
   --json                       one JSON object per line instead of tables (not for logs)
   --timeout <sec>              give up on an answer after this long (default: "${DEFAULT_TIMEOUT}")
   -V, --version                output the version number
   -h, --help                   display help for command
 
 Exit codes: 0 done; 1 history --failing found a failing build, or logs --follow followed one that did not pass;
-2 an error, said in one line on stderr; 3 suggest --on: no known builder matches.
+2 an error, said in one line on stderr (an unknown id; a build that has already finished is not cancelled);
+3 suggest or rerun --on/--builder: no known builder matches.
 `;
+
+/** Queued orders `simplebb queue` lists by default, and at most (the API's bound). */
+const DEFAULT_QUEUE_LIMIT = 100;
+const MAX_QUEUE_LIMIT = 10_000;
 
 const OPTIONS = {
   url: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' },
   project: { type: 'string' }, branch: { type: 'string' }, builder: { type: 'string' }, verdict: { type: 'string' },
-  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' },
+  failing: { type: 'boolean' }, limit: { type: 'string' }, label: { type: 'string' }, revision: { type: 'string', short: 'r' }, on: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' }, one: { type: 'boolean' },
+  reason: { type: 'string' },
   forge: { type: 'string' }, 'secret-file': { type: 'string' }, repository: { type: 'string' }, follow: { type: 'boolean', short: 'f' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Flags that belong to one command. */
 const ONLY: Partial<Record<keyof typeof OPTIONS, Command['name']>> = {
-  builder: 'history', verdict: 'history', label: 'history', failing: 'history', limit: 'history', revision: 'suggest', on: 'suggest', notify: 'suggest', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
+  verdict: 'history', label: 'history', failing: 'history', revision: 'suggest', notify: 'suggest', one: 'suggest', reason: 'cancel', 'dry-run': 'prune', forge: 'hook', 'secret-file': 'hook', repository: 'hook', follow: 'logs',
 };
 /** Flags that belong to some commands. */
-const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = { project: ['history', 'hook'], branch: ['history', 'hook', 'where'] };
+const SHARED: Partial<Record<keyof typeof OPTIONS, Array<Command['name']>>> = {
+  project: ['history', 'hook'], branch: ['history', 'hook', 'where'], limit: ['history', 'queue'], builder: ['history', 'cancel', 'rerun'], on: ['suggest', 'rerun'],
+};
 
 /** The arguments each command takes: required, then optional. */
 const ARGUMENTS: Record<Command['name'], [string[], string[]]> = {
-  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []], where: [['project'], []],
+  status: [[], []], history: [[], []], show: [['id'], ['builder']], logs: [['id', 'builder'], []], suggest: [['project', 'branch'], []], prune: [[], []], hook: [['action'], []], where: [['project'], []], queue: [[], []],
+  cancel: [['id'], []], rerun: [['id'], []],
 };
 
 function usage(message: string): never {
@@ -154,8 +181,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
   if (o.help) return { kind: 'help' };
   if (o.version) return { kind: 'version' };
   const [name, ...args] = parsed.positionals;
-  if (!name) usage('missing command (status, history, show, logs, where, suggest, prune or hook)');
-  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, where, suggest, prune or hook)`);
+  if (!name) usage('missing command (status, history, show, logs, where, queue, suggest, cancel, rerun, prune or hook)');
+  if (!Object.hasOwn(ARGUMENTS, name)) usage(`unknown command '${name}' (status, history, show, logs, where, queue, suggest, cancel, rerun, prune or hook)`);
   const command = name as Command['name'];
   for (const [flag, owner] of Object.entries(ONLY)) {
     if (o[flag as keyof typeof o] !== undefined && owner !== command) usage(`option '--${flag}' goes with ${owner}, not ${command}`);
@@ -213,14 +240,35 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       }
       cmd = {
         name: 'suggest', project, branch, ...(o.revision !== undefined ? { revision: o.revision } : {}), ...(o.on !== undefined ? { on: o.on } : {}),
-        ...(o.notify !== undefined ? { notify: o.notify } : {}),
+        ...(o.notify !== undefined ? { notify: o.notify } : {}), ...(o.one ? { one: true } : {}),
       };
       break;
     }
+    case 'queue':
+      cmd = { name: 'queue', limit: o.limit !== undefined ? checked(o.limit, integer('--limit', 1, MAX_QUEUE_LIMIT)) : DEFAULT_QUEUE_LIMIT };
+      break;
     case 'where': {
       const project = valid('project', args[0]!, projectProblem(args[0]!));
       if (o.branch !== undefined) valid('branch', o.branch, branchProblem(o.branch));
       cmd = { name: 'where', project, ...(o.branch !== undefined ? { branch: o.branch } : {}) };
+      break;
+    }
+    case 'cancel':
+    case 'rerun': {
+      const id = valid('suggestion id', args[0]!, ID_RULE.test(args[0]!) ? null : ID_RULE_TEXT);
+      const builder = o.builder === undefined ? undefined : valid('builder', o.builder, builderNameProblem(o.builder));
+      const only = builder !== undefined ? { builder } : {};
+      if (command === 'cancel') {
+        if (o.reason !== undefined && (o.reason.length === 0 || o.reason.length > MAX_REASON_CHARS)) usage(`--reason must be 1 to ${MAX_REASON_CHARS} characters`);
+        cmd = { name: 'cancel', id, ...only, ...(o.reason !== undefined ? { reason: o.reason } : {}) };
+        break;
+      }
+      if (o.on !== undefined) {
+        const problem = selectorProblem(o.on);
+        if (problem) usage(`--on: ${problem}`);
+        if (builder !== undefined) usage('rerun takes --builder or --on, not both');
+      }
+      cmd = { name: 'rerun', id, ...only, ...(o.on !== undefined ? { on: o.on } : {}) };
       break;
     }
     case 'prune':
@@ -240,7 +288,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): Parsed
       break;
     }
   }
-  const role = command === 'suggest' || (cmd.name === 'prune' && !cmd.dryRun) ? 'SUGGEST' : 'READ';
+  const role = command === 'suggest' || command === 'cancel' || command === 'rerun' || (cmd.name === 'prune' && !cmd.dryRun) ? 'SUGGEST' : 'READ';
   const fileEnv = `SIMPLEBB_${role}_TOKEN_FILE`;
   const file = o['token-file'] ?? (env[fileEnv] || undefined);
   const hint = `give the ${role.toLowerCase()} token with --token-file FILE, ${fileEnv} or SIMPLEBB_${role}_TOKEN`;

@@ -21,6 +21,8 @@ export interface Delivery {
 /** `GET /api/v1/suggestions/:id`. */
 export interface Suggestion {
   id: string; seq: number; project: string; branch: string; revision?: string; from?: string; createdAt: number; deliveries: Delivery[];
+  /** A rerun's: the suggestion it builds again, and the one builder it was limited to. */
+  rerunOf?: string; builder?: string;
 }
 
 /** `GET /api/v1/reports` (a page of them), `GET /api/v1/reports/:id/:builder` (one, with `output`). */
@@ -31,7 +33,7 @@ export interface Report {
 }
 
 /** `POST /api/v1/suggestions`' answer (201). */
-export interface Accepted { id: string; seq: number; project: string; branch: string; revision?: string; count: number; builders: string[] }
+export interface Accepted { id: string; seq: number; project: string; branch: string; revision?: string; count: number; builders: string[]; queued?: number }
 
 /** A page of a list: its items, and the cursor of the next page (absent on the last). */
 export interface Page<T> { items: T[]; next?: string }

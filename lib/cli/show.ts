@@ -26,6 +26,7 @@ export async function showSuggestion(api: Api, out: Output, id: string): Promise
   out.write(fields([
     ['suggestion', `${str(s.id)}${typeof s.seq === 'number' ? ` (seq ${s.seq})` : ''}`], ['project', str(s.project)], ['branch', str(s.branch)],
     ['revision', str(s.revision)], ['from', str(s.from)], ['created', clock(s.createdAt)],
+    ['rerun of', str(s.rerunOf)], ['only on', str(s.builder)],
   ], out.colour));
   const parts = Array.isArray(s.deliveries) ? s.deliveries.filter((d) => typeof d === 'object' && d !== null) : [];
   out.write('\n');

@@ -35,7 +35,7 @@ export class Run {
   readonly result: Promise<BuildResult>;
   private child: ChildProcess | undefined;
   private readonly capture = new OutputCapture();
-  private killedFor: 'timeout' | 'abort' | undefined;
+  private killedFor: 'timeout' | 'abort' | 'cancel' | undefined;
   /** Set when the script has exited: from then on its verdict is its own, whatever ends the rest of its group. */
   private exited = false;
   private abortMessage = '';
@@ -48,11 +48,20 @@ export class Run {
     this.result = new Promise((resolve) => this.start(resolve));
   }
 
-  /** Stops the build: SIGTERM to its process group, SIGKILL after the grace period. */
+  /** Stops the build: SIGTERM to its process group, SIGKILL after the grace period; reported as failed with `message`. */
   abort(message: string): void {
+    this.kill('abort', message);
+  }
+
+  /** Stops the build as abort() does, someone having cancelled it: reported `cancelled` with `message`. */
+  cancel(message: string): void {
+    this.kill('cancel', message);
+  }
+
+  private kill(why: 'abort' | 'cancel', message: string): void {
     if (this.killedFor) return;
     if (this.exited) return this.terminate(); // only what the script left behind is ended
-    this.killedFor = 'abort';
+    this.killedFor = why;
     this.abortMessage = message;
     this.terminate();
   }
@@ -120,6 +129,8 @@ export class Run {
         finish({ exitCode, ...(signal ? { signal } : {}), verdict: 'timeout', message: `build timed out after ${this.spec.timeoutMs / 1000} s` });
       } else if (this.killedFor === 'abort') {
         finish({ exitCode, ...(signal ? { signal } : {}), verdict: 'failure', message: this.abortMessage });
+      } else if (this.killedFor === 'cancel') {
+        finish({ exitCode, ...(signal ? { signal } : {}), verdict: 'cancelled', message: this.abortMessage });
       } else {
         finish({ exitCode, ...(signal ? { signal } : {}), verdict: exitCode === 0 ? 'success' : 'failure' });
       }

@@ -37,12 +37,12 @@ export const MAX_DESCRIPTION = 140;
 /** GitHub's cap on a context. */
 export const MAX_CONTEXT = 255;
 
-/** A verdict as a status: a build that could not run or was lost is an error, not a failure of the commit. */
+/** A verdict as a status: a build that could not run, was lost or was cancelled is an error, not a failure of the commit. */
 export function statusOf(verdict: Verdict): StatusState | undefined {
   switch (verdict) {
     case 'success': return 'success';
     case 'failure': case 'timeout': return 'failure';
-    case 'lost': case 'refused': case 'superseded': return 'error';
+    case 'lost': case 'refused': case 'superseded': case 'cancelled': return 'error';
     // The builder has no script for the project: it says nothing about the commit, and no pending was posted for it.
     case 'no-script': return undefined;
   }

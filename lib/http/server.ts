@@ -22,6 +22,9 @@ import { registerPages } from './ui/pages.js';
 import { cookie, SESSION_COOKIE, validSession } from './session.js';
 import { registerSignIn } from './ui/signIn.js';
 import { suggestOverHttp } from './webSuggester.js';
+import { registerActing } from './acting.js';
+import { ACTION_PATH, registerActions } from './ui/actions.js';
+import { registerQueue } from './queue.js';
 import { registerWhere } from './where.js';
 
 export interface HttpDeps {
@@ -103,6 +106,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     const path = req.url.split('?')[0]!;
     // The sign-in page and the files it needs are open; everything else follows the access rules.
     if (path === '/sign-in' || path === '/sign-out' || path.startsWith('/static/') || path.startsWith('/hooks/')) return;
+    // The pages' cancel and rerun buttons check who asks themselves (an operator's cookie, the page's origin).
+    if (req.method === 'POST' && ACTION_PATH.test(path)) return;
     const token = bearer(req.headers.authorization);
     const signedIn = access.readToken !== undefined && validSession(access.readToken, cookie(req.headers.cookie, SESSION_COOKIE), now());
     const refusal = req.method === 'POST' ? writeRefusal(access, token) : readRefusal(access, token, signedIn);
@@ -199,6 +204,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     return reply.code(201).send(accepted);
   });
 
+  registerActing(app, { relay: deps.relay, history, ...(access.suggestToken !== undefined ? { suggestToken: access.suggestToken } : {}) });
+
   app.get('/api/v1/events', (req, reply) => streamEvents(deps.log, req, reply));
 
   app.get('/badge/:file', async (req, reply) => {
@@ -219,7 +226,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
-  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now });
+  registerWhere(app, { history, board, replayWindowMs: deps.relay.replayWindowMs, now, queued: (id) => deps.relay.queuedOne(id) });
+  registerQueue(app, deps.relay);
   registerHookDeliveries(app, history);
   registerNotifications(app, deps.notifications);
   if (deps.hooks) registerHooks(app, deps.hooks);
@@ -228,7 +236,8 @@ export function createHttpApp(deps: HttpDeps): FastifyInstance {
     app.post('/hooks/:forge', async (_req, reply) => fail(reply, 404, why));
   }
 
-  registerPages(app, { history, board, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) });
+  registerActions(app, { relay: deps.relay, history, access, now });
+  registerPages(app, { history, board, access, live: deps.live, ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.notifications ? { notifications: deps.notifications } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}), queued: (id) => deps.relay.queuedOne(id) });
 
   return app;
 }

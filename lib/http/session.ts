@@ -6,23 +6,26 @@ export const SESSION_COOKIE = 'simplebb_session';
 /** How long a sign-in lasts. */
 export const SESSION_SECONDS = 30 * 24 * 3600;
 
-function mac(secret: string, expires: number): Buffer {
-  return createHmac('sha256', secret).update(`simplebb-session-v1:${expires}`).digest();
+/** What a session opens: reads (under the read token), or acting on builds from the pages (under the suggest token). */
+export type SessionKind = 'session' | 'operator';
+
+function mac(secret: string, expires: number, kind: SessionKind): Buffer {
+  return createHmac('sha256', secret).update(`simplebb-${kind}-v1:${expires}`).digest();
 }
 
 /** A session value that lasts SESSION_SECONDS from `now`. */
-export function newSession(secret: string, now: number): string {
+export function newSession(secret: string, now: number, kind: SessionKind = 'session'): string {
   const expires = now + SESSION_SECONDS * 1000;
-  return `${expires}.${mac(secret, expires).toString('base64url')}`;
+  return `${expires}.${mac(secret, expires, kind).toString('base64url')}`;
 }
 
-/** Whether `value` is a session this secret made that has not expired. */
-export function validSession(secret: string, value: string | undefined, now: number): boolean {
+/** Whether `value` is a session of this kind this secret made that has not expired. */
+export function validSession(secret: string, value: string | undefined, now: number, kind: SessionKind = 'session'): boolean {
   const m = value ? /^(\d{13,16})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
   if (!m) return false;
   const expires = Number(m[1]);
   if (expires <= now) return false;
-  return timingSafeEqual(mac(secret, expires), Buffer.from(m[2]!, 'base64url'));
+  return timingSafeEqual(mac(secret, expires, kind), Buffer.from(m[2]!, 'base64url'));
 }
 
 /** One cookie's value from a Cookie header. */
@@ -35,7 +38,7 @@ export function cookie(header: string | undefined, name: string): string | undef
 }
 
 /** The Set-Cookie header of a session (HttpOnly, SameSite=Strict; Secure over HTTPS), or of its end. */
-export function sessionHeader(value: string | undefined, secure: boolean): string {
+export function sessionHeader(value: string | undefined, secure: boolean, name: string = SESSION_COOKIE): string {
   const attrs = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
-  return value === undefined ? `${SESSION_COOKIE}=; ${attrs}; Max-Age=0` : `${SESSION_COOKIE}=${value}; ${attrs}; Max-Age=${SESSION_SECONDS}`;
+  return value === undefined ? `${name}=; ${attrs}; Max-Age=0` : `${name}=${value}; ${attrs}; Max-Age=${SESSION_SECONDS}`;
 }

@@ -13,6 +13,8 @@ export interface WhereDeps {
   /** How long an away builder's open builds wait for it (the relay's replay window). */
   replayWindowMs?: number;
   now?: () => number;
+  /** A `one` suggestion waiting in the dispatch queue: where it stands there. */
+  queued?: (id: string) => { ahead: number; attempt: number; why: string } | undefined;
 }
 
 /** Builders whose usual duration is looked up for one answer (a query each); the others are shown without one. */
@@ -42,8 +44,9 @@ export function registerWhere(app: FastifyInstance, deps: WhereDeps): void {
       const ms = await usualDuration(deps.history, suggestion.project, suggestion.branch, d.builder);
       if (ms !== undefined) usual.set(d.builder, ms);
     }));
+    const waiting = suggestion.one ? deps.queued?.(suggestion.id) : undefined;
     const builders = whereabouts({
-      suggestion, deliveries, online, known: await deps.history.builderNames(), usual,
+      suggestion, deliveries, ...(waiting ? { queued: waiting } : {}), online, known: await deps.history.builderNames(), usual,
       ...(deps.replayWindowMs !== undefined ? { replayWindowMs: deps.replayWindowMs } : {}), now: now(), clock,
     });
     return { suggestion, builders };

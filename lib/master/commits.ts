@@ -1,7 +1,7 @@
 // Group commit: everything the master writes in one turn of the event loop goes to the record in one commit (one fsync).
 import type { EventBus } from './events.js';
 import {
-  noWrites, type BuilderRecord, type DeliveryChange, type NewSuggestion, type Store, type StoredReport,
+  noWrites, type BuilderRecord, type DeliveryChange, type NewSuggestion, type QueueChange, type Store, type StoredReport,
   type StoredSuggestion, type StoreOutcome, type Writes,
 } from '../store/store.js';
 
@@ -22,6 +22,7 @@ export class GroupCommit {
   private suggestionWaiters: Array<Waiter<StoredSuggestion>> = [];
   private reportWaiters: Array<Waiter<StoreOutcome> & { retry: boolean }> = [];
   private deliveryWaiters: Array<((ok: boolean) => void) | undefined> = [];
+  private queueWaiters: Array<(() => void) | undefined> = [];
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
   private idle: Array<() => void> = [];
@@ -65,6 +66,18 @@ export class GroupCommit {
     });
   }
 
+  /**
+   * Records a change to the dispatch queue; resolves once it is durable. A failed commit keeps it for the next one:
+   * a dispatch is never forgotten half-way (the order sent, the queue still holding it).
+   */
+  queue(q: QueueChange): Promise<void> {
+    return new Promise((resolve) => {
+      this.writes.queue.push(q);
+      this.queueWaiters.push(resolve);
+      this.schedule();
+    });
+  }
+
   builder(b: BuilderRecord): void {
     this.writes.builders.push(b);
     this.schedule();
@@ -79,7 +92,7 @@ export class GroupCommit {
 
   private hasWrites(): boolean {
     const w = this.writes;
-    return w.suggestions.length + w.deliveries.length + w.reports.length + w.builders.length > 0;
+    return w.suggestions.length + w.deliveries.length + w.reports.length + w.builders.length + w.queue.length > 0;
   }
 
   private schedule(delayMs = 0): void {
@@ -103,7 +116,9 @@ export class GroupCommit {
     const sw = this.suggestionWaiters;
     const rw = this.reportWaiters;
     const dw = this.deliveryWaiters;
+    const qw = this.queueWaiters;
     this.writes = noWrites();
+    this.queueWaiters = [];
     this.suggestionWaiters = [];
     this.reportWaiters = [];
     this.deliveryWaiters = [];
@@ -111,6 +126,7 @@ export class GroupCommit {
       sw.forEach((w, i) => w.resolve(done.suggestions[i]!));
       rw.forEach((w, i) => w.resolve(done.reports[i]!));
       for (const w of dw) w?.(true);
+      for (const w of qw) w?.();
     }, (err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
       this.events.notice('error', 'store-failed', 'could not write to the record', {
@@ -126,6 +142,8 @@ export class GroupCommit {
       this.writes.deliveries.unshift(...keep);
       this.deliveryWaiters.unshift(...keep.map(() => undefined));
       this.writes.builders.unshift(...writes.builders);
+      this.writes.queue.unshift(...writes.queue);
+      this.queueWaiters.unshift(...qw);
       writes.reports.forEach((r, i) => {
         const w = rw[i]!;
         if (w.retry) {

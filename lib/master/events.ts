@@ -8,6 +8,10 @@ export type MasterEvent =
   | { type: 'suggestion'; suggestion: StoredSuggestion; builders: string[] }
   /** A builder's part in a suggestion moved on (see DeliveryState); `reported` comes with the `report` event instead. */
   | { type: 'delivery'; seq: number; id: string; builder: string; state: DeliveryState }
+  /** A `one` suggestion waits in the dispatch queue (no matching builder is free), as `attempt`, behind `ahead` of its project. */
+  | { type: 'queued'; id: string; project: string; attempt: number; ahead: number }
+  /** A `one` suggestion was given to this builder, as its `attempt`-th attempt, after `waitedMs` in the queue. */
+  | { type: 'dispatched'; id: string; project: string; builder: string; attempt: number; waitedMs: number }
   | { type: 'started'; id: string; builder: string; startedAt: number }
   | { type: 'output'; id: string; builder: string; stream: Stream; data: Buffer }
   /**

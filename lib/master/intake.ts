@@ -1,7 +1,7 @@
 // Report intake: a builder's report and the output chunks before it, checked against what was suggested, stored, then acknowledged.
 import { MAX_REPORT_CHUNKS, REPORT_KEEP_BYTES } from '../protocol/limits.js';
 import type { Report, ReportFields } from '../protocol/messages.js';
-import type { Store, StoredReport } from '../store/store.js';
+import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
 import type { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import type { Ledger } from './ledger.js';
@@ -79,17 +79,32 @@ export class ReportIntake {
       ...(fields as ReportFields), builder: b.name, seq: made.seq, output: chunks.join(''), receivedAt: this.now(),
       ...(Object.keys(b.labels).length ? { labels: b.labels } : {}),
     };
+    // A `one` build its builder says was lost (its clientd died while it ran) may go to another builder: decided in
+    // this turn, so its queueing shares the report's commit; only while open here, so a repeat does not queue it twice.
+    const open = this.ledger.get(b.name, msg.id);
+    if (report.verdict === 'lost' && made.one && open) this.onLost?.(report, made, open.attempt);
     let outcome;
+    const stored = this.commits.report(report);
+    // Its builder is free once this commit lands: a queued order can be handed to it in the same commit.
+    if (open) this.onFreeing?.(b.name, true);
     try {
-      outcome = await this.commits.report(report);
+      outcome = await stored;
     } catch {
       return; // logged by the group commit; not acknowledged, so the builder sends it again
+    } finally {
+      if (open) this.onFreeing?.(b.name, false);
     }
     const commitMs = performance.now() - arrived;
     this.ackSoon(b.peer, msg.id);
     this.ledger.reported(b.name, msg.id);
     if (outcome !== 'duplicate') this.events.emit({ type: 'report', report, replaced: outcome === 'replaced', commitMs });
   }
+
+  /** Told when a builder's report for an open build goes to the record (true), and when that commit is done (false). */
+  onFreeing?: (builder: string, freeing: boolean) => void;
+
+  /** Told of a builder's own `lost` report for a `one` suggestion, before its commit (it may append to the message). */
+  onLost?: (report: StoredReport, s: StoredSuggestion, attempt: number) => void;
 
   /** Stores a verdict the master gives for a builder (`lost`, `superseded`), retried until it is in the record. */
   async verdict(report: StoredReport): Promise<void> {

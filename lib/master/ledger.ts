@@ -6,6 +6,8 @@ import { DELIVERY_RANK, type DeliveryState, type OpenDelivery, type OpenState, t
 export interface Open {
   suggestion: StoredSuggestion;
   state: OpenState;
+  /** Which attempt of a `one` suggestion it is (1 for any other). */
+  attempt: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export class Ledger {
 
   /** The open deliveries the record holds (at start). */
   load(open: OpenDelivery[]): void {
-    for (const o of open) this.of(o.builder).set(o.suggestion.id, { suggestion: o.suggestion, state: o.state });
+    for (const o of open) this.of(o.builder).set(o.suggestion.id, { suggestion: o.suggestion, state: o.state, attempt: o.attempt });
   }
 
   get(builder: string, id: string): Open | undefined {
@@ -32,17 +34,25 @@ export class Ledger {
     return [...(this.byBuilder.get(builder)?.values() ?? [])].sort((a, b) => a.suggestion.seq - b.suggestion.seq);
   }
 
+  /** How many builds this builder has open (its load: against its --jobs when dispatching). */
+  count(builder: string): number {
+    return this.byBuilder.get(builder)?.size ?? 0;
+  }
+
   /** Builders that owe something. */
   builders(): string[] {
     return [...this.byBuilder.keys()];
   }
 
-  /** The suggestion was sent to the builder again (it missed it): a new delivery, announced by a `delivery` event. */
-  offered(builder: string, s: StoredSuggestion): void {
+  /**
+   * The suggestion was sent to the builder again (it missed it), or dispatched to it (`one`, as `attempt`): a new
+   * delivery, announced by a `delivery` event.
+   */
+  offered(builder: string, s: StoredSuggestion, attempt = 1): void {
     const deliveries = this.of(builder);
     if (deliveries.has(s.id)) return;
-    deliveries.set(s.id, { suggestion: s, state: 'offered' });
-    this.write(builder, s, 'offered');
+    deliveries.set(s.id, { suggestion: s, state: 'offered', attempt });
+    this.write(builder, s, 'offered', false, attempt);
   }
 
   /**
@@ -52,15 +62,24 @@ export class Ledger {
   offeredTo(builders: string[], s: StoredSuggestion, recorded: ReadonlySet<string>): void {
     const at = this.now();
     for (const b of builders) {
-      this.of(b).set(s.id, { suggestion: s, state: 'offered' });
+      this.of(b).set(s.id, { suggestion: s, state: 'offered', attempt: 1 });
       if (!recorded.has(b)) this.commits.delivery({ seq: s.seq, builder: b, state: 'offered', at });
     }
   }
 
-  /** The builder has everything it was sent up to `seq` on its disk. */
-  received(builder: string, seq: number): void {
-    for (const o of this.byBuilder.get(builder)?.values() ?? []) {
-      if (o.state === 'offered' && o.suggestion.seq <= seq) this.move(builder, o, 'received');
+  /**
+   * The builder has everything it was sent up to `seq` on its disk, and of the `one` orders those in `ids`: a
+   * dispatched order can be older than orders it has, so only its id says it is there.
+   */
+  received(builder: string, seq: number, ids?: readonly string[]): void {
+    const m = this.byBuilder.get(builder);
+    if (!m) return;
+    for (const o of m.values()) {
+      if (o.state === 'offered' && !o.suggestion.one && o.suggestion.seq <= seq) this.move(builder, o, 'received');
+    }
+    for (const id of ids ?? []) {
+      const o = m.get(id);
+      if (o?.state === 'offered' && o.suggestion.one) this.move(builder, o, 'received');
     }
   }
 
@@ -93,9 +112,9 @@ export class Ledger {
     this.write(builder, o.suggestion, state);
   }
 
-  private write(builder: string, s: StoredSuggestion, state: DeliveryState, waited = false): Promise<boolean> | undefined {
+  private write(builder: string, s: StoredSuggestion, state: DeliveryState, waited = false, attempt?: number): Promise<boolean> | undefined {
     this.events.emit({ type: 'delivery', seq: s.seq, id: s.id, builder, state });
-    const d = { seq: s.seq, builder, state, at: this.now() };
+    const d = { seq: s.seq, builder, state, at: this.now(), ...(attempt !== undefined && attempt > 1 ? { attempt } : {}) };
     if (waited) return this.commits.deliveryRecorded(d);
     this.commits.delivery(d);
     return undefined;

@@ -3,15 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { builderToken, verifyProof } from '../protocol/auth.js';
 import { MAX_LISTED_BUILDERS, MAX_REPLAY, PROTOCOL_VERSION } from '../protocol/limits.js';
 import { withScripts, type Labels } from '../protocol/labels.js';
-import { matches, parseSelector, type Selector } from '../protocol/selector.js';
+import { matches, MAX_SELECTOR_CHARS, parseSelector, type Selector } from '../protocol/selector.js';
 import { versionProblem, type Hello, type SuggestRequest, type ToMaster, type Uname } from '../protocol/messages.js';
-import type { Store, StoredReport, StoredSuggestion } from '../store/store.js';
+import { isOpen, type Store, type StoredReport, type StoredSuggestion } from '../store/store.js';
 import { TokenBucket } from '../common/ratelimit.js';
 import { VERSION } from '../common/version.js';
+import { planCancel, type CancelPart, type CancelStep } from './cancel.js';
+import { CancelsOwed } from './cancelsOwed.js';
 import { GroupCommit } from './commits.js';
 import type { EventBus } from './events.js';
 import { newSuggestionId } from './ids.js';
 import { ReportIntake } from './intake.js';
+import type { Order } from './dispatch.js';
+import { Dispatcher, oneOrder } from './dispatcher.js';
 import { Ledger } from './ledger.js';
 import { encode, type Peer } from './peer.js';
 import { planReplay } from './replay.js';
@@ -42,13 +46,36 @@ export interface RelayOptions {
   notifyRefusal?: () => string | undefined;
 }
 
+/** A `one` order waiting in the queue, as `simplebb queue` and `where` show it. */
+export interface QueuedView {
+  suggestion: StoredSuggestion;
+  attempt: number;
+  queuedAt: number;
+  /** Orders of its project before it. */
+  ahead: number;
+  /** Builders an earlier attempt was lost with. */
+  tried: string[];
+  /** Why it waits, in words. */
+  why: string;
+}
+
+/** One of the suggestions an `each LABEL` made: the one for `value`, of `of`. */
+interface EachGroup { label: string; value: string; of: number }
+
 /** Why `notify` is refused by a master without a --notify file: a request for mail is never silently dropped. */
 const NO_NOTIFY_FILE = 'this master mails no one: it was started without --notify FILE (with "suggesterMail" naming a mail sink, docs/NOTIFICATIONS.md)';
+
+/** What cancelling did: per builder, what was done; or why nothing was (unknown id 404, nothing left to cancel 409). */
+export type CancelOutcome =
+  | { ok: true; id: string; steps: CancelStep[]; finished: Array<{ builder: string; verdict?: string }>; dequeued?: boolean }
+  | { ok: false; status: 400 | 404 | 409 | 503; error: string };
 
 /** Addresses whose suggestion buckets are remembered; beyond it the least recently used is forgotten (it was full again long ago). */
 const MAX_BUCKETS = 10_000;
 /** Parsed selectors remembered (replay matches each returning builder against the suggestions it missed). */
 const MAX_PARSED = 1000;
+/** How many times a `one` build lost with its builder is offered to another one, unless the suggestion says. */
+const DEFAULT_RETRIES = 2;
 /** Replayed orders sent per turn of the event loop: one builder's catch-up must not hold up everyone else's messages. */
 const REPLAY_BATCH = 100;
 
@@ -65,6 +92,7 @@ export class Relay {
   private readonly ledger: Ledger;
   private readonly intake: ReportIntake;
   private readonly watchers: Watchers;
+  private readonly dispatch: Dispatcher;
   private readonly throttle = new FailureThrottle();
   private readonly notices: NoticeLimit;
   /** Suggestion buckets per address, least recently used first. */
@@ -78,6 +106,7 @@ export class Relay {
   /** Each builder's labels (with `script:*`) as the record had them at start: matched while it has not said hello since. */
   private readonly recordLabels = new Map<string, Labels>();
   private readonly parsed = new Map<string, Selector>();
+  private readonly cancelsOwed = new CancelsOwed();
   private readonly startedAt: number;
   private stopping = false;
 
@@ -92,7 +121,47 @@ export class Relay {
     this.commits = new GroupCommit(store, events);
     this.ledger = new Ledger(this.commits, events, now);
     this.intake = new ReportIntake(store, this.commits, this.ledger, events, this.notices, now);
+    this.intake.onFreeing = (builder, on) => this.dispatch.freeingOf(builder, on);
+    // A builder's own `lost` (its clientd died while it ran) is retried like the master's.
+    this.intake.onLost = (report, s, attempt) => {
+      report.message = (report.message ?? 'lost') + this.retryWords(s, report.builder, attempt);
+      this.dispatch.lost(s, report.builder, attempt);
+    };
     this.watchers = new Watchers(events);
+    this.dispatch = new Dispatcher({
+      roster: this.roster, ledger: this.ledger, commits: this.commits, events, now,
+      able: (b, s) => b.projects.has(s.project) && this.fits(b, s),
+      given: (id, builder) => this.watchers.given(id, builder),
+    });
+    // A build that ends frees its builder: a queued order may go there.
+    events.on((e) => {
+      if (e.type === 'report') {
+        this.dispatch.built(e.report.builder, e.report.project);
+        this.dispatch.schedule();
+      } else if (e.type === 'delivery' && e.state === 'skipped') {
+        this.dispatch.schedule();
+      }
+    });
+  }
+
+  /** The `one` orders waiting for a builder, project by project in turn, each with why it waits. */
+  queued(limit = Number.MAX_SAFE_INTEGER): QueuedView[] {
+    return this.dispatch.waiting().slice(0, limit).map((o) => this.viewOf(o));
+  }
+
+  /** How many `one` orders wait. */
+  get queueSize(): number {
+    return this.dispatch.size;
+  }
+
+  /** A waiting `one` order, if this suggestion is one. */
+  queuedOne(id: string): QueuedView | undefined {
+    const o = this.dispatch.get(id);
+    return o ? this.viewOf(o) : undefined;
+  }
+
+  private viewOf(o: Order): QueuedView {
+    return { suggestion: o.suggestion, attempt: o.attempt, queuedAt: o.queuedAt, ahead: this.dispatch.ahead(o.suggestion.id) ?? 0, tried: [...o.tried], why: this.dispatch.why(o) };
   }
 
   /** How long an away builder's open builds wait for it before they are lost. */
@@ -103,8 +172,9 @@ export class Relay {
   /** A relay over the record as it stands: open deliveries and known builders are read first. */
   static async open(store: Store, events: EventBus, options: RelayOptions, now: () => number = Date.now): Promise<Relay> {
     const relay = new Relay(store, events, options, now);
-    const [open, builders] = await Promise.all([store.openDeliveries(), store.builders()]);
+    const [open, builders, queued] = await Promise.all([store.openDeliveries(), store.builders(), store.queued()]);
     relay.ledger.load(open);
+    relay.dispatch.load(queued);
     for (const b of builders) {
       relay.instances.set(b.name, b.instance);
       relay.lastSeen.set(b.name, b.lastSeen);
@@ -124,7 +194,7 @@ export class Relay {
         peer.close('no hello', `no hello within ${this.options.helloTimeoutMs / 1000} s`);
       }, this.options.helloTimeoutMs);
       state.timer.unref();
-      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true });
+      peer.send({ type: 'greeting', protocol: PROTOCOL_VERSION, server: `simplebb-masterd/${VERSION}`, nonce: state.nonce, store: this.store.id, check: true, labels: true, notify: true, one: true, cancel: true });
     };
     // An address that keeps failing to authenticate (or sending junk) waits longer and longer for its greeting, and
     // what it sends meanwhile is not read: its connections cost the master nothing while they wait.
@@ -172,15 +242,17 @@ export class Relay {
         state.view = undefined;
         this.remember(state);
         this.events.emit({ type: 'projects', name: state.name, projects: msg.projects });
+        this.dispatch.schedule();
         return;
       case 'labels':
         state.labels = msg.labels;
         state.view = undefined;
         this.remember(state);
         this.events.emit({ type: 'labels', name: state.name, labels: msg.labels });
+        this.dispatch.schedule();
         return;
       case 'received':
-        return this.ledger.received(state.name, msg.seq);
+        return this.ledger.received(state.name, msg.seq, msg.ids);
       case 'started':
         if (this.ledger.started(state.name, msg.id)) this.events.emit({ type: 'started', id: msg.id, builder: state.name, startedAt: msg.startedAt });
         return;
@@ -228,7 +300,7 @@ export class Relay {
       const why = away ? `it went away (${away.reason})` : 'the master started';
       for (const o of this.ledger.open(name)) {
         void this.giveVerdict(name, o.suggestion, 'lost',
-          `builder ${name} did not come back within the replay window (${this.options.replayWindowMs / 1000} s) after ${why}`, away);
+          `builder ${name} did not come back within the replay window (${this.options.replayWindowMs / 1000} s) after ${why}`, away, o.attempt);
       }
     }
   }
@@ -237,6 +309,62 @@ export class Relay {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.commits.flush();
+  }
+
+  /**
+   * Cancels suggestion `id`'s builds (or only `builder`'s): a connected builder is told to kill or drop its build and
+   * reports it `cancelled`; for one that is offline the master records `cancelled` itself (and tells it when it is
+   * back). `by` and `reason` say who cancelled it and why, in each report's message. The decision is planCancel's.
+   */
+  async cancel(id: string, by: string, options: { builder?: string; reason?: string } = {}): Promise<CancelOutcome> {
+    let s: StoredSuggestion | undefined;
+    let view;
+    try {
+      [s, view] = await Promise.all([this.store.suggestion(id), this.store.history.suggestionView(id)]);
+    } catch (err) {
+      return { ok: false, status: 503, error: `could not read the record: ${(err as Error).message}` };
+    }
+    if (!s) return { ok: false, status: 404, error: `no such suggestion: ${id}` };
+    // The ledger is fresher than the record for open parts (changes wait for the next commit); the record has the rest.
+    const parts = new Map<string, CancelPart>();
+    for (const d of view?.deliveries ?? []) parts.set(d.builder, { builder: d.builder, state: isOpen(d.state) ? 'reported' : d.state, ...(d.verdict ? { verdict: d.verdict } : {}) });
+    for (const name of this.ledger.builders()) {
+      const o = this.ledger.get(name, id);
+      if (!o) continue;
+      const b = this.roster.get(name);
+      parts.set(name, { builder: name, state: o.state, ...(b?.live ? { link: { cancels: b.cancels } } : {}) });
+    }
+    // Builders away within the replay window that would be sent it when back (it was made while they were away).
+    const selector = s.on !== undefined ? this.selectorOf(s.on) : undefined;
+    // (A `one` suggestion is owed to no one: the dispatcher gives it to a builder.)
+    if (!s.one) {
+      for (const name of this.targeting(s.project, selector, false, s.builder).later) {
+        if (!parts.has(name)) parts.set(name, { builder: name, state: 'owed' });
+      }
+    }
+    // A `one` order still waiting in the dispatch queue (and not for one builder only) is taken out of it.
+    const queued = this.dispatch.get(id) !== undefined && options.builder === undefined;
+    const plan = planCancel({ id, ...(options.builder !== undefined ? { builder: options.builder } : {}), parts: [...parts.values()], queued });
+    // Finished, or never this builder's: there is nothing to cancel (409); an unknown id was answered above (404).
+    if (!plan.ok) return { ok: false, status: 409, error: plan.problem };
+    const reason = `cancelled by ${by}${options.reason ? `: ${options.reason}` : ''}`;
+    const given: Array<Promise<void>> = [];
+    for (const step of plan.steps) {
+      if (step.action === 'send') this.roster.get(step.builder)?.peer.send({ type: 'cancel', id, reason });
+      if (step.action !== 'record') continue;
+      // Offline: nothing of it runs there now. One it had on its disk before it went away is cancelled when it is back;
+      // one still catching up may yet be sent the order, so it is told right after it.
+      if ((step.state !== 'offered' && step.state !== 'owed') || this.roster.get(step.builder)) this.cancelsOwed.owe(step.builder, id, reason);
+      given.push(this.giveVerdict(step.builder, s, 'cancelled', `${reason} (builder ${step.builder} was not connected)`, this.roster.awayOf(step.builder)));
+    }
+    // Out of the queue durably; its waiting suggester hears a made-up `cancelled` (nothing ran, so nothing is stored).
+    const dequeued = plan.dequeue ? await this.dispatch.take(id) : false;
+    if (dequeued) this.watchers.cancelledQueued(s, `${reason} while it was queued`);
+    this.events.notice('info', 'cancel', 'suggestion cancelled', {
+      id, by, builders: plan.steps.map((x) => `${x.builder}:${x.action}`), ...(dequeued ? { dequeued: true } : {}), ...(options.reason ? { reason: options.reason } : {}),
+    });
+    await Promise.all(given);
+    return { ok: true, id, steps: plan.steps, finished: plan.finished.map((f) => ({ builder: f.builder, ...(f.verdict ? { verdict: f.verdict } : {}) })), ...(dequeued ? { dequeued } : {}) };
   }
 
   private hello(state: Pending, msg: Hello): void {
@@ -278,7 +406,8 @@ export class Relay {
     this.lastSeen.set(msg.name, this.now());
     const session: BuilderSession = {
       role: 'builder', peer, name: msg.name, instance: msg.instance, uname: msg.uname, node: msg.node,
-      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, live: false, buffer: [],
+      projects: new Set(msg.projects ?? []), labels: msg.labels ?? {}, ignoreUnknown: msg.ignoreUnknown ?? false, jobs: msg.jobs ?? 1, ids: msg.ids ?? false, cancels: msg.cancel ?? false,
+      live: false, buffer: [],
     };
     if (current) {
       this.peers.delete(current.peer);
@@ -386,7 +515,9 @@ export class Relay {
     // goes away while the orders are still being written is owed the rest again, whatever their age.
     const why = sameInstance ? 'its state dir no longer holds it' : 'it came back with another state dir';
     const given: Array<Promise<void>> = [];
-    for (const s of plan.lost) given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b));
+    for (const s of plan.lost) {
+      given.push(this.giveVerdict(b.name, s, 'lost', `builder ${b.name} started this build, but ${why}: its outcome is unknown`, b, this.ledger.get(b.name, s.id)?.attempt));
+    }
     for (const { suggestion, by } of plan.superseded) {
       given.push(this.giveVerdict(b.name, suggestion, 'superseded', `superseded by ${by.id} for the same project and branch while builder ${b.name} was away`, b));
     }
@@ -402,7 +533,7 @@ export class Relay {
       await this.commits.flush();
       if (this.roster.get(b.name) !== b) return;
     }
-    const order = (s: StoredSuggestion, replayed: boolean): string => encode({
+    const order = (s: StoredSuggestion, replayed: boolean): string => encode(s.one ? oneOrder(s, replayed) : {
       type: 'suggest', id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}), ...(replayed ? { replayed: true } : {}),
     });
     // Oldest first, a batch per turn; live suggestions made meanwhile keep waiting in the buffer, and go right after.
@@ -425,6 +556,8 @@ export class Relay {
     await Promise.all(given);
     if (this.roster.get(b.name) !== b) return;
     b.peer.send({ type: 'synced', seq: head });
+    this.dispatch.schedule(); // live now: it may take a queued order
+    if (b.cancels) for (const c of this.cancelsOwed.take(b.name)) b.peer.send({ type: 'cancel', ...c });
     const sent = plan.send.filter((s) => !buffered.has(s.seq)).map((s) => s.id);
     if (sent.length || plan.superseded.length || plan.lost.length || plan.refused.length) {
       this.events.emit({
@@ -434,9 +567,9 @@ export class Relay {
     }
   }
 
-  private async suggest(from: SuggesterSession, msg: SuggestRequest): Promise<void> {
+  private async suggest(from: SuggesterSession, msg: SuggestRequest, group?: EachGroup): Promise<void> {
     const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
-    if (!from.bucket.take()) {
+    if (!group && !from.bucket.take()) {
       this.notices.warn(from.peer.address, 'rate-limited', 'suggestion refused: rate limit', { address: from.peer.remote });
       from.peer.send({ type: 'error', message: `rate limit: at most ${this.options.suggestRate} suggestions per second from one address (burst ${this.options.suggestBurst})`, ...ref });
       return;
@@ -447,8 +580,14 @@ export class Relay {
     }
     const selector = msg.on !== undefined ? this.selectorOf(msg.on) : undefined;
     let chosen: Targeting | undefined;
-    if (selector || msg.dryRun) {
-      chosen = this.targeting(msg.project, selector);
+    if (msg.builder !== undefined && !this.roster.get(msg.builder) && !this.lastSeen.has(msg.builder)) {
+      return void from.peer.send({ type: 'error', message: `no builder named ${msg.builder} is known to this master`, code: 'no-match', ...ref });
+    }
+    if (msg.rerunOf !== undefined && !(await this.known(msg.rerunOf))) {
+      return void from.peer.send({ type: 'error', message: `rerunOf: no such suggestion: ${msg.rerunOf}`, code: 'not-found', ...ref });
+    }
+    if (selector || msg.dryRun || msg.one || msg.each !== undefined) {
+      chosen = this.targeting(msg.project, selector, msg.one === true || msg.each !== undefined, msg.builder);
       if (msg.dryRun) {
         const cut = (list: string[]): string[] => list.slice(0, MAX_LISTED_BUILDERS);
         from.peer.send({
@@ -459,9 +598,10 @@ export class Relay {
       }
       // A selector nobody known matches would wait for ever: refused at once, naming the closest misses.
       if (chosen.now.length + chosen.later.length === 0) {
-        from.peer.send({ type: 'error', message: noMatchMessage(msg.on!, chosen), code: 'no-match', ...ref });
+        from.peer.send({ type: 'error', message: noMatchMessage(msg.on, chosen, msg.project), code: 'no-match', ...ref });
         return;
       }
+      if (msg.each !== undefined) return this.suggestEach(from, msg, [...chosen.now, ...chosen.later]);
     }
     const now = this.now();
     let id = newSuggestionId(now);
@@ -471,18 +611,23 @@ export class Relay {
     let s: StoredSuggestion;
     // Who gets it is written with it: a report for it is then taken only from a builder it was offered to, also
     // after a crash between the offer and the next commit.
-    const takers = selector ? chosen!.now : this.roster.takers(msg.project);
+    const takers = (msg.one ? [] : selector ? chosen!.now : this.roster.takers(msg.project)).filter((b) => msg.builder === undefined || b === msg.builder);
     try {
       s = await this.commits.suggestion({
         id, project: msg.project, branch: msg.branch, ...(msg.revision ? { revision: msg.revision } : {}), from: from.name, createdAt: now, offeredTo: takers,
         ...(msg.on !== undefined ? { on: msg.on } : {}), ...(msg.notify !== undefined ? { notify: msg.notify } : {}),
+        ...(msg.one ? { one: { retries: msg.retries ?? DEFAULT_RETRIES } } : {}),
+        ...(msg.rerunOf !== undefined ? { rerunOf: msg.rerunOf } : {}), ...(msg.builder !== undefined ? { builder: msg.builder } : {}),
       });
+      // Queued in the same commit as the suggestion: a master that dies after accepting it finds it waiting at start.
+      if (msg.one) void this.commits.queue({ id, queued: true, attempt: 1, at: now });
     } catch (err) {
       from.peer.send({ type: 'error', message: `could not record the suggestion: ${(err as Error).message}`, ...ref });
       return;
     }
     const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
-    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector ? (b) => this.fits(b, s) : undefined);
+    if (s.one) return this.suggestedOne(from, s, msg.follow ?? false, ref, group);
+    const names = this.roster.offer(s, encode({ type: 'suggest', id: s.id, seq: s.seq, ...build }), selector || s.builder !== undefined ? (b) => this.fits(b, s) : undefined);
     const recorded = new Set(takers);
     this.ledger.offeredTo(names, s, recorded);
     // A builder that went away while the suggestion was being committed has its offered delivery in the record:
@@ -495,6 +640,56 @@ export class Relay {
     from.peer.send({
       type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build,
       count: names.length, builders: names.length > MAX_LISTED_BUILDERS ? names.slice(0, MAX_LISTED_BUILDERS) : names,
+    });
+  }
+
+  /** Whether the record has suggestion `id` (false also when it cannot be read: the caller refuses). */
+  private async known(id: string): Promise<boolean> {
+    try {
+      return (await this.store.suggestion(id)) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * `each LABEL`: one `one` suggestion per distinct value of the label among the builders that can build it, each
+   * with the selector narrowed to that value (so each is queued, dispatched and retried on its own).
+   */
+  private async suggestEach(from: SuggesterSession, msg: SuggestRequest, able: string[]): Promise<void> {
+    const label = msg.each!;
+    const values = [...new Set(able.map((name) => this.labelsOf(name)[label]).filter((v): v is string => v !== undefined))].sort();
+    const ref = msg.ref !== undefined ? { ref: msg.ref } : {};
+    if (values.length === 0) {
+      return void from.peer.send({ type: 'error', message: `no builder that can build ${msg.project} has the label ${label} (--each ${label})`, code: 'no-match', ...ref });
+    }
+    const narrowed = (v: string): string => (msg.on !== undefined ? `(${msg.on}) && ${label}=${v}` : `${label}=${v}`);
+    const long = values.find((v) => narrowed(v).length > MAX_SELECTOR_CHARS);
+    if (long !== undefined) return void from.peer.send({ type: 'error', message: `--each ${label}: the selector for ${label}=${long} is longer than ${MAX_SELECTOR_CHARS} characters`, ...ref });
+    const { each: _e, ...rest } = msg;
+    await Promise.all(values.map((value) => this.suggest(from, { ...rest, one: true, on: narrowed(value) }, { label, value, of: values.length })));
+  }
+
+  /** A builder's labels as a selector sees them (`script:*` included): connected, away, or as the record last had them. */
+  private labelsOf(name: string): Labels {
+    const b = this.roster.get(name);
+    if (b) return (b.view ??= withScripts(b.labels, b.projects));
+    const away = this.roster.awayOf(name);
+    return away ? withScripts(away.labels, away.projects) : this.recordLabels.get(name) ?? {};
+  }
+
+  /** A `one` suggestion in the record: given to a free builder now, or waiting; the suggester hears which. */
+  private suggestedOne(from: SuggesterSession, s: StoredSuggestion, follow: boolean, ref: { ref?: string }, group?: EachGroup): void {
+    // Watched before it can go anywhere: an order given at once is followed from its start.
+    const here = this.peers.get(from.peer) === from;
+    if (here) this.watchers.watchOne(from.peer, s, follow);
+    const to = this.dispatch.add(s);
+    this.events.emit({ type: 'suggestion', suggestion: s, builders: to !== undefined ? [to] : [] });
+    if (!here) return;
+    const build = { project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}) };
+    from.peer.send({
+      type: 'accepted', ...ref, id: s.id, seq: s.seq, ...build, count: 1, builders: to !== undefined ? [to] : [],
+      ...(to === undefined ? { queued: this.dispatch.ahead(s.id) ?? 0 } : {}), ...(group ? { each: group } : {}),
     });
   }
 
@@ -511,6 +706,7 @@ export class Relay {
 
   /** Whether a suggestion goes to this builder by its selector: none, or its labels match and it has the script. */
   private fits(b: BuilderSession, s: StoredSuggestion): boolean {
+    if (s.builder !== undefined && b.name !== s.builder) return false;
     if (s.on === undefined) return true;
     if (!b.projects.has(s.project)) return false;
     b.view ??= withScripts(b.labels, b.projects);
@@ -520,8 +716,20 @@ export class Relay {
   /**
    * Who a suggestion would go to: with a selector, by its labels among the builders known (connected, or seen within
    * the replay window); without one, as always (every connected builder that takes the project, the others when back).
+   * With `only` (a rerun's --builder), that builder alone; the others are misses.
    */
-  private targeting(project: string, selector: Selector | undefined): Targeting {
+  private targeting(project: string, selector: Selector | undefined, one = false, only?: string): Targeting {
+    const chosen = this.targetingAll(project, selector, one);
+    if (only === undefined) return chosen;
+    const others = [...chosen.now, ...chosen.later].filter((n) => n !== only);
+    return {
+      now: chosen.now.filter((n) => n === only), later: chosen.later.filter((n) => n === only),
+      misses: [...chosen.misses, ...others.map((n) => ({ builder: n, why: `not builder ${only}`, distance: 1 }))],
+    };
+  }
+
+  /** targeting() for every builder, before a rerun's `only` is applied. */
+  private targetingAll(project: string, selector: Selector | undefined, one: boolean): Targeting {
     const now = this.now();
     const known: Candidate[] = [];
     for (const b of this.roster.all()) known.push({ name: b.name, connected: true, labels: (b.view ??= withScripts(b.labels, b.projects)) });
@@ -530,7 +738,8 @@ export class Relay {
       const away = this.roster.awayOf(name);
       known.push({ name, connected: false, labels: away ? withScripts(away.labels, away.projects) : this.recordLabels.get(name) ?? {} });
     }
-    if (selector) return target(project, selector, known);
+    // To one builder, it must have the script: one without it could only answer no-script.
+    if (selector || one) return target(project, selector, known);
     const takes = (c: Candidate): boolean => {
       const b = this.roster.get(c.name);
       const away = this.roster.awayOf(c.name);
@@ -554,7 +763,8 @@ export class Relay {
    * Stores a verdict the master gives for a builder, and resolves once it is in the record: `lost` when it did not
    * come back in time, `superseded` when a newer one was sent instead, `refused` when it was owed too many to replay.
    */
-  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused', message: string, seen?: { uname: Uname; node: string }): Promise<void> {
+  private giveVerdict(builder: string, s: StoredSuggestion, verdict: 'lost' | 'superseded' | 'refused' | 'cancelled', message: string, seen?: { uname: Uname; node: string }, attempt = 1): Promise<void> {
+    if (verdict === 'lost' && s.one) message += this.retryWords(s, builder, attempt);
     const report: StoredReport = {
       builder, id: s.id, seq: s.seq, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
       exitCode: -1, verdict, message, durationMs: 0, uname: seen?.uname ?? NO_UNAME, node: seen?.node ?? '',
@@ -562,6 +772,18 @@ export class Relay {
     };
     // Out of the ledger at once, so a second sweep or replay does not give it twice while the commit is on its way.
     this.ledger.reported(builder, s.id);
-    return this.intake.verdict(report);
+    const stored = this.intake.verdict(report);
+    if (verdict === 'lost' && s.one) this.dispatch.lost(s, builder, attempt);
+    return stored;
+  }
+
+  /**
+   * A `one` build lost with its builder goes to another one if it has retries left (the caller queues it in the
+   * turn that commits the `lost`): what the report's message then says, and its waiter is told it is not the end.
+   */
+  private retryWords(s: StoredSuggestion, builder: string, attempt: number): string {
+    const { again, of } = this.dispatch.retryOf(s, attempt);
+    if (again) this.watchers.retrying(s.id, builder);
+    return again ? `; offered to another builder (attempt ${attempt + 1} of ${of})` : of > 1 ? `; not offered again: that was attempt ${attempt} of ${of}` : '';
   }
 }

@@ -38,7 +38,8 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const candidates = new Map<number, StoredSuggestion>();
   const lost: StoredSuggestion[] = [];
   for (const o of input.open) {
-    if (held(o.suggestion)) continue;
+    // A dispatched (`one`) order may be older than the cursor: only its `received` (by id) says the builder has it.
+    if (held(o.suggestion) && !(o.suggestion.one && o.state === 'offered')) continue;
     if (o.state === 'started') lost.push(o.suggestion);
     else candidates.set(o.suggestion.seq, o.suggestion);
   }

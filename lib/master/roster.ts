@@ -18,6 +18,10 @@ export interface BuilderSession {
   labels: Labels;
   ignoreUnknown: boolean;
   jobs: number;
+  /** Its clientd acts on `cancel` (its hello said so); an older one is never sent one. */
+  cancels: boolean;
+  /** It names in `received` the `one` orders it wrote: it may be given them (an older clientd is not). */
+  ids: boolean;
   /** False until what it missed has been sent; live suggestions wait in `buffer` meanwhile, so it gets them in order. */
   live: boolean;
   buffer: StoredSuggestion[];

@@ -34,29 +34,33 @@ export const MAX_NAMED_MISSES = 5;
  * With a selector, a builder builds a project when its labels match and it has the project's script
  * (`script:PROJECT`): one without it could only report no-script.
  */
-export function target(project: string, selector: Selector, candidates: readonly Candidate[]): Targeting {
+export function target(project: string, selector: Selector | undefined, candidates: readonly Candidate[]): Targeting {
   const now: string[] = [];
   const later: string[] = [];
   const misses: Miss[] = [];
   const script = `${SCRIPT_PREFIX}${project}`;
   for (const c of candidates) {
-    const fits = matches(selector, c.labels);
+    const fits = selector === undefined || matches(selector, c.labels);
     const hasScript = c.labels[script] === 'true';
     if (fits && hasScript) {
       (c.connected ? now : later).push(c.name);
       continue;
     }
-    const reasons = [fits ? '' : whyNot(selector, c.labels), hasScript ? '' : `has no script ${project}`].filter(Boolean);
-    misses.push({ builder: c.name, why: reasons.join(', '), distance: distance(selector, c.labels) + (hasScript ? 0 : 1) });
+    const reasons = [fits || !selector ? '' : whyNot(selector, c.labels), hasScript ? '' : `has no script ${project}`].filter(Boolean);
+    misses.push({ builder: c.name, why: reasons.join(', '), distance: (selector ? distance(selector, c.labels) : 0) + (hasScript ? 0 : 1) });
   }
   misses.sort((a, b) => a.distance - b.distance || (a.builder < b.builder ? -1 : a.builder > b.builder ? 1 : 0));
   return { now, later, misses };
 }
 
-/** The error a suggester gets when nobody matches: "no builder matches SEL: m1 lacks arch=arm64; m2 has no script foo". */
-export function noMatchMessage(on: string, t: Targeting): string {
-  if (t.misses.length === 0) return `no builder matches ${on}: no builder is known (connected, or seen within the replay window)`;
+/**
+ * The error a suggester gets when nobody matches: "no builder matches SEL: m1 lacks arch=arm64; m2 has no script
+ * foo"; with no selector (`one`), "no builder has the script foo: …".
+ */
+export function noMatchMessage(on: string | undefined, t: Targeting, project = ''): string {
+  const head = on === undefined ? `no builder has the script ${project}` : `no builder matches ${on}`;
+  if (t.misses.length === 0) return `${head}: no builder is known (connected, or seen within the replay window)`;
   const named = t.misses.slice(0, MAX_NAMED_MISSES).map((m) => `${m.builder} ${m.why}`).join('; ');
   const more = t.misses.length > MAX_NAMED_MISSES ? `; and ${t.misses.length - MAX_NAMED_MISSES} more` : '';
-  return `no builder matches ${on}: ${named}${more}`;
+  return `${head}: ${named}${more}`;
 }

@@ -18,6 +18,9 @@ export function tailOf(output: string): string {
   return lines.slice(-TAIL_LINES).join('\n');
 }
 
+/** Who a `one` suggestion cancelled while queued was "reported" by, for its waiter. */
+const QUEUE = 'queue';
+
 /** How many of a failed build's last output lines a waiting suggester gets. */
 const TAIL_LINES = 10;
 
@@ -31,6 +34,8 @@ interface Watch {
   forwarded: Map<string, number>;
   /** Live output characters skipped per builder because the follower was reading too slowly. */
   skipped: Map<string, number>;
+  /** A `one` suggestion: it has no builders until it is given to one, and one verdict (not a retried loss) ends it. */
+  one?: boolean;
 }
 
 export class Watchers {
@@ -50,6 +55,39 @@ export class Watchers {
     let ids = this.byWaiter.get(waiter);
     if (!ids) this.byWaiter.set(waiter, (ids = new Set()));
     ids.add(suggestion.id);
+  }
+
+  /** `waiter` hears about a `one` suggestion: from the builder it is given to (see given()), until its verdict. */
+  watchOne(waiter: Peer, suggestion: StoredSuggestion, follow: boolean): void {
+    this.byId.set(suggestion.id, { suggestion, waiter, follow, waitingFor: new Set(), forwarded: new Map(), skipped: new Map(), one: true });
+    let ids = this.byWaiter.get(waiter);
+    if (!ids) this.byWaiter.set(waiter, (ids = new Set()));
+    ids.add(suggestion.id);
+  }
+
+  /** A `one` suggestion went to this builder: its waiter follows it there. */
+  given(id: string, builder: string): void {
+    const w = this.byId.get(id);
+    if (w?.one) w.waitingFor.add(builder);
+  }
+
+  /** A `one` build was lost with this builder and goes to another: its `lost` is not the verdict the waiter waits for. */
+  retrying(id: string, builder: string): void {
+    const w = this.byId.get(id);
+    if (!w?.one || !w.waitingFor.delete(builder)) return;
+    w.waiter.send({ type: 'away', id, builder, reason: 'lost with it; offered to another builder', windowMs: 0 });
+  }
+
+  /** A `one` suggestion was cancelled while queued: its waiter gets a `cancelled` report from the queue (not stored) and is done. */
+  cancelledQueued(s: StoredSuggestion, message: string): void {
+    const w = this.byId.get(s.id);
+    if (!w?.one) return;
+    w.waiter.send({
+      type: 'report', id: s.id, builder: QUEUE, project: s.project, branch: s.branch, ...(s.revision ? { revision: s.revision } : {}),
+      exitCode: -1, verdict: 'cancelled', message, durationMs: 0, uname: { type: '', release: '', version: '', machine: '', hostname: '' }, node: '', outputBytes: 0, outputCut: 0,
+    });
+    w.waitingFor.clear();
+    this.doneIfAll(w);
   }
 
   /** The waiter's connection closed. */
@@ -132,7 +170,7 @@ export class Watchers {
   }
 
   private doneIfAll(w: Watch): void {
-    if (w.waitingFor.size > 0) return;
+    if (w.waitingFor.size > 0) return; // (a `one` watch reaches here only from its verdict)
     this.byId.delete(w.suggestion.id);
     this.byWaiter.get(w.waiter)?.delete(w.suggestion.id);
   }

@@ -10,7 +10,7 @@ export const USUAL_SAMPLE = 5;
 /** A running build is overdue once it has run this many times its usual duration. */
 export const OVERDUE_FACTOR = 2;
 
-export type WhereState = 'reported' | 'running' | 'overdue' | 'waiting' | 'offline' | 'lost' | 'no-script' | 'excluded' | 'superseded' | 'refused';
+export type WhereState = 'queued' | 'reported' | 'running' | 'overdue' | 'waiting' | 'offline' | 'lost' | 'no-script' | 'excluded' | 'superseded' | 'refused';
 
 /** One builder's part, as the record has it (a suggestion view's delivery). */
 export interface WhereDelivery { builder: string; state: DeliveryState; at: number; verdict?: Verdict; durationMs?: number }
@@ -36,6 +36,8 @@ export interface WhereInput {
   /** Each builder's usual duration of this project and branch (see usualMs), where it has one. */
   usual: ReadonlyMap<string, number>;
   replayWindowMs?: number;
+  /** A `one` suggestion still in the dispatch queue: how many of its project are before it, its attempt, why it waits. */
+  queued?: { ahead: number; attempt: number; why: string };
   now: number;
   /** How a time of day is written ("14:05"); the caller picks the zone. */
   clock: (ms: number) => string;
@@ -91,6 +93,15 @@ export function whereabouts(input: WhereInput): Whereabouts[] {
   const known = new Map(input.known.map((k) => [k.name, k]));
   const out: Whereabouts[] = [];
   for (const d of input.deliveries) out.push(one(input, d, online.get(d.builder), known.get(d.builder), now));
+  // To one builder: only those it went to are expected, and while it waits for one, the queue is where it is.
+  if (s.one) {
+    const q = input.queued;
+    if (q) {
+      const again = q.attempt > 1 ? `attempt ${q.attempt}, ` : '';
+      out.push({ builder: NEXT_FREE, state: 'queued', queuedBehind: q.ahead, reason: `queued (${again}behind ${q.ahead} of ${s.project}): ${q.why}` });
+    }
+    return out.sort(byBuilder);
+  }
   const delivered = new Set(input.deliveries.map((d) => d.builder));
   const window = input.replayWindowMs;
   // Builders away when it was made that had been seen within the replay window: the relay keeps it for them (with no
@@ -113,8 +124,13 @@ export function whereabouts(input: WhereInput): Whereabouts[] {
     for (const m of t?.misses ?? []) out.push({ builder: m.builder, state: 'excluded', reason: `excluded by the selector ${s.on}: ${m.why}` });
   }
   for (const k of expected) out.push(awayOne(input, k, window!));
-  return out.sort((a, b) => (a.builder < b.builder ? -1 : a.builder > b.builder ? 1 : 0));
+  return out.sort(byBuilder);
 }
+
+const byBuilder = (a: Whereabouts, b: Whereabouts): number => (a.builder < b.builder ? -1 : a.builder > b.builder ? 1 : 0);
+
+/** Who a queued `one` suggestion's row names: whichever matching builder is free next. */
+export const NEXT_FREE = '(next free)';
 
 /** A builder that was away when the suggestion was made: it gets it if back within the window from then, else it is lost. */
 function awayOne(input: WhereInput, k: WhereKnown, window: number): Whereabouts {

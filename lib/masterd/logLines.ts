@@ -68,6 +68,12 @@ function line(log: Logger, e: MasterEvent): void {
     case 'delivery':
       log.debug({ event: 'delivery', id: e.id, seq: e.seq, builder: e.builder, state: e.state }, 'delivery');
       return;
+    case 'queued':
+      log.info({ event: 'queued', id: e.id, project: e.project, attempt: e.attempt, ahead: e.ahead }, 'suggestion queued: no matching builder is free');
+      return;
+    case 'dispatched':
+      log.info({ event: 'dispatched', id: e.id, project: e.project, builder: e.builder, attempt: e.attempt, waitedMs: e.waitedMs }, 'suggestion dispatched');
+      return;
     case 'overdue':
       log.warn({ event: 'overdue', id: e.id, builder: e.builder, project: e.project, branch: e.branch, startedAt: e.startedAt, usualMs: e.usualMs }, `build overdue: running for more than twice its usual ${e.usualMs} ms`);
       return;

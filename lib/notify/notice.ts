@@ -31,8 +31,8 @@ export interface Notice {
   project: string;
   branch: string;
   revision?: string;
-  /** The worst verdict of its builds (failure before lost before success) and the transition that goes with it. */
-  verdict: Verdict;
+  /** The worst verdict of its builds (failure before lost before success) and the transition that goes with it; `running` for an acceptance or overdue notice. */
+  verdict: Verdict | 'running';
   transition: Transition;
   builds: NoticeBuild[];
   /** When it was planned. */
@@ -41,6 +41,18 @@ export interface Notice {
   perBuilder?: true;
   /** The one address the suggester asked for (`--notify`): the mail sink sends to it instead of its own `to`. */
   to?: string;
+  /** An acceptance notice (builds empty): the builders whose commit statuses are set to pending (status sinks only). */
+  pending?: string[];
+  /** An overdue notice (builds empty): the build running for more than twice its usual duration. */
+  overdue?: OverdueBuild;
+}
+
+export interface OverdueBuild {
+  builder: string;
+  startedAt: number;
+  usualMs: number;
+  /** How long it had run when it was found overdue. */
+  runningMs: number;
 }
 
 /** The last TAIL_LINES lines of `output`, at most TAIL_BYTES characters of them. */
@@ -74,15 +86,22 @@ export function summary(builds: readonly NoticeBuild[]): { verdict: Verdict; tra
 export function pageUrl(n: Notice, baseUrl: string | undefined): string | undefined {
   if (!baseUrl) return undefined;
   const base = baseUrl.replace(/\/+$/, '');
-  return n.builds.length === 1
-    ? `${base}/b/${encodeURIComponent(n.suggestion)}/${encodeURIComponent(n.builds[0]!.builder)}`
+  const one = n.overdue?.builder ?? (n.builds.length === 1 ? n.builds[0]!.builder : undefined);
+  return one !== undefined
+    ? `${base}/b/${encodeURIComponent(n.suggestion)}/${encodeURIComponent(one)}`
     : `${base}/s/${encodeURIComponent(n.suggestion)}`;
 }
 
 /** One line: "broken: widget main at abc123 (linux: failure)". */
 export function headline(n: Notice): string {
   const at = n.revision ? ` at ${n.revision.slice(0, 12)}` : '';
-  return `${n.transition === 'none' ? n.verdict : n.transition}: ${n.project} ${n.branch}${at} (${n.builds.map((b) => `${b.builder}: ${b.verdict}`).join(', ')})`;
+  const o = n.overdue;
+  const what = o ? `${o.builder}: running for ${seconds(o.runningMs)}, usually ${seconds(o.usualMs)}` : n.builds.map((b) => `${b.builder}: ${b.verdict}`).join(', ');
+  return `${n.transition === 'none' ? n.verdict : n.transition}: ${n.project} ${n.branch}${at} (${what})`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** The whole message as plain text (mail, ntfy, after-scripts' readers): verdicts, tails, link, revisions since the last green. */
@@ -92,6 +111,8 @@ export function plainText(n: Notice, baseUrl: string | undefined): string {
   if (n.revision) out.push(`revision: ${n.revision}`);
   const url = pageUrl(n, baseUrl);
   if (url) out.push(`page:     ${url}`);
+  const o = n.overdue;
+  if (o) out.push('', `${o.builder}: still running after ${seconds(o.runningMs)} (started ${new Date(o.startedAt).toISOString()}), more than twice its usual ${seconds(o.usualMs)}`);
   for (const b of n.builds) {
     out.push('', `${b.builder}: ${b.verdict} (${b.transition}${b.lastVerdict ? `, was ${b.lastVerdict}` : ''}), exit ${b.exitCode}, ${(b.durationMs / 1000).toFixed(1)} s`);
     if (b.message) out.push(`  ${b.message}`);

@@ -3,7 +3,7 @@ import type { Verdict } from '../protocol/messages.js';
 import { anyGlob } from './glob.js';
 import { isRed, type Transition } from './transition.js';
 
-export const WHENS = ['broken', 'fixed', 'still-failing', 'failure', 'success', 'lost', 'any'] as const;
+export const WHENS = ['broken', 'fixed', 'still-failing', 'failure', 'success', 'lost', 'overdue', 'any'] as const;
 export type When = (typeof WHENS)[number];
 
 export interface Rule {
@@ -25,6 +25,8 @@ export function wants(when: When, verdict: Verdict, t: Transition): boolean {
     case 'failure': return isRed(verdict);
     case 'success': return verdict === 'success';
     case 'lost': return verdict === 'lost';
+    // An overdue build has no report yet: its notice is planned when it is found overdue (lib/notify/overdue.ts).
+    case 'overdue': return false;
     case 'any': return t !== 'none';
   }
 }
@@ -34,6 +36,8 @@ export interface CompiledRule extends Rule {
   cell(project: string, branch: string): boolean;
   builder(name: string): boolean;
   wants(verdict: Verdict, t: Transition): boolean;
+  /** Whether it asks about overdue builds (`overdue` or `any`). */
+  overdue: boolean;
 }
 
 export function compileRule(rule: Rule): CompiledRule {
@@ -44,5 +48,6 @@ export function compileRule(rule: Rule): CompiledRule {
     cell: (p, b) => projects(p) && branches(b),
     builder: anyGlob(rule.builders),
     wants: (v, t) => rule.when.some((w) => wants(w, v, t)),
+    overdue: rule.when.includes('overdue') || rule.when.includes('any'),
   };
 }

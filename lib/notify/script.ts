@@ -30,7 +30,7 @@ export function scriptEnv(n: Notice, baseUrl: string | undefined, parent: NodeJS
     SIMPLEBB_PROJECT: n.project,
     SIMPLEBB_BRANCH: n.branch,
     SIMPLEBB_REVISION: n.revision ?? '',
-    SIMPLEBB_BUILDER: n.builds.map((b) => b.builder).join(' '),
+    SIMPLEBB_BUILDER: n.overdue ? n.overdue.builder : n.builds.map((b) => b.builder).join(' '),
     SIMPLEBB_SUGGESTION: n.suggestion,
     SIMPLEBB_URL: url ?? '',
   };

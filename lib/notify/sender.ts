@@ -116,7 +116,8 @@ export class Sender {
       const notice = JSON.parse(n.payload) as Notice;
       // A suggester's own notice goes to its address or nowhere: never to the receivers of a sink renamed since.
       if (notice.to !== undefined && !sink.addressed) throw new Error(`${n.sink} is no longer a mail sink: a suggester's notice is only mailed`);
-      await sink.send(notice);
+      // An acceptance notice sets pending statuses; a sink renamed since to another kind has nothing to do with it.
+      if (notice.pending === undefined || sink.statuses) await sink.send(notice);
     } catch (err) {
       const error = (err as Error).message.split('\n')[0]!;
       const at = this.now();

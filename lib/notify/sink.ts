@@ -7,5 +7,7 @@ export interface Sink {
   close?(): void;
   /** Sends a notice to its own address (`to`, a suggester's `--notify`) instead of its configured one: the mail sink only. */
   readonly addressed?: true;
+  /** Posts commit statuses, so an acceptance notice (`pending`) means something to it: the status sink only. */
+  readonly statuses?: true;
 }
 

@@ -21,12 +21,15 @@ function describe(b: NoticeBuild): string {
 }
 
 export class StatusSink implements Sink {
+  readonly statuses = true;
   constructor(private readonly config: StatusSinkConfig) {}
 
   async send(n: Notice): Promise<void> {
     // A forge takes statuses on a commit it knows by its full id; a suggestion without one has nothing to post on.
-    if (!isFullRevision(n.revision)) return;
+    // An overdue notice changes no status: the build's pending stands until its report.
+    if (!isFullRevision(n.revision) || n.overdue) return;
     const base = this.config.baseUrl?.replace(/\/+$/, '');
+    if (n.pending) return this.pending(n, n.revision, n.pending, base);
     const states: StatusState[] = [];
     for (const b of n.builds) {
       const state = statusOf(b.verdict);
@@ -46,6 +49,17 @@ export class StatusSink implements Sink {
         ...(url ? { url } : {}),
       });
     }
+  }
+
+  /** A suggestion accepted: each builder it waits for pending, and the roll-up unless the notice is one builder's rules'. */
+  private async pending(n: Notice, revision: string, builders: readonly string[], base: string | undefined): Promise<void> {
+    for (const builder of builders) {
+      const url = base ? `${base}/b/${encodeURIComponent(n.suggestion)}/${encodeURIComponent(builder)}` : undefined;
+      await this.post({ revision, state: 'pending', context: `${ROLL_UP_CONTEXT}/${builder}`, description: `accepted, waiting for ${builder}`, ...(url ? { url } : {}) });
+    }
+    if (n.perBuilder) return;
+    const url = base ? `${base}/s/${encodeURIComponent(n.suggestion)}` : undefined;
+    await this.post({ revision, state: 'pending', context: ROLL_UP_CONTEXT, description: builders.length ? `waiting for ${builders.length} builder${builders.length === 1 ? '' : 's'}` : 'waiting for a free builder', ...(url ? { url } : {}) });
   }
 
   private async post(status: Parameters<typeof statusRequest>[1]): Promise<void> {

@@ -4,9 +4,10 @@ import type { Verdict } from '../protocol/messages.js';
 /**
  * `broken`: a failure (or timeout) after a success, or with no outcome before it; `fixed`: a success after a failure;
  * `still-failing`: a failure after a failure; `passing`: a success after a success or as the first outcome;
- * `lost`: the master lost track of the build; `none`: a verdict no one is told about (no-script, superseded, refused).
+ * `lost`: the master lost track of the build; `none`: a verdict no one is told about (no-script, superseded, refused);
+ * `overdue`: not a verdict's but an overdue notice's (a build still running after twice its usual duration).
  */
-export type Transition = 'broken' | 'fixed' | 'still-failing' | 'passing' | 'lost' | 'none';
+export type Transition = 'broken' | 'fixed' | 'still-failing' | 'passing' | 'lost' | 'overdue' | 'none';
 
 const RED: ReadonlySet<Verdict> = new Set(['failure', 'timeout']);
 

@@ -60,7 +60,7 @@ const reportFields = {
 };
 
 const SHAPES: Record<FromMaster['type'], Check> = {
-  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool), notify: opt(bool) }),
+  greeting: obj({ protocol: int(), server: shortText, nonce: str(128), store: tokenId, check: opt(bool), labels: opt(bool), notify: opt(bool), cancel: opt(bool) }),
   welcome: obj({ protocol: int(), heartbeatMs: int(0) }),
   checked: obj({ protocol: int(), connected: (v) => (typeof v === 'boolean' ? null : 'expected a boolean') }),
   error: obj({ message: shortText, ref: opt(str(64)), code: opt(str(32)) }),
@@ -72,6 +72,7 @@ const SHAPES: Record<FromMaster['type'], Check> = {
   suggest: obj({ id, seq, project, branch, revision: opt(revision), replayed: opt((v) => (typeof v === 'boolean' ? null : 'expected a boolean')) }),
   synced: obj({ seq: seq0 }),
   ack: obj({ id }),
+  cancel: obj({ id, reason: shortText }),
   started: obj({ id, builder, startedAt: num }),
   output: obj({ id, builder, stream: oneOf('stdout', 'stderr'), data: payload }),
   report: obj({ ...reportFields, builder, tail: opt(str(TAIL_MAX_CHARS)) }),

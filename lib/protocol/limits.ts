@@ -25,3 +25,8 @@ export const MAX_PROJECTS = 4096;
 export const MAX_LISTED_BUILDERS = 4096;
 /** The most orders the master replays to a returning builder; the older ones it was owed beyond that are given `refused`. */
 export const MAX_REPLAY = 1000;
+
+/** `one` order ids named in one `received` (a builder with more in one batch sends several). */
+export const MAX_RECEIVED_IDS = 1000;
+/** The most times a `one` build lost with its builder is offered to another one. */
+export const MAX_RETRIES = 10;

@@ -1,13 +1,13 @@
 // The wire protocol's messages as zod schemas, and their types (docs/PROTOCOL.md). Only the master loads this at run time.
 import { z } from 'zod';
 import {
-  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, TAIL_MAX_CHARS,
+  MAX_CHUNK_CHARS, MAX_LISTED_BUILDERS, MAX_PAYLOAD_BYTES, MAX_PROJECTS, MAX_RECEIVED_IDS, MAX_RETRIES, MAX_REPORT_CHUNKS, PROTOCOL_VERSION, TAIL_MAX_CHARS,
 } from './limits.js';
 import {
   BUILDER_RULE, BUILDER_RULE_TEXT, ID_RULE, ID_RULE_TEXT, TOKEN_ID_RULE, TOKEN_ID_RULE_TEXT, VERDICTS,
   branchProblem, projectProblem, revisionProblem,
 } from './names.js';
-import { labelsProblem } from './labels.js';
+import { labelNameProblem, labelsProblem } from './labels.js';
 import { MAX_MAIL_ADDRESS_CHARS, mailAddressProblem } from './mailAddress.js';
 import { MAX_SELECTOR_CHARS, selectorProblem } from './selector.js';
 import type { Validator } from './validator.js';
@@ -81,6 +81,10 @@ export const Hello = strict({
   check: z.boolean().optional(),
   /** Sent only to a master whose greeting has `labels`: an older master refuses keys it does not know. */
   labels: labels.optional(),
+  /** Sent only to a master whose greeting has `cancel`: this builder acts on `cancel` orders. */
+  cancel: z.boolean().optional(),
+  /** The builder names in `received` the `one` orders it wrote (to a master whose greeting has `one`): it may be sent them. */
+  ids: z.boolean().optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -90,7 +94,15 @@ const ProjectsUpdate = strict({ type: z.literal('projects'), projects: z.array(p
 const LabelsUpdate = strict({ type: z.literal('labels'), labels });
 
 /** A builder confirming that every order it was sent up to `seq` is written to its disk. */
-export const Received = strict({ type: z.literal('received'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const Received = strict({
+  type: z.literal('received'),
+  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /**
+   * The `one` orders among them, by id: a dispatched order can be older than the builder's cursor, so its place in
+   * the log does not say it is on the builder's disk; its id does.
+   */
+  ids: z.array(id).max(MAX_RECEIVED_IDS).optional(),
+});
 
 /** A builder turning down a suggestion it was sent (it has no script and ignores unknown projects), so no one waits for it. */
 const Skipped = strict({ type: z.literal('skipped'), id });
@@ -108,6 +120,16 @@ export const SuggestRequest = strict({
   dryRun: z.boolean().optional(),
   /** Mail this address the suggestion's summary once every builder has reported (to a master whose greeting has `notify`). */
   notify: named(MAX_MAIL_ADDRESS_CHARS, mailAddressProblem).optional(),
+  /** This suggestion builds again what suggestion `rerunOf` built (`simplebb rerun`); recorded and shown with it. */
+  rerunOf: id.optional(),
+  /** Only this builder (`simplebb rerun --builder`); to a master whose greeting has `cancel`. */
+  builder: builderName.optional(),
+  /** To one matching builder, queued in the master's record while none is free (to a master whose greeting has `one`). */
+  one: z.boolean().optional(),
+  /** With `one`: how many times a build whose builder was lost before it finished is offered to another builder. */
+  retries: z.number().int().min(0).max(MAX_RETRIES).optional(),
+  /** One `one` suggestion per distinct value of this label among the builders that can build it (one per `arch`, say). */
+  each: named(64, labelNameProblem).optional(),
 });
 export type SuggestRequest = z.infer<typeof SuggestRequest>;
 
@@ -168,6 +190,10 @@ export const Greeting = z.object({
   labels: z.boolean().optional(),
   /** This master takes suggestions with `notify` (it may still refuse one: no mail sink for suggesters configured). */
   notify: z.boolean().optional(),
+  /** This master may send builders `cancel`, takes a builder hello's `cancel`, and suggestions with `rerunOf` and `builder`. */
+  cancel: z.boolean().optional(),
+  /** This master dispatches `one` suggestions (to a single builder, queued while none is free) and takes `received` with `ids`. */
+  one: z.boolean().optional(),
 });
 export type Greeting = z.infer<typeof Greeting>;
 
@@ -201,6 +227,10 @@ const Accepted = z.object({
   count: z.number().int().min(0),
   /** Their names (the first MAX_LISTED_BUILDERS of them). */
   builders: z.array(builderName).max(MAX_LISTED_BUILDERS),
+  /** A `one` suggestion no matching builder is free for: it waits in the master's queue, this many before it. */
+  queued: z.number().int().min(0).optional(),
+  /** One of the `of` suggestions an `each` made: the one for builders whose `label` is `value` (each has its own `accepted`). */
+  each: z.object({ label: z.string().max(64), value: z.string().max(128), of: z.number().int().min(1) }).optional(),
 });
 
 /** The answer to a suggestion with `dryRun`: who it would go to now, who when back, who not and why. */
@@ -223,8 +253,17 @@ export const BuildOrder = z.object({
   branch,
   revision: revision.optional(),
   replayed: z.boolean().optional(),
+  /** Dispatched to this builder alone (`one`): it names the id in `received` once it is on its disk. */
+  one: z.boolean().optional(),
 });
 export type BuildOrder = z.infer<typeof BuildOrder>;
+
+/**
+ * To a builder whose hello had `cancel`: stop build `id` (kill its process group as its timeout would, or drop it
+ * if it has not started) and report it `cancelled`, with `reason` (who cancelled it and why) as its message.
+ */
+export const Cancel = z.object({ type: z.literal('cancel'), id, reason: shortText });
+export type Cancel = z.infer<typeof Cancel>;
 
 /** After a builder's hello: everything owed to it up to `seq` has now been sent (its cursor may move there). */
 const Synced = z.object({ type: z.literal('synced'), seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
@@ -240,7 +279,7 @@ export type BuildReport = z.infer<typeof BuildReport>;
 const BuilderAway = z.object({ type: z.literal('away'), id, builder: builderName, reason: shortText, windowMs: z.number().int().min(0) });
 
 export const FromMaster = z.discriminatedUnion('type', [
-  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
+  Greeting, Welcome, Checked, ErrorMessage, Accepted, DryRun, BuildOrder, Synced, Ack, Cancel, BuildStarted, BuildOutput, BuildReport, BuilderAway, ping, pong,
 ]);
 export type FromMaster = z.infer<typeof FromMaster>;
 

@@ -62,8 +62,9 @@ export const TOKEN_ID_RULE_TEXT = 'must be 16 to 64 lowercase hexadecimal digits
 /**
  * Every verdict a report can carry. `lost`, `superseded` and `refused` may come from the master as well as a builder.
  * `refused`: never run, because the builder's queue, or the master's replay to a returning builder, was at its bound.
+ * `cancelled`: someone cancelled it (`simplebb cancel`): killed as a timeout kills it, or dropped before it started.
  */
-export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded', 'refused'] as const;
+export const VERDICTS = ['success', 'failure', 'no-script', 'timeout', 'lost', 'superseded', 'refused', 'cancelled'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** Returns null when `name` is a valid builder name, else the rule it breaks. */

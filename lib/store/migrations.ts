@@ -81,6 +81,19 @@ const STEPS: Array<(db: Database.Database, newId: () => string) => void> = [
   `),
   // 8: whom to mail a suggestion's summary when every builder has reported (`simplebb-suggest --notify`).
   (db) => db.exec('ALTER TABLE suggestions ADD COLUMN notify TEXT'),
+  // 9: dispatch to one builder (`--one`): a suggestion's retries, each delivery's attempt, and the queue of those waiting.
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN one_retries INTEGER;
+    ALTER TABLE deliveries ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE queue (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, attempt INTEGER NOT NULL, queued_at INTEGER NOT NULL, after TEXT);
+  `),
+  // 10: `simplebb rerun`: the suggestion a rerun builds again, and the one builder it was limited to (`--builder`).
+  (db) => db.exec(`
+    ALTER TABLE suggestions ADD COLUMN rerun_of TEXT;
+    ALTER TABLE suggestions ADD COLUMN builder TEXT;
+  `),
+  // 11: the outbox's order: a notification waits for the pending ones of its suggestion and sink planned before it.
+  (db) => db.exec("CREATE INDEX notifications_order ON notifications(seq, sink) WHERE state = 'pending'"),
 ];
 
 /** Brings the database to the current schema; refuses one made by a newer simplebb. */

@@ -10,7 +10,7 @@ import { PostgresOutbox } from './postgresOutbox.js';
 import { chunks, isConnectionError, Params, valuesList } from './postgresSql.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  DELIVERY_RANK, isOpen, type BuilderRecord, type DeliveryChange, type LogEntry, type NotificationPlanner, type OpenDelivery, type OpenState,
+  DELIVERY_RANK, isOpen, type AcceptPlanner, type BuilderRecord, type QueueChange, type QueuedOrder, type DeliveryChange, type LogEntry, type NotificationPlanner, type OpenDelivery, type OpenState,
   type Outbox, type Owed, type PendingHook, type ReportKey, type Store, type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -90,7 +90,7 @@ export class PostgresStore implements Store {
 
   /** Commits given in one turn of the event loop go in one transaction; while one is written the next batch gathers. */
   commit(writes: Writes): Promise<Written> {
-    if (writes.suggestions.length + writes.reports.length + writes.deliveries.length + writes.builders.length === 0) {
+    if (writes.suggestions.length + writes.reports.length + writes.deliveries.length + writes.builders.length + writes.queue.length === 0) {
       return Promise.resolve({ suggestions: [], reports: [] });
     }
     return new Promise((resolve, reject) => {
@@ -161,7 +161,7 @@ export class PostgresStore implements Store {
     try {
       await c.query('BEGIN');
       // Open deliveries alone are views (as in SQLite's store, which skips the fsync for them).
-      const durable = w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.deliveries.some((d) => !isOpen(d.state));
+      const durable = w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.queue.length > 0 || w.deliveries.some((d) => !isOpen(d.state));
       if (!durable) await c.query('SET LOCAL synchronous_commit = off');
       const done = await this.write(c, w);
       sentCommit = true;
@@ -187,15 +187,19 @@ export class PostgresStore implements Store {
         for (const builder of offeredTo ?? []) offers.push({ seq: first + i, builder, state: 'offered', at: s.createdAt });
         return { ...s, seq: first + i };
       });
-      for (const part of chunks(suggestions, 9)) {
+      for (const part of chunks(suggestions, 12)) {
         const p = new Params();
-        await c.query(`INSERT INTO suggestions (seq, id, project, branch, revision, source, created_at, selector, notify) VALUES ${valuesList(p, part.map((s) =>
-          [s.seq, s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null]))}`, p.values);
+        await c.query(`INSERT INTO suggestions (seq, id, project, branch, revision, source, created_at, selector, notify, one_retries, rerun_of, builder)
+          VALUES ${valuesList(p, part.map((s) => [s.seq, s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null,
+          s.one ? s.one.retries : null, s.rerunOf ?? null, s.builder ?? null]))}`, p.values);
       }
+      // What accepting them notifies (pending statuses) goes to the outbox before anything a report of theirs plans.
+      await this.pgOutbox.accept(c, w.suggestions.map((s, i) => ({ suggestion: suggestions[i]!, builders: s.offeredTo ?? [] })), Date.now());
     }
     const reports = await this.storeReports(c, w.reports);
     const stored = w.reports.filter((_, i) => reports[i] !== 'duplicate');
     await this.storeDeliveries(c, [...offers, ...w.deliveries, ...stored.map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as const, at: r.receivedAt }))]);
+    await this.storeQueue(c, w.queue);
     await this.storeBuilders(c, w.builders);
     await this.pgOutbox.plan(c, stored, Date.now());
     return { suggestions, reports };
@@ -279,11 +283,22 @@ export class PostgresStore implements Store {
       const had = byKey.get(k);
       if (!had || DELIVERY_RANK[d.state] > DELIVERY_RANK[had.state]) byKey.set(k, d);
     }
-    const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => [d.seq, d.builder, d.state, d.at]);
-    for (const part of chunks(rows, 4)) {
+    const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => [d.seq, d.builder, d.state, d.at, d.attempt ?? 1]);
+    for (const part of chunks(rows, 5)) {
       const p = new Params();
-      await c.query(`INSERT INTO deliveries (seq, builder, state, at) VALUES ${valuesList(p, part)}
+      await c.query(`INSERT INTO deliveries (seq, builder, state, at, attempt) VALUES ${valuesList(p, part)}
         ON CONFLICT (seq, builder) DO UPDATE SET state = excluded.state, at = excluded.at WHERE ${rank('excluded.state')} > ${rank('deliveries.state')}`, p.values);
+    }
+  }
+
+  /** The dispatch queue's changes, in order (a suggestion queued, then taken, in one commit ends taken). */
+  private async storeQueue(c: pg.PoolClient, list: QueueChange[]): Promise<void> {
+    for (const q of list) {
+      if ('taken' in q) await c.query('DELETE FROM queue WHERE id = $1', [q.id]);
+      else {
+        await c.query(`INSERT INTO queue (id, seq, attempt, queued_at, after) SELECT id, seq, $2, $3, $4 FROM suggestions WHERE id = $1
+          ON CONFLICT (id) DO UPDATE SET attempt = excluded.attempt, queued_at = excluded.queued_at, after = excluded.after`, [q.id, q.attempt, q.at, q.after ?? null]);
+      }
     }
   }
 
@@ -318,7 +333,7 @@ export class PostgresStore implements Store {
     // One statement, so that the head and the list are read from one snapshot.
     const rows = (await this.pool.query<SuggestionRow & { head: number | null }>(`
       WITH h AS (SELECT last AS head FROM seq_counter)
-      SELECT s.*, h.head FROM h LEFT JOIN suggestions s ON s.seq > $1 AND s.created_at >= $2
+      SELECT s.*, h.head FROM h LEFT JOIN suggestions s ON s.seq > $1 AND s.created_at >= $2 AND s.one_retries IS NULL
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = $3 AND d.state IN ('reported', 'skipped'))
         AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = $3 AND r.id = s.id)
       ORDER BY s.seq`, [afterSeq, since, builder])).rows;
@@ -326,10 +341,17 @@ export class PostgresStore implements Store {
   }
 
   async openDeliveries(): Promise<OpenDelivery[]> {
-    const rows = (await this.pool.query<SuggestionRow & { builder: string; state: string; at: number }>(`
-      SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
+    const rows = (await this.pool.query<SuggestionRow & { builder: string; state: string; at: number; attempt: number }>(`
+      SELECT s.*, d.builder, d.state, d.at, d.attempt FROM deliveries d JOIN suggestions s ON s.seq = d.seq
       WHERE d.state IN ('offered', 'received', 'started') ORDER BY d.seq, d.builder`)).rows;
-    return rows.map((r) => ({ suggestion: rowToSuggestion(r), builder: r.builder, state: r.state as OpenState, at: r.at }));
+    return rows.map((r) => ({ suggestion: rowToSuggestion(r), builder: r.builder, state: r.state as OpenState, at: r.at, attempt: r.attempt }));
+  }
+
+  async queued(): Promise<QueuedOrder[]> {
+    const rows = (await this.pool.query<SuggestionRow & { attempt: number; queued_at: number; tried: string[] | null }>(`
+      SELECT s.*, q.attempt, q.queued_at, (SELECT array_agg(r.builder) FROM reports r WHERE r.id = q.id) AS tried
+      FROM queue q JOIN suggestions s ON s.seq = q.seq ORDER BY q.queued_at, q.seq`)).rows;
+    return rows.map((r) => ({ suggestion: rowToSuggestion(r), attempt: r.attempt, queuedAt: r.queued_at, tried: r.tried ?? [] }));
   }
 
   async builders(): Promise<BuilderRecord[]> {
@@ -396,8 +418,8 @@ export class PostgresStore implements Store {
     return r ? rowToSuggestion(r) : undefined;
   }
 
-  planNotifications(planner: NotificationPlanner): void {
-    this.pgOutbox.setPlanner(planner);
+  planNotifications(planner: NotificationPlanner, accepted?: AcceptPlanner): void {
+    this.pgOutbox.setPlanner(planner, accepted);
   }
 
   async close(): Promise<void> {
@@ -423,7 +445,7 @@ function merge(list: Writes[]): Writes {
   if (list.length === 1) return list[0]!;
   return {
     suggestions: list.flatMap((w) => w.suggestions), deliveries: list.flatMap((w) => w.deliveries),
-    reports: list.flatMap((w) => w.reports), builders: list.flatMap((w) => w.builders),
+    reports: list.flatMap((w) => w.reports), builders: list.flatMap((w) => w.builders), queue: list.flatMap((w) => w.queue),
   };
 }
 

@@ -6,7 +6,7 @@ export const MIGRATION_LOCK = 0x73696d706c6562;
 
 /** Each step takes the schema from its index to the next. These are PostgreSQL's own; SQLite's steps (migrations.ts) are numbered apart. */
 const STEPS: Array<(c: pg.PoolClient, newId: () => string) => Promise<unknown>> = [
-  // 1: everything SQLite's steps 1 to 8 made, and a one-row counter that hands out suggestions' places gap-free.
+  // 1: everything SQLite's steps 1 to 11 made, and a one-row counter that hands out suggestions' places gap-free.
   async (c, newId) => {
     await c.query(`
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -14,7 +14,7 @@ const STEPS: Array<(c: pg.PoolClient, newId: () => string) => Promise<unknown>> 
       INSERT INTO seq_counter (one, last) VALUES (TRUE, 0);
       CREATE TABLE suggestions (
         seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, project TEXT NOT NULL, branch TEXT NOT NULL, revision TEXT,
-        source TEXT NOT NULL, created_at BIGINT NOT NULL, selector TEXT, notify TEXT);
+        source TEXT NOT NULL, created_at BIGINT NOT NULL, selector TEXT, notify TEXT, one_retries INTEGER, rerun_of TEXT, builder TEXT);
       CREATE INDEX suggestions_created ON suggestions(created_at);
       CREATE INDEX suggestions_source ON suggestions(source);
       CREATE TABLE reports (
@@ -29,7 +29,8 @@ const STEPS: Array<(c: pg.PoolClient, newId: () => string) => Promise<unknown>> 
       CREATE INDEX reports_seq ON reports(seq);
       CREATE INDEX reports_unlogged ON reports(received_at) WHERE NOT logged;
       CREATE TABLE builders (name TEXT PRIMARY KEY, last_seen BIGINT NOT NULL, instance TEXT, labels TEXT);
-      CREATE TABLE deliveries (seq BIGINT NOT NULL, builder TEXT NOT NULL, state TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (seq, builder));
+      CREATE TABLE deliveries (seq BIGINT NOT NULL, builder TEXT NOT NULL, state TEXT NOT NULL, at BIGINT NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (seq, builder));
+      CREATE TABLE queue (id TEXT PRIMARY KEY, seq BIGINT NOT NULL, attempt INTEGER NOT NULL, queued_at BIGINT NOT NULL, after TEXT);
       CREATE INDEX deliveries_builder ON deliveries(builder, seq);
       CREATE INDEX deliveries_open ON deliveries(seq) WHERE state IN ('offered', 'received', 'started');
       CREATE TABLE latest (
@@ -48,7 +49,8 @@ const STEPS: Array<(c: pg.PoolClient, newId: () => string) => Promise<unknown>> 
       CREATE TABLE notifications (
         id TEXT PRIMARY KEY, seq BIGINT NOT NULL, sink TEXT NOT NULL, rule TEXT NOT NULL, payload TEXT NOT NULL,
         state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at BIGINT NOT NULL,
-        next_at BIGINT NOT NULL, done_at BIGINT);
+        next_at BIGINT NOT NULL, done_at BIGINT, ord BIGSERIAL);
+      CREATE INDEX notifications_order ON notifications(seq, sink, ord) WHERE state = 'pending';
       CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
       CREATE INDEX notifications_created ON notifications(created_at);
     `);

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { Verdict } from '../protocol/messages.js';
 import { rowToReport, rowToSuggestion, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DueNotification, JudgedReport, NotificationEntry, NotificationPlanner, Outbox, StoredReport } from './store.js';
+import type { AcceptInput, AcceptPlanner, DueNotification, JudgedReport, NotificationEntry, NotificationPlanner, Outbox, PlannedNotification, StoredReport } from './store.js';
 
 interface NotificationRow {
   id: string; seq: number; sink: string; rule: string; payload: string; state: string; attempts: number;
@@ -27,11 +27,42 @@ function rowToEntry(r: NotificationRow): NotificationEntry {
 
 export class PostgresOutbox implements Outbox {
   private planner: NotificationPlanner | undefined;
+  private accepted: AcceptPlanner | undefined;
 
   constructor(private readonly pool: pg.Pool) {}
 
-  setPlanner(planner: NotificationPlanner): void {
+  setPlanner(planner: NotificationPlanner, accepted?: AcceptPlanner): void {
     this.planner = planner;
+    this.accepted = accepted;
+  }
+
+  /** Inside the commit's transaction, after its suggestions are written: keeps what accepting each of them notifies. */
+  async accept(c: pg.PoolClient, accepted: AcceptInput[], now: number): Promise<void> {
+    if (!this.accepted) return;
+    for (const a of accepted) await this.add(c, a.suggestion.seq, this.accepted(a), now);
+  }
+
+  async enqueue(seq: number, planned: PlannedNotification[], at: number): Promise<void> {
+    if (planned.length === 0) return;
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await this.add(c, seq, planned, at);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Planned notifications in their order (`ord` rises with each insert); an id already kept is left alone. */
+  private async add(c: pg.PoolClient, seq: number, planned: PlannedNotification[], now: number): Promise<void> {
+    for (const n of planned) {
+      await c.query(`INSERT INTO notifications (id, seq, sink, rule, payload, state, attempts, created_at, next_at)
+        VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT DO NOTHING`, [n.id, seq, n.sink, n.rule, n.payload, now]);
+    }
   }
 
   /** Inside the commit's transaction, after its reports and deliveries are written: keeps what the planner plans for each stored report. */
@@ -62,10 +93,7 @@ export class PostgresOutbox implements Outbox {
         suggestion, judged: await this.judge(c, report), ...(complete ? { complete } : {}),
         sinceGreen: (builder, limit) => (since.get(builder) ?? []).slice(0, limit),
       });
-      for (const n of planned) {
-        await c.query(`INSERT INTO notifications (id, seq, sink, rule, payload, state, attempts, created_at, next_at)
-          VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT DO NOTHING`, [n.id, report.seq, n.sink, n.rule, n.payload, now]);
-      }
+      await this.add(c, report.seq, planned, now);
     }
   }
 
@@ -77,7 +105,10 @@ export class PostgresOutbox implements Outbox {
   }
 
   async due(now: number, limit: number): Promise<DueNotification[]> {
-    const rows = (await this.pool.query<NotificationRow>("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, created_at LIMIT $2", [now, limit])).rows;
+    // Not due while an entry of its suggestion and sink planned before it (a smaller `ord`) is pending.
+    const rows = (await this.pool.query<NotificationRow>(`SELECT * FROM notifications n WHERE n.state = 'pending' AND n.next_at <= $1
+      AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.state = 'pending' AND e.seq = n.seq AND e.sink = n.sink AND e.ord < n.ord)
+      ORDER BY n.next_at, n.created_at, n.ord LIMIT $2`, [now, limit])).rows;
     return rows.map((r) => ({ ...rowToEntry(r), payload: r.payload }));
   }
 

@@ -11,7 +11,7 @@ import type { Labels } from '../protocol/labels.js';
 import { SqliteOutbox } from './sqliteOutbox.js';
 import { rowToHook, rowToLog, rowToReport, rowToSuggestion, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
 import {
-  isOpen, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type ReportKey, type Store,
+  isOpen, type AcceptPlanner, type NotificationPlanner, type Outbox, type BuilderRecord, type LogEntry, type PendingHook, type DeliveryChange, type DeliveryState, type OpenDelivery, type OpenState, type Owed, type QueuedOrder, type ReportKey, type Store,
   type StoredReport, type StoredSuggestion, type StoreOutcome, type Writes, type Written,
 } from './store.js';
 
@@ -49,7 +49,7 @@ const EXPIRED_LOGS = `
 const DELIVERY_ROWS = 100;
 
 /** An upsert of `n` delivery rows that moves each only forward. */
-const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder, state, at) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}
+const deliverySql = (n: number): string => `INSERT INTO deliveries (seq, builder, state, at, attempt) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}
   ON CONFLICT (seq, builder) DO UPDATE SET state = excluded.state, at = excluded.at WHERE ${rank('excluded.state')} > ${rank('deliveries.state')}`;
 
 export class SqliteStore implements Store {
@@ -87,8 +87,14 @@ export class SqliteStore implements Store {
     this.history = new SqliteHistory(this.db);
     this.outbox = this.sqliteOutbox = new SqliteOutbox(this.db, (durable) => this.syncFor(durable));
     this.stmts = {
-      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null], never>(
-        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      addSuggestion: this.db.prepare<[string, string, string, string | null, string, number, string | null, string | null, number | null, string | null, string | null], never>(
+        'INSERT INTO suggestions (id, project, branch, revision, source, created_at, selector, notify, one_retries, rerun_of, builder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      enqueue: this.db.prepare<[number, number, string | null, string], never>(`INSERT INTO queue (id, seq, attempt, queued_at, after)
+        SELECT id, seq, ?, ?, ? FROM suggestions WHERE id = ? ON CONFLICT (id) DO UPDATE SET attempt = excluded.attempt, queued_at = excluded.queued_at, after = excluded.after`),
+      dequeue: this.db.prepare<[string], never>('DELETE FROM queue WHERE id = ?'),
+      queued: this.db.prepare<[], SuggestionRow & { attempt: number; queued_at: number; tried: string | null }>(`
+        SELECT s.*, q.attempt, q.queued_at, (SELECT json_group_array(r.builder) FROM reports r WHERE r.id = q.id) AS tried
+        FROM queue q JOIN suggestions s ON s.seq = q.seq ORDER BY q.queued_at, q.seq`),
       delivery: this.db.prepare<Array<number | string>, never>(deliverySql(1)),
       deliveries: this.db.prepare<Array<number | string>, never>(deliverySql(DELIVERY_ROWS)),
       verdictOf: this.db.prepare<[string, string], { verdict: string }>('SELECT verdict FROM reports WHERE builder = ? AND id = ?'),
@@ -102,7 +108,7 @@ export class SqliteStore implements Store {
       suggestion: this.db.prepare<[string], SuggestionRow>('SELECT * FROM suggestions WHERE id = ?'),
       owed: this.db.prepare<[number, number, string, string], SuggestionRow>(`
         SELECT s.* FROM suggestions s
-        WHERE s.seq > ? AND s.created_at >= ?
+        WHERE s.seq > ? AND s.created_at >= ? AND s.one_retries IS NULL
           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = s.seq AND d.builder = ? AND d.state IN ('reported', 'skipped'))
           AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.builder = ? AND r.id = s.id)
         ORDER BY s.seq`),
@@ -111,8 +117,8 @@ export class SqliteStore implements Store {
         WHERE excluded.received_at >= latest.received_at`),
       delivered: this.db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM deliveries WHERE seq = ? AND builder = ?'),
       head: this.db.prepare<[], { head: number | null }>('SELECT max(seq) AS head FROM suggestions'),
-      open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number }>(`
-        SELECT s.*, d.builder, d.state, d.at FROM deliveries d JOIN suggestions s ON s.seq = d.seq
+      open: this.db.prepare<[], SuggestionRow & { builder: string; state: string; at: number; attempt: number }>(`
+        SELECT s.*, d.builder, d.state, d.at, d.attempt FROM deliveries d JOIN suggestions s ON s.seq = d.seq
         WHERE d.state IN ('offered', 'received', 'started') ORDER BY d.seq`),
       builders: this.db.prepare<[], { name: string; instance: string | null; last_seen: number; labels: string | null }>('SELECT * FROM builders'),
       noteLog: this.db.prepare<[string, string, number, number, number, number, number], never>(`INSERT INTO logs (builder, id, bytes, stored_bytes, cut, missing, finished_at)
@@ -134,18 +140,27 @@ export class SqliteStore implements Store {
     // and inbox decide what it is owed and the open delivery ends as it would have. A commit of nothing else skips
     // the fsync (WAL with synchronous=NORMAL: it survives a crash of the master, and the next full commit syncs it
     // with its own). Suggestions, reports, final deliveries and builders are synced before anyone is told.
-    this.syncFor(w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.deliveries.some((d) => !isOpen(d.state)));
+    this.syncFor(w.suggestions.length > 0 || w.reports.length > 0 || w.builders.length > 0 || w.queue.length > 0 || w.deliveries.some((d) => !isOpen(d.state)));
     return this.db.transaction((): Written => {
       const offers: DeliveryChange[] = [];
+      const accepted: Array<{ suggestion: StoredSuggestion; builders: string[] }> = [];
       const suggestions = w.suggestions.map(({ offeredTo, ...s }): StoredSuggestion => {
-        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null).lastInsertRowid);
+        const seq = Number(this.stmts.addSuggestion.run(s.id, s.project, s.branch, s.revision ?? null, s.from, s.createdAt, s.on ?? null, s.notify ?? null,
+          s.one ? s.one.retries : null, s.rerunOf ?? null, s.builder ?? null).lastInsertRowid);
         for (const builder of offeredTo ?? []) offers.push({ seq, builder, state: 'offered', at: s.createdAt });
+        accepted.push({ suggestion: { ...s, seq }, builders: offeredTo ?? [] });
         return { ...s, seq };
       });
+      // What accepting them notifies (pending statuses) goes to the outbox before anything a report of theirs plans.
+      this.sqliteOutbox.accept(accepted, Date.now());
       const reports = w.reports.map((r) => this.storeReport(r));
       // A stored report's delivery is reported, in the same commit.
       this.storeDeliveries([...offers, ...w.deliveries, ...w.reports.filter((_, i) => reports[i] !== 'duplicate')
         .map((r) => ({ seq: r.seq, builder: r.builder, state: 'reported' as DeliveryState, at: r.receivedAt }))]);
+      for (const q of w.queue) {
+        if ('taken' in q) this.stmts.dequeue.run(q.id);
+        else this.stmts.enqueue.run(q.attempt, q.at, q.after ?? null, q.id);
+      }
       for (const b of w.builders) this.stmts.builder.run(b.name, b.instance ?? null, b.lastSeen, b.labels ? JSON.stringify(b.labels) : null);
       // What the stored reports notify goes to the outbox in this transaction: a crash keeps both or neither.
       this.sqliteOutbox.plan(w.reports.filter((_, i) => reports[i] !== 'duplicate'), Date.now());
@@ -158,10 +173,10 @@ export class SqliteStore implements Store {
     let i = 0;
     for (; i + DELIVERY_ROWS <= list.length; i += DELIVERY_ROWS) {
       const args: Array<number | string> = [];
-      for (let k = i; k < i + DELIVERY_ROWS; k++) args.push(list[k]!.seq, list[k]!.builder, list[k]!.state, list[k]!.at);
+      for (let k = i; k < i + DELIVERY_ROWS; k++) args.push(list[k]!.seq, list[k]!.builder, list[k]!.state, list[k]!.at, list[k]!.attempt ?? 1);
       this.stmts.deliveries.run(...args);
     }
-    for (; i < list.length; i++) this.stmts.delivery.run(list[i]!.seq, list[i]!.builder, list[i]!.state, list[i]!.at);
+    for (; i < list.length; i++) this.stmts.delivery.run(list[i]!.seq, list[i]!.builder, list[i]!.state, list[i]!.at, list[i]!.attempt ?? 1);
   }
 
   /** Inserts a report; on a key already stored, replaces only a provisional verdict by a real one (one statement when new). */
@@ -207,7 +222,13 @@ export class SqliteStore implements Store {
   }
 
   async openDeliveries(): Promise<OpenDelivery[]> {
-    return this.stmts.open.all().map((r) => ({ suggestion: rowToSuggestion(r), builder: r.builder, state: r.state as OpenState, at: r.at }));
+    return this.stmts.open.all().map((r) => ({ suggestion: rowToSuggestion(r), builder: r.builder, state: r.state as OpenState, at: r.at, attempt: r.attempt }));
+  }
+
+  async queued(): Promise<QueuedOrder[]> {
+    return this.stmts.queued.all().map((r) => ({
+      suggestion: rowToSuggestion(r), attempt: r.attempt, queuedAt: r.queued_at, tried: r.tried ? JSON.parse(r.tried) as string[] : [],
+    }));
   }
 
   async builders(): Promise<BuilderRecord[]> {
@@ -262,8 +283,8 @@ export class SqliteStore implements Store {
     return r ? rowToSuggestion(r) : undefined;
   }
 
-  planNotifications(planner: NotificationPlanner): void {
-    this.sqliteOutbox.setPlanner(planner);
+  planNotifications(planner: NotificationPlanner, accepted?: AcceptPlanner): void {
+    this.sqliteOutbox.setPlanner(planner, accepted);
   }
 
   /** Sets `synchronous` for the next commit: the configured setting when it must be durable, else at most NORMAL. */

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Verdict } from '../protocol/messages.js';
 import { rowToReport, rowToSuggestion, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DueNotification, JudgedReport, NotificationEntry, NotificationPlanner, Outbox, StoredReport } from './store.js';
+import type { AcceptInput, AcceptPlanner, DueNotification, JudgedReport, NotificationEntry, NotificationPlanner, Outbox, PlannedNotification, StoredReport } from './store.js';
 
 interface NotificationRow {
   id: string; seq: number; sink: string; rule: string; payload: string; state: string; attempts: number;
@@ -22,10 +22,11 @@ function rowToEntry(r: NotificationRow): NotificationEntry {
 
 export class SqliteOutbox implements Outbox {
   private planner: NotificationPlanner | undefined;
+  private accepted: AcceptPlanner | undefined;
   private readonly stmts;
 
   /** `sync(false)`: a mark need not be fsynced (lost to a power loss, the notification is sent again, never lost). */
-  constructor(db: Database.Database, private readonly sync: (durable: boolean) => void) {
+  constructor(private readonly db: Database.Database, private readonly sync: (durable: boolean) => void) {
     this.stmts = {
       suggestion: db.prepare<[number], SuggestionRow>('SELECT * FROM suggestions WHERE seq = ?'),
       open: db.prepare<[number], { n: number }>("SELECT count(*) AS n FROM deliveries WHERE seq = ? AND state IN ('offered', 'received', 'started')"),
@@ -40,7 +41,10 @@ export class SqliteOutbox implements Outbox {
         WHERE seq > ? AND seq <= ? AND project = ? AND branch = ? AND revision IS NOT NULL GROUP BY revision ORDER BY max(seq) DESC LIMIT ?`),
       add: db.prepare<[string, number, string, string, string, number, number], never>(`INSERT OR IGNORE INTO notifications
         (id, seq, sink, rule, payload, state, attempts, created_at, next_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
-      due: db.prepare<[number, number], NotificationRow>("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, created_at LIMIT ?"),
+      // Not due while an entry of its suggestion and sink planned before it (a smaller rowid: rows are never deleted) is pending.
+      due: db.prepare<[number, number], NotificationRow>(`SELECT * FROM notifications n WHERE n.state = 'pending' AND n.next_at <= ?
+        AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.state = 'pending' AND e.seq = n.seq AND e.sink = n.sink AND e.rowid < n.rowid)
+        ORDER BY n.next_at, n.created_at LIMIT ?`),
       nextDue: db.prepare<[], { at: number | null }>("SELECT min(next_at) AS at FROM notifications WHERE state = 'pending'"),
       sent: db.prepare<[number, string], never>("UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ? AND state = 'pending'"),
       retry: db.prepare<[string, number, string], never>("UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ? AND state = 'pending'"),
@@ -49,8 +53,25 @@ export class SqliteOutbox implements Outbox {
     };
   }
 
-  setPlanner(planner: NotificationPlanner): void {
+  setPlanner(planner: NotificationPlanner, accepted?: AcceptPlanner): void {
     this.planner = planner;
+    this.accepted = accepted;
+  }
+
+  /** Inside the commit's transaction, after its suggestions are written: keeps what accepting each of them notifies. */
+  accept(accepted: AcceptInput[], now: number): void {
+    if (!this.accepted) return;
+    for (const a of accepted) this.add(a.suggestion.seq, this.accepted(a), now);
+  }
+
+  private add(seq: number, planned: PlannedNotification[], now: number): void {
+    for (const n of planned) this.stmts.add.run(n.id, seq, n.sink, n.rule, n.payload, now, now);
+  }
+
+  async enqueue(seq: number, planned: PlannedNotification[], at: number): Promise<void> {
+    if (planned.length === 0) return;
+    this.sync(true);
+    this.db.transaction(() => this.add(seq, planned, at))();
   }
 
   /** Inside the commit's transaction, after its reports and deliveries are written: keeps what the planner plans for each stored report. */
@@ -71,7 +92,7 @@ export class SqliteOutbox implements Outbox {
           return green == null ? [] : this.stmts.revisions.all(green, suggestion.seq, suggestion.project, suggestion.branch, limit).map((r) => r.revision);
         },
       });
-      for (const n of planned) this.stmts.add.run(n.id, report.seq, n.sink, n.rule, n.payload, now, now);
+      this.add(report.seq, planned, now);
     }
   }
 

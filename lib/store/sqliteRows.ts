@@ -11,7 +11,10 @@ export interface ReportRow {
   output: string; output_bytes: number; output_cut: number; received_at: number; seq: number | null; labels: string | null;
 }
 
-export interface SuggestionRow { seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number; selector: string | null; notify: string | null }
+export interface SuggestionRow {
+  seq: number; id: string; project: string; branch: string; revision: string | null; source: string; created_at: number; selector: string | null; notify: string | null;
+  one_retries: number | null; rerun_of: string | null; builder: string | null;
+}
 
 export function rowToReport(r: ReportRow): StoredReport {
   return {
@@ -32,6 +35,8 @@ export function rowToSuggestion(r: SuggestionRow): StoredSuggestion {
   return {
     seq: r.seq, id: r.id, project: r.project, branch: r.branch, ...(r.revision ? { revision: r.revision } : {}),
     from: r.source, createdAt: r.created_at, ...(r.selector ? { on: r.selector } : {}), ...(r.notify ? { notify: r.notify } : {}),
+    ...(r.rerun_of ? { rerunOf: r.rerun_of } : {}), ...(r.builder ? { builder: r.builder } : {}),
+    ...(r.one_retries !== null && r.one_retries !== undefined ? { one: { retries: r.one_retries } } : {}),
   };
 }
 

@@ -30,7 +30,16 @@ export interface NewSuggestion {
   on?: string;
   /** The address its summary is mailed to once every builder has reported (`simplebb-suggest --notify`). */
   notify?: string;
+  /** The suggestion this one builds again (`simplebb rerun`). */
+  rerunOf?: string;
+  /** Only this builder builds it (`simplebb rerun --builder`); absent: every builder (that the selector lets). */
+  builder?: string;
   createdAt: number;
+  /**
+   * To one matching builder (`--one`), at most `retries` more times when its builder is lost before it finishes; it
+   * waits in the queue until dispatched. Absent: to every builder that takes it (broadcast).
+   */
+  one?: { retries: number };
   /**
    * Builders it is offered to as it is made: their `offered` deliveries are written in the same commit, so that a
    * builder's report for it is known to come from a builder it was offered to, whenever the master crashed.
@@ -62,6 +71,26 @@ export interface DeliveryChange {
   builder: string;
   state: DeliveryState;
   at: number;
+  /** Which attempt of a `one` suggestion this delivery is (1 first; kept from its first write). */
+  attempt?: number;
+}
+
+/**
+ * A change to the dispatch queue of `one` suggestions, by suggestion id (a suggestion and its queueing may share a
+ * commit): `queued` as attempt `attempt` (after `after`, the builder the last attempt was lost with), or `taken` off
+ * the queue (dispatched, or cancelled).
+ */
+export type QueueChange =
+  | { id: string; queued: true; attempt: number; at: number; after?: string }
+  | { id: string; taken: true };
+
+/** A `one` suggestion waiting for a builder, as the record has it. */
+export interface QueuedOrder {
+  suggestion: StoredSuggestion;
+  attempt: number;
+  queuedAt: number;
+  /** Builders an earlier attempt went to (each has a report for it): it is not offered to them again. */
+  tried: string[];
 }
 
 /** A delivery not yet final, with what its suggestion asked for. */
@@ -70,6 +99,8 @@ export interface OpenDelivery {
   builder: string;
   state: OpenState;
   at: number;
+  /** Which attempt of a `one` suggestion it is. */
+  attempt: number;
 }
 
 /** What the record remembers of a builder between its connections. */
@@ -167,6 +198,15 @@ export interface PlannedNotification {
 /** Decides, inside the commit, what a stored report is to tell the outside world; synchronous and pure but for `sinceGreen`. */
 export type NotificationPlanner = (input: PlanInput) => PlannedNotification[];
 
+/** What an acceptance planner is told for each suggestion a commit stores: it and the builders it was offered to (`offeredTo`). */
+export interface AcceptInput {
+  suggestion: StoredSuggestion;
+  builders: string[];
+}
+
+/** Decides, inside the commit that stores a suggestion, what its acceptance tells the outside world (the `pending` commit statuses); synchronous and pure. */
+export type AcceptPlanner = (input: AcceptInput) => PlannedNotification[];
+
 /** A notification in the outbox: pending until sent, or failed when it was given up. */
 export interface NotificationEntry {
   id: string;
@@ -189,7 +229,11 @@ export interface DueNotification extends NotificationEntry {
 
 /** The outbox as its sender and the API see it. */
 export interface Outbox {
-  /** Pending notifications due by `now`, oldest first. */
+  /**
+   * Pending notifications due by `now`, oldest first. The entries of one suggestion (`seq`) and one sink are sent in
+   * the order they were planned, one at a time: an entry is not due while an earlier-planned one of its suggestion and
+   * sink is still pending (so a commit status's final state is never overtaken by its `pending` one).
+   */
   due(now: number, limit: number): Promise<DueNotification[]>;
   /** When the next pending one is due; undefined when none is pending. */
   nextDue(): Promise<number | undefined>;
@@ -198,6 +242,11 @@ export interface Outbox {
   failed(id: string, error: string, at: number, next: { nextAt: number } | { giveUp: true }): Promise<void>;
   /** The newest entries, newest first. */
   recent(limit: number): Promise<NotificationEntry[]>;
+  /**
+   * Keeps notifications planned outside a commit (an overdue build's) for the suggestion at `seq`, durably (fsynced)
+   * before it resolves; an id already in the outbox is left alone, so planning one again adds nothing.
+   */
+  enqueue(seq: number, planned: PlannedNotification[], at: number): Promise<void>;
 }
 
 /** Everything written in one commit: one transaction, one fsync. */
@@ -206,6 +255,8 @@ export interface Writes {
   deliveries: DeliveryChange[];
   reports: StoredReport[];
   builders: BuilderRecord[];
+  /** Dispatch queue changes; made durable with the commit like suggestions (a dispatch must never be undone by a power loss). */
+  queue: QueueChange[];
 }
 
 /** What storing a report did: a new record, a master-given `lost`, `superseded` or `refused` replaced by a real report, or a duplicate left alone. */
@@ -237,8 +288,13 @@ export interface Store {
   suggestion(id: string): Promise<StoredSuggestion | undefined>;
   /** Whether the record has a delivery of this place in the log to this builder, in any state. */
   delivered(seq: number, builder: string): Promise<boolean>;
-  /** Suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report for, oldest first. */
+  /**
+   * Broadcast suggestions after `afterSeq` made at or after `since` that `builder` has no final delivery or report
+   * for, oldest first (a `one` suggestion is owed only to the builder it was dispatched to: an open delivery).
+   */
   owed(builder: string, afterSeq: number, since: number): Promise<Owed>;
+  /** `one` suggestions waiting for a builder, oldest first (loaded at start). */
+  queued(): Promise<QueuedOrder[]>;
   /** Every delivery not yet final (loaded at start: the master's view of who owes what). */
   openDeliveries(): Promise<OpenDelivery[]>;
   builders(): Promise<BuilderRecord[]>;
@@ -261,13 +317,16 @@ export interface Store {
   hookDone(forge: string, delivery: string, outcome: { state: 'done' | 'failed'; outcome: string; suggestion?: string; at: number }): Promise<void>;
   /** The suggestion made by this source (a webhook's label), if any: a delivery processed again makes none twice. */
   suggestionFrom(source: string): Promise<StoredSuggestion | undefined>;
-  /** From now on every commit asks `planner` what each stored report notifies, and keeps that in the outbox in the same transaction. */
-  planNotifications(planner: NotificationPlanner): void;
+  /**
+   * From now on every commit asks `planner` what each stored report notifies, and `accepted` (when given) what each
+   * stored suggestion notifies, and keeps that in the outbox in the same transaction.
+   */
+  planNotifications(planner: NotificationPlanner, accepted?: AcceptPlanner): void;
   readonly outbox: Outbox;
   close(): Promise<void>;
 }
 
 /** An empty set of writes. */
 export function noWrites(): Writes {
-  return { suggestions: [], deliveries: [], reports: [], builders: [] };
+  return { suggestions: [], deliveries: [], reports: [], builders: [], queue: [] };
 }

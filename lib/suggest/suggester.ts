@@ -16,6 +16,11 @@ export interface SuggestJob {
   on?: string;
   /** Record nothing: print who would build, and exit. */
   dryRun?: boolean;
+  /** To one matching builder, queued while none is free; `retries`: offered again this often when lost with its builder. */
+  one?: boolean;
+  retries?: number;
+  /** One `one` suggestion per distinct value of this label (checked already). */
+  each?: string;
   /** Mail this address the summary once every builder has reported (checked already). */
   notify?: string;
   /** Bound on the whole wait; 0 for none. */
@@ -35,8 +40,11 @@ export interface SuggestJob {
 /** Exit codes of simplebb-suggest. */
 const EXIT = { ok: 0, failed: 1, error: 2, nobody: 3, timeout: 124 } as const;
 
-/** Verdicts of a build that ran (or may have: `lost`); `no-script`, `superseded` and `refused` never ran. */
-const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost']);
+/**
+ * Verdicts of a build that ran (or may have: `lost`, `cancelled`, which did not succeed either); `no-script`,
+ * `superseded` and `refused` never ran.
+ */
+const RAN: ReadonlySet<Verdict> = new Set(['success', 'failure', 'timeout', 'lost', 'cancelled']);
 
 /** What a set of reports means for the exit code: 3 when nobody ran the script, 1 when any run failed, else 0. */
 function exitCodeFor(verdicts: Verdict[]): number {
@@ -75,6 +83,7 @@ async function reach(job: SuggestJob): Promise<Awaited<ReturnType<typeof connect
       return await connectToMaster(job.master, (greeting) => {
         // An older master refuses a key it does not know: said here, in words, before anything is sent.
         if ((job.on !== undefined || job.dryRun) && !greeting.labels) throw new Error(`it does not take --on or --dry-run (${greeting.server}; upgrade the master)`);
+        if ((job.one || job.each !== undefined) && !greeting.one) throw new Error(`it does not take --one (${greeting.server}; upgrade the master)`);
         if (job.notify !== undefined && !greeting.notify) throw new Error(`it does not take --notify (${greeting.server}; upgrade the master)`);
         return { role: 'suggester' };
       }, {
@@ -135,8 +144,11 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       conn.destroy('done');
       resolve(code);
     };
+    // Accepted suggestions per request (`each` makes several for one), and how many each request makes.
+    const acceptedOf = new Map<string, number>();
+    const wantedOf = new Map<string, number>();
     const settleIfDone = (): void => {
-      if (tracked.size < job.branches.length) return;
+      if (!job.branches.every((_, i) => (acceptedOf.get(String(i)) ?? 0) >= (wantedOf.get(String(i)) ?? 1))) return;
       if (!job.wait) return finish(EXIT.ok);
       const all = [...tracked.values()];
       if (!all.every((t) => t.reports.size >= t.count)) return;
@@ -170,11 +182,15 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           err(`simplebb-suggest: master refused${m.ref !== undefined ? ` ${job.project} ${printable(byRef.get(m.ref)?.branch ?? '')}` : ''}: ${printable(m.message)}`);
           return finish(EXIT.error);
         case 'accepted': {
+          const r = m.ref ?? '';
+          acceptedOf.set(r, (acceptedOf.get(r) ?? 0) + 1);
+          wantedOf.set(r, m.each?.of ?? 1);
           const t: Tracked = { id: m.id, branch: m.branch, ...(m.revision ? { revision: m.revision } : {}), builders: m.builders, count: m.count, reports: new Map() };
           tracked.set(m.id, t);
           const listed = m.builders.length < m.count ? `${m.builders.slice(0, 20).join(', ')}, …` : m.builders.slice(0, 20).join(', ') + (m.count > 20 ? ', …' : '');
           emit({ type: 'accepted', id: m.id, project: m.project, branch: m.branch, revision: m.revision, count: m.count, builders: m.builders },
-            `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''} as ${m.id} to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`);
+            `suggested ${m.project} ${printable(m.branch)}${m.revision ? ` (${m.revision.slice(0, 12)})` : ''}${m.each ? ` for ${m.each.label}=${m.each.value}` : ''} as ${m.id} ${m.queued !== undefined
+              ? `to one builder: queued, ${m.queued} of ${m.project} before it` : `to ${m.count} builder${m.count === 1 ? '' : 's'}${m.count ? `: ${listed}` : ''}`}`);
           if (job.wait) view?.accepted(m.id, m.branch, m.builders);
           return settleIfDone();
         }
@@ -208,7 +224,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
           const t = tracked.get(m.id);
           if (!t) return;
           emit({ type: 'away', id: m.id, builder: m.builder, reason: m.reason, windowMs: m.windowMs },
-            `${m.builder}  ${job.project} ${printable(t.branch)}  away (${printable(m.reason)}); waiting up to ${seconds(m.windowMs)} for it to come back`);
+            m.windowMs === 0 ? `${m.builder}  ${job.project} ${printable(t.branch)}  ${printable(m.reason)}`
+              : `${m.builder}  ${job.project} ${printable(t.branch)}  away (${printable(m.reason)}); waiting up to ${seconds(m.windowMs)} for it to come back`);
           return;
         }
         case 'report': {
@@ -232,7 +249,8 @@ export async function runSuggest(job: SuggestJob): Promise<number> {
       byRef.set(String(i), b);
       conn.send({
         type: 'suggest', ref: String(i), project: job.project, branch: b.branch, ...(b.revision ? { revision: b.revision } : {}), follow: job.follow,
-        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}), ...(job.notify !== undefined ? { notify: job.notify } : {}),
+        ...(job.on !== undefined ? { on: job.on } : {}), ...(job.dryRun ? { dryRun: true } : {}),
+        ...(job.one ? { one: true } : {}), ...(job.retries !== undefined ? { retries: job.retries } : {}), ...(job.each !== undefined ? { each: job.each } : {}), ...(job.notify !== undefined ? { notify: job.notify } : {}),
       });
     });
     if (job.wait && job.waitTimeoutMs > 0) {

@@ -137,4 +137,18 @@ describe('BuildQueue', () => {
     expect(h.superseded).toHaveLength(n - 1);
     expect(ms).toBeLessThan(3000); // ~50 ms; a pass over the queue per push takes minutes
   });
+
+  it('takes a cancelled order out of the queue (live or replayed) so it never starts, and leaves a running one alone', async () => {
+    const h = harness(1);
+    h.q.push(order('1', 'a'));
+    h.q.push(order('2', 'b'));
+    h.q.push(replayed('3', 'c'));
+    expect(h.q.remove('1')).toBeUndefined(); // running: not the queue's to drop
+    expect(h.q.remove('3')).toMatchObject({ id: '3', replayed: true });
+    expect(h.q.remove('2')).toMatchObject({ id: '2' });
+    expect(h.q.remove('2')).toBeUndefined();
+    expect(h.q.size).toBe(0);
+    await h.end('1');
+    expect(h.started).toEqual(['1']);
+  });
 });

@@ -67,8 +67,26 @@ describe('parseCommandLine', () => {
     expect(run(['where', 'foo']).command).toEqual({ name: 'where', project: 'foo' });
     expect(run(['where', 'foo', '--branch', 'main', '--json'])).toMatchObject({ command: { name: 'where', project: 'foo', branch: 'main' }, json: true });
     expect(refused(['where'])).toBe("missing required argument 'project' of where (see --help)");
-    expect(refused(['where', 'foo', '--builder', 'b1'])).toBe("option '--builder' goes with history, not where (see --help)");
+    expect(refused(['where', 'foo', '--builder', 'b1'])).toBe("option '--builder' goes with history or cancel or rerun, not where (see --help)");
     expect(refused(['where', '../x'])).toMatch(/^invalid project "\.\.\/x": /);
+  });
+
+  it('reads cancel and rerun with their flags and the suggest token, and refuses a bad id, both --builder and --on, or a flag of another command', () => {
+    const ID = 'mx57dlhd-ed4a46c20464';
+    expect(run(['cancel', ID]).command).toEqual({ name: 'cancel', id: ID });
+    expect(run(['cancel', ID, '--builder', 'b1', '--reason', 'wrong branch'])).toMatchObject({
+      command: { name: 'cancel', id: ID, builder: 'b1', reason: 'wrong branch' }, token: { env: 'SIMPLEBB_SUGGEST_TOKEN' },
+    });
+    expect(run(['rerun', ID]).command).toEqual({ name: 'rerun', id: ID });
+    expect(run(['rerun', ID, '--on', 'arch=arm64'])).toMatchObject({ command: { name: 'rerun', id: ID, on: 'arch=arm64' }, token: { env: 'SIMPLEBB_SUGGEST_TOKEN' } });
+    expect(run(['rerun', ID, '--builder', 'b2']).command).toEqual({ name: 'rerun', id: ID, builder: 'b2' });
+    expect(refused(['cancel'])).toBe("missing required argument 'id' of cancel (see --help)");
+    expect(refused(['cancel', 'NOT_AN_ID'])).toBe('invalid suggestion id "NOT_AN_ID": id must be 1 to 64 characters of [0-9a-z-] (see --help)');
+    expect(refused(['rerun', ID, '--builder', 'b1', '--on', 'os=linux'])).toBe('rerun takes --builder or --on, not both (see --help)');
+    expect(refused(['rerun', ID, '--reason', 'x'])).toBe("option '--reason' goes with cancel, not rerun (see --help)");
+    expect(refused(['cancel', ID, '--on', 'os=linux'])).toBe("option '--on' goes with suggest or rerun, not cancel (see --help)");
+    expect(refused(['cancel', ID, '--reason', 'x'.repeat(1001)])).toBe('--reason must be 1 to 1000 characters (see --help)');
+    expect(refused(['rerun', ID, '--on', 'os='])).toMatch(/^--on: /);
   });
 
   it('gives help and the version', () => {
@@ -78,8 +96,8 @@ describe('parseCommandLine', () => {
   });
 
   it('refuses, in one line with a hint: no command, an unknown one, unknown flags, flags of another command, missing or extra arguments', () => {
-    expect(refused([])).toBe('missing command (status, history, show, logs, where, suggest, prune or hook) (see --help)');
-    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, where, suggest, prune or hook) (see --help)");
+    expect(refused([])).toBe('missing command (status, history, show, logs, where, queue, suggest, cancel, rerun, prune or hook) (see --help)');
+    expect(refused(['frob'])).toBe("unknown command 'frob' (status, history, show, logs, where, queue, suggest, cancel, rerun, prune or hook) (see --help)");
     expect(refused(['status', '--frob'])).toBe("unknown option '--frob' (see --help)");
     expect(refused(['status', '--failing'])).toBe("option '--failing' goes with history, not status (see --help)");
     expect(refused(['history', '-r', 'abcd'])).toBe("option '--revision' goes with suggest, not history (see --help)");

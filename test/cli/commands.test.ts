@@ -340,7 +340,7 @@ describe('simplebb\'s errors', () => {
   it('an answer that is not the API is one line, and so are bad flags and unknown commands', async () => {
     const f = await fake();
     expect(oneLineError(await simplebb(['status', '--url', `${f.url}/elsewhere`]))).toBe(`simplebb: ${f.url}/elsewhere/api/v1/builders: not found (is ${f.url}/elsewhere the master's HTTP address?)`);
-    expect(oneLineError(await simplebb(['frob']))).toBe("simplebb: unknown command 'frob' (status, history, show, logs, where, suggest, prune or hook) (see --help)");
+    expect(oneLineError(await simplebb(['frob']))).toBe("simplebb: unknown command 'frob' (status, history, show, logs, where, queue, suggest, cancel, rerun, prune or hook) (see --help)");
     expect(oneLineError(await simplebb(['history', '--frob']))).toBe("simplebb: unknown option '--frob' (see --help)");
     expect(oneLineError(await simplebb(['logs', ID]))).toBe("simplebb: missing required argument 'builder' of logs (see --help)");
   });

@@ -208,17 +208,93 @@ describe('notifications out', () => {
     });
     await new Promise<void>((res) => forge.listen(port, '127.0.0.1', res));
     try {
-      await waitFor('the statuses', () => got.length >= 3, 20_000);
-      await waitFor('the outbox entry sent', async () => (await notifications(m.httpUrl!)).every((n) => n.state === 'sent'), 10_000);
+      await waitFor('the statuses', () => got.length >= 6, 20_000);
+      await waitFor('the outbox entries sent', async () => (await notifications(m.httpUrl!)).every((n) => n.state === 'sent'), 10_000);
       expect(got.every((g) => g.url === `/repos/acme/widget/statuses/${sha}` && g.auth === 'Bearer ghp_test_token')).toBe(true);
-      expect(got.map((g) => `${g.body.context} ${g.body.state}`).sort()).toEqual(['simplebb failure', 'simplebb/linux success', 'simplebb/mac failure']);
-      const rollUp = got.find((g) => g.body.context === 'simplebb')!;
+      // The pending ones of the acceptance first (they were planned first), then the finals: each once.
+      expect(got.map((g) => `${g.body.context} ${g.body.state}`)).toEqual([
+        'simplebb/linux pending', 'simplebb/mac pending', 'simplebb pending', 'simplebb/linux success', 'simplebb/mac failure', 'simplebb failure']);
+      const rollUp = [...got].reverse().find((g) => g.body.context === 'simplebb')!;
       expect(rollUp.body.description).toBe('1 of 2 builders did not pass: mac');
       expect(rollUp.body.target_url).toMatch(/^https:\/\/ci\.example\.org\/s\/[0-9a-z-]+$/);
       expect(got.find((g) => g.body.context === 'simplebb/mac')!.body.target_url).toMatch(/^https:\/\/ci\.example\.org\/b\/[0-9a-z-]+\/mac$/);
     } finally {
       forge.closeAllConnections();
       await new Promise<void>((res) => forge.close(() => res()));
+    }
+  });
+
+  it('commit statuses: pending when the suggestion is accepted, then success; a refused or slow pending is never overtaken', async () => {
+    const dir = tempDir();
+    const token = join(dir, 'forge.token');
+    writeFileSync(token, 'ghp_test_token\n');
+    chmodSync(token, 0o600);
+    const log: string[] = [];
+    const forge = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        const b = JSON.parse(Buffer.concat(parts).toString()) as { state: string; context: string };
+        log.push(`got ${b.context} ${b.state}`);
+        // The first pending is refused (tried again a second later), the others answered late: the build ends
+        // meanwhile, and its success, due at once, must wait for them.
+        if (b.state === 'pending' && log.length === 1) {
+          log.push(`refused ${b.context} ${b.state}`);
+          res.writeHead(502).end('busy');
+          return;
+        }
+        setTimeout(() => { log.push(`set ${b.context} ${b.state}`); res.writeHead(201).end('{}'); }, b.state === 'pending' ? 1000 : 0);
+      });
+    });
+    await new Promise<void>((res) => forge.listen(0, '127.0.0.1', res));
+    try {
+      const port = (forge.address() as { port: number }).port;
+      const config = notifyFile(dir, { forge: { type: 'status', forge: 'github', apiUrl: `http://127.0.0.1:${port}`, repository: 'acme/widget', tokenFile: 'forge.token', timeoutSeconds: 10 } },
+        [{ when: ['any'], sink: 'forge' }]);
+      const m = await startMaster({ args: ['--notify', config] });
+      await startBuilder(m.port, { name: 'linux', scripts: { widget: '#!/bin/sh\necho ok\n' } });
+      await waitFor('the builder', () => m.log().some((l) => l.event === 'connected'));
+      const r = await suggest(m.port, ['-r', 'cd34'.repeat(10), 'widget', 'main', '--wait', '--json'], { timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(0);
+      await waitFor('every status set', () => log.filter((l) => l.startsWith('set')).length === 4, 20_000);
+      await waitFor('the outbox entries sent', async () => (await notifications(m.httpUrl!)).every((n) => n.state === 'sent'), 10_000);
+      expect(log).toEqual([
+        'got simplebb/linux pending', 'refused simplebb/linux pending', 'got simplebb/linux pending', 'set simplebb/linux pending', 'got simplebb pending', 'set simplebb pending',
+        'got simplebb/linux success', 'set simplebb/linux success', 'got simplebb success', 'set simplebb success']);
+      expect((await notifications(m.httpUrl!)).map((n) => n.id).sort()).toEqual([expect.stringMatching(/:rule1$/), expect.stringMatching(/:rule1:pending$/)]);
+    } finally {
+      forge.closeAllConnections();
+      await new Promise<void>((res) => forge.close(() => res()));
+    }
+  });
+
+  it('overdue: a build running for more than twice its usual duration is told once, through the outbox', async () => {
+    const dir = tempDir();
+    const hook = await receiver();
+    try {
+      const steps = join(dir, 'steps');
+      writeFileSync(steps, '3');
+      const config = notifyFile(dir, { chat: { type: 'webhook', url: `http://127.0.0.1:${hook.port}/in`, secretFile: 'hook.secret', timeoutSeconds: 5 } },
+        [{ name: 'late', when: ['overdue'], sink: 'chat' }]);
+      const m = await startMaster({ args: ['--notify', config] });
+      // Steps of 0.1 s, as many as the file says: 3 while the usual duration is made (about 0.3 s: a busy machine does
+      // not double it), then 40 (the overdue build).
+      await startBuilder(m.port, { name: 'linux', scripts: { widget: `#!/bin/sh\nn=$(cat ${steps}); i=0; while [ $i -lt $n ]; do sleep 0.1; i=$((i+1)); done; echo ok\n` } });
+      for (let i = 0; i < 3; i++) await build(m.port);
+      expect(hook.got).toEqual([]); // quick builds are not overdue
+      writeFileSync(steps, '40');
+      const slow = suggest(m.port, ['widget', 'main', '--wait', '--json'], { timeoutMs: 30_000 });
+      const [told] = await waitFor('the overdue message', () => (hook.got.length ? hook.got : undefined), 15_000);
+      expect((await slow).code).toBe(0);
+      expect(told!.data).toMatchObject({ transition: 'overdue', verdict: 'running', project: 'widget', branch: 'main', rule: 'late', builds: [] });
+      const o = (told!.data as unknown as { overdue: { builder: string; usualMs: number; runningMs: number } }).overdue;
+      expect(o.builder).toBe('linux');
+      expect(o.runningMs).toBeGreaterThan(2 * o.usualMs);
+      await sleep(500);
+      expect(hook.got).toHaveLength(1); // once per build: its end tells this rule nothing
+      expect(await notifications(m.httpUrl!)).toMatchObject([{ id: expect.stringMatching(/:late:linux:overdue$/) as unknown, sink: 'chat', state: 'sent', attempts: 1 }]);
+    } finally {
+      await hook.close();
     }
   });
 

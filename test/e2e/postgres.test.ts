@@ -1,5 +1,5 @@
 // A real master on the PostgreSQL store (--store postgres://…) with a real builder: a report survives kill -9 of the master.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, node, startBuilder, startMaster, stop, suggest, tempDir, waitFor } from '../helpers.js';
@@ -40,6 +40,23 @@ describe.skipIf(!havePg)('simplebb-masterd --store postgres://', () => {
     expect((await suggest(again.port, ['foo', 'dev', '--wait'])).code).toBe(0);
     const seqs = ((await api(`${again.httpUrl!}/api/v1/reports?project=foo`)).reports as Array<{ seq: number; branch: string }>).map((r) => `${r.branch}:${r.seq}`);
     expect(seqs).toEqual(['dev:2', 'main:1']);
+  }, 90_000);
+
+  it('queues a --one suggestion on PostgreSQL: it survives kill -9 of the master and is built once a builder is free', async () => {
+    const store = await server!.database('e2e_one');
+    const gate = join(tempDir(), 'gate');
+    const m = await startMaster({ args: ['--store', store] });
+    await startBuilder(m.port, { name: 'b1', scripts: { foo: `for i in $(seq 1 400); do [ -e ${gate} ] && break; sleep 0.05; done; echo "built $1"` }, args: ['--jobs', '1'] });
+    expect((await suggest(m.port, ['foo', 'one', '--one'])).stdout).toMatch(/to 1 builder: b1/);
+    expect((await suggest(m.port, ['foo', 'two', '--one'])).stdout).toMatch(/queued, 0 of foo before it/);
+    process.kill(m.pid, 'SIGKILL');
+    await m.exited;
+    const again = await startMaster({ dir: m.dir, port: m.port, args: ['--store', store] });
+    writeFileSync(gate, '');
+    await waitFor('both built', async () => ((await api(`${again.httpUrl!}/api/v1/reports?project=foo`)).reports as unknown[]).length === 2, 30_000);
+    const got = ((await api(`${again.httpUrl!}/api/v1/reports?project=foo`)).reports as Array<{ branch: string; builder: string; verdict: string }>)
+      .map((r) => `${r.branch}:${r.builder}:${r.verdict}`).sort();
+    expect(got).toEqual(['one:b1:success', 'two:b1:success']);
   }, 90_000);
 
   it('keeps running while PostgreSQL restarts: a suggestion made meanwhile waits, then is built and stored', async () => {

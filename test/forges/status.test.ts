@@ -8,9 +8,9 @@ const SHA = 'a'.repeat(40);
 const STATES: StatusState[] = ['pending', 'success', 'failure', 'error'];
 
 describe('statusOf', () => {
-  it('maps every verdict: a build that ran and failed is a failure, one that could not run or was lost an error', () => {
+  it('maps every verdict: a build that ran and failed is a failure, one that could not run, was lost or was cancelled an error', () => {
     expect(Object.fromEntries(VERDICTS.map((v) => [v, statusOf(v) ?? null]))).toEqual({
-      success: 'success', failure: 'failure', timeout: 'failure', lost: 'error', refused: 'error', superseded: 'error', 'no-script': null,
+      success: 'success', failure: 'failure', timeout: 'failure', lost: 'error', refused: 'error', superseded: 'error', cancelled: 'error', 'no-script': null,
     });
   });
 });

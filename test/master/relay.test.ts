@@ -56,7 +56,7 @@ function recorded(dir: string, builder: string, id: string): Record<string, unkn
 }
 const OTHER = 'b2'.repeat(8);
 
-interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean; labels?: Record<string, string> }
+interface BuilderOpts { projects?: string[]; instance?: string; cursor?: number; ignoreUnknown?: boolean; labels?: Record<string, string>; cancel?: boolean }
 
 async function setup(opts: { dir?: string; windowMs?: number; store?: (s: SqliteStore) => Store; clock?: number; notifyRefusal?: () => string | undefined } = {}) {
   const dir = opts.dir ?? tempDir();
@@ -75,7 +75,7 @@ async function setup(opts: { dir?: string; windowMs?: number; store?: (s: Sqlite
     relay.connected(p);
     relay.message(p, {
       type: 'hello', protocol: 2, role: 'builder', name, instance: b.instance ?? INSTANCE, uname, node: 'v20',
-      projects: b.projects ?? ['foo'], ignoreUnknown: b.ignoreUnknown ?? false, ...(b.labels ? { labels: b.labels } : {}),
+      projects: b.projects ?? ['foo'], ignoreUnknown: b.ignoreUnknown ?? false, ...(b.labels ? { labels: b.labels } : {}), ...(b.cancel ? { cancel: true } : {}),
       ...(b.cursor !== undefined ? { cursor: { store: store.id, seq: b.cursor } } : {}),
     });
     await settle();
@@ -767,5 +767,73 @@ describe('Relay with notify (simplebb-suggest --notify)', () => {
     const db = new Database(join(t.dir, 'simplebb.db'), { readonly: true });
     expect(db.prepare('SELECT notify FROM suggestions').all()).toEqual([{ notify: 'dev@example.org' }]);
     db.close();
+  });
+});
+
+describe('Relay.cancel', () => {
+  it('tells a builder that takes cancel, not an older one, records cancelled for one away, and tells that one when it is back', async () => {
+    const t = await setup();
+    const fresh = await t.builder('fresh', { cancel: true });
+    const old = await t.builder('old');
+    const away = await t.builder('away', { cancel: true, instance: OTHER });
+    expect(fresh.of('greeting')[0]).toMatchObject({ cancel: true });
+    const s = t.suggester();
+    const acc = await t.suggest(s);
+    t.relay.message(fresh, { type: 'started', id: acc.id, startedAt: 1 });
+    t.relay.message(away, { type: 'received', seq: acc.seq });
+    t.relay.closed(away, 'gone');
+    await settle();
+
+    const outcome = await t.relay.cancel(acc.id, '127.0.0.1 (http)', { reason: 'wrong branch' });
+    expect(outcome).toEqual({
+      ok: true, id: acc.id, finished: [], steps: [
+        { builder: 'away', action: 'record', state: 'received' },
+        { builder: 'fresh', action: 'send', state: 'started' },
+        { builder: 'old', action: 'unable', state: 'offered', why: expect.stringMatching(/^builder old runs an older simplebb-clientd that does not know cancel/) as unknown },
+      ].sort((a, b) => (a.builder < b.builder ? -1 : 1)),
+    });
+    expect(fresh.of('cancel')).toEqual([{ type: 'cancel', id: acc.id, reason: 'cancelled by 127.0.0.1 (http): wrong branch' }]);
+    expect(old.of('cancel')).toEqual([]);
+    expect(recorded(t.dir, 'away', acc.id)).toMatchObject({ verdict: 'cancelled', message: 'cancelled by 127.0.0.1 (http): wrong branch (builder away was not connected)' });
+
+    // The one away had it on its disk: told right after its synced when it is back.
+    const back = await t.builder('away', { cancel: true, instance: OTHER, cursor: acc.seq });
+    const synced = back.sent.findIndex((m) => m.type === 'synced');
+    const told = back.sent.findIndex((m) => m.type === 'cancel');
+    expect(told).toBeGreaterThan(synced);
+    expect(back.of('cancel')).toEqual([{ type: 'cancel', id: acc.id, reason: 'cancelled by 127.0.0.1 (http): wrong branch' }]);
+    expect(back.of('suggest')).toEqual([]);
+
+    // Once fresh reports it cancelled: only old's part is open, and old cannot be told; cancelling fresh again says it has finished.
+    await t.deliver(fresh, acc.id, { verdict: 'cancelled', exitCode: 143, message: 'cancelled by 127.0.0.1 (http): wrong branch' });
+    expect(await t.relay.cancel(acc.id, 'x', { builder: 'fresh' })).toEqual({
+      ok: false, status: 409, error: `builder fresh's build of ${acc.id} has already finished (fresh cancelled): nothing to cancel`,
+    });
+    expect(await t.relay.cancel('zz-none', 'x')).toEqual({ ok: false, status: 404, error: 'no such suggestion: zz-none' });
+  });
+
+  it('limits a suggestion with builder to that builder, also in replay, and refuses an unknown builder or rerunOf', async () => {
+    const t = await setup();
+    const a = await t.builder('a');
+    await t.builder('b', { instance: OTHER });
+    const s = t.suggester();
+    const first = await t.suggest(s);
+    t.relay.message(s, { type: 'suggest', ref: 'r', project: 'foo', branch: 'main', rerunOf: first.id, builder: 'b' });
+    await settle();
+    const acc = s.of('accepted').find((x) => x.ref === 'r')!;
+    expect(acc).toMatchObject({ count: 1, builders: ['b'] });
+    expect(a.of('suggest').map((o) => o.id)).toEqual([first.id]);
+    expect(await t.store.suggestion(acc.id)).toMatchObject({ rerunOf: first.id, builder: 'b' });
+    t.relay.message(s, { type: 'suggest', ref: 'g', project: 'foo', branch: 'main', builder: 'ghost' });
+    t.relay.message(s, { type: 'suggest', ref: 'n', project: 'foo', branch: 'main', rerunOf: 'zz-none' });
+    await settle();
+    expect(s.of('error')).toEqual(expect.arrayContaining([
+      { type: 'error', ref: 'g', code: 'no-match', message: 'no builder named ghost is known to this master' },
+      { type: 'error', ref: 'n', code: 'not-found', message: 'rerunOf: no such suggestion: zz-none' },
+    ]));
+    // a goes away and comes back with nothing on its disk: it is not owed the one for b.
+    t.relay.closed(a, 'gone');
+    const back = await t.builder('a', { cursor: 0 });
+    expect(back.of('suggest').map((o) => o.id)).toEqual([first.id]);
   });
 });

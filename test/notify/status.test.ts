@@ -55,6 +55,21 @@ describe('StatusSink', () => {
     expect(f.got).toHaveLength(4);
   });
 
+  it('an acceptance notice: each builder pending and the roll-up (not for perBuilder rules alone); an overdue notice posts nothing', async () => {
+    const f = await forge(() => [201, '{}']);
+    const sink = new StatusSink({ forge: 'github', apiUrl: f.url, repository: 'acme/widget', token: 'T', timeoutMs: 5000, baseUrl: 'https://ci.example.org/' });
+    await sink.send(notice({ verdict: 'running', transition: 'none', builds: [], pending: ['a', 'b'] }));
+    expect(f.got.map((b) => `${String(b.context)} ${String(b.state)} ${String(b.description)} ${String(b.target_url)}`)).toEqual([
+      'simplebb/a pending accepted, waiting for a https://ci.example.org/b/s1/a', 'simplebb/b pending accepted, waiting for b https://ci.example.org/b/s1/b',
+      'simplebb pending waiting for 2 builders https://ci.example.org/s/s1']);
+    await sink.send(notice({ verdict: 'running', transition: 'none', builds: [], pending: ['a'], perBuilder: true }));
+    await sink.send(notice({ verdict: 'running', transition: 'none', builds: [], pending: [] }));
+    expect(f.got.slice(3).map((b) => `${String(b.context)} ${String(b.state)} ${String(b.description)}`)).toEqual([
+      'simplebb/a pending accepted, waiting for a', 'simplebb pending waiting for a free builder']);
+    await sink.send(notice({ verdict: 'running', transition: 'overdue', builds: [], overdue: { builder: 'a', startedAt: 0, usualMs: 1000, runningMs: 3000 } }));
+    expect(f.got).toHaveLength(5);
+  });
+
   it('posts nothing for a suggestion without a full commit id', async () => {
     const f = await forge(() => [201, '{}']);
     await new StatusSink({ forge: 'github', apiUrl: f.url, repository: 'a/b', token: 'T', timeoutMs: 5000 }).send(notice({ revision: 'abc1234' }));

@@ -174,6 +174,38 @@ for (const [name, runs, make] of kinds) {
       expect(recent.map((n) => [n.id, n.state, n.attempts, n.lastError?.length, n.doneAt]).sort()).toEqual([['n-s1-b1', 'sent', 1, undefined, 50], ['n-s2-b1', 'failed', 2, 2, 70]]);
       expect(await store.outbox.nextDue()).toBeUndefined();
     });
+
+    it('queues a --one suggestion with it, hands it out with its delivery and attempt, owes it to no one else, and reads the queue back', async () => {
+      const store = await open();
+      const one = (await store.commit({ ...noWrites(), suggestions: [{ id: 'q1', project: 'foo', branch: 'main', from: 'me', createdAt: 5, one: { retries: 2 } }],
+        queue: [{ id: 'q1', queued: true, attempt: 1, at: 5 }] })).suggestions[0]!;
+      expect(await store.suggestion('q1')).toMatchObject({ one: { retries: 2 } });
+      expect(await store.queued()).toMatchObject([{ suggestion: { id: 'q1', seq: one.seq }, attempt: 1, queuedAt: 5, tried: [] }]);
+      expect((await store.owed('b9', 0, 0)).suggestions.map((x) => x.id)).toEqual([]);
+      await store.commit({ ...noWrites(), deliveries: [{ seq: one.seq, builder: 'b1', state: 'offered', at: 6 }], queue: [{ id: 'q1', taken: true }] });
+      expect(await store.queued()).toEqual([]);
+      expect(await store.openDeliveries()).toMatchObject([{ builder: 'b1', attempt: 1, suggestion: { id: 'q1' } }]);
+      // Lost with b1: back in the queue as attempt 2 in the report's commit, not again to b1; then handed to b2 as attempt 2.
+      await store.commit({ ...noWrites(), reports: [report(one, 'b1', 'lost', 7)], queue: [{ id: 'q1', queued: true, attempt: 2, at: 7, after: 'b1' }] });
+      expect(await store.queued()).toMatchObject([{ attempt: 2, queuedAt: 7, tried: ['b1'] }]);
+      await store.commit({ ...noWrites(), deliveries: [{ seq: one.seq, builder: 'b2', state: 'offered', at: 8, attempt: 2 }], queue: [{ id: 'q1', taken: true }] });
+      expect(await store.openDeliveries()).toMatchObject([{ builder: 'b2', attempt: 2 }]);
+    });
+
+    it('plans what accepting a suggestion notifies in its commit, and sends one suggestion\'s entries to a sink in order', async () => {
+      const store = await open();
+      store.planNotifications((input) => [{ id: `${input.judged.report.id}:final`, sink: 'gh', rule: 'r', payload: '{}' }],
+        (a) => [{ id: `${a.suggestion.id}:pending`, sink: 'gh', rule: 'r', payload: JSON.stringify(a.builders) }]);
+      const s = await suggest(store, 'p1', { offeredTo: ['b1'] });
+      await store.commit({ ...noWrites(), reports: [report(s, 'b1', 'success', 10)] });
+      const other = await suggest(store, 'p2', { offeredTo: ['b1'] });
+      // The final entry waits for its pending one, whatever their times; another suggestion's entries do not.
+      expect((await store.outbox.due(Date.now() + 1000, 10)).map((n) => n.id)).toEqual(['p1:pending', 'p2:pending']);
+      await store.outbox.sent('p1:pending', 11);
+      expect((await store.outbox.due(Date.now() + 1000, 10)).map((n) => n.id)).toEqual(['p1:final', 'p2:pending']);
+      await store.outbox.enqueue(other.seq, [{ id: 'p2:overdue', sink: 'chat', rule: 'o', payload: '{}' }, { id: 'p2:pending', sink: 'gh', rule: 'r', payload: '{}' }], 12);
+      expect((await store.outbox.recent(10)).map((n) => n.id).sort()).toEqual(['p1:final', 'p1:pending', 'p2:overdue', 'p2:pending']);
+    });
   });
 }
 

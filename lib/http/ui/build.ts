@@ -4,6 +4,7 @@ import type { Board } from '../../master/board.js';
 import type { OverdueWatch } from '../../master/overdue.js';
 import type { StoredReport } from '../../store/store.js';
 import { usualDuration } from '../usualDuration.js';
+import { cancelButton, rerunButton } from './buttons.js';
 import { bytes, duration, overdueMark, stateMark, verdictMark, when } from './format.js';
 import { html, seg, type Html } from './html.js';
 import { notFound, pageParts } from './layout.js';
@@ -15,6 +16,8 @@ export interface BuildDeps extends LogSources {
   board: Board;
   /** Which running builds are overdue. */
   overdue?: Pick<OverdueWatch, 'overdueOf'>;
+  /** The reader may act (operator.ts): a running build gets a cancel button, a finished one a rerun on its builder. */
+  canAct?: boolean;
 }
 
 export type BuildAnswer = { status: number; body: Html } | { status: 200; stream: AsyncIterable<string> };
@@ -49,7 +52,7 @@ function againstUsual(ms: number, usual: number | undefined): Html | '' {
   return html` <span class="msg">(usually ${duration(usual)}: ${how})</span>`;
 }
 
-async function reportFacts(deps: Pick<BuildDeps, 'history'>, r: StoredReport): Promise<Html> {
+async function reportFacts(deps: Pick<BuildDeps, 'history' | 'canAct'>, r: StoredReport): Promise<Html> {
   // Neither is needed for the page: a record that cannot answer leaves them out.
   const [usual, suggestion] = await Promise.all([
     usualDuration(deps.history, r.project, r.branch, r.builder).catch(() => undefined),
@@ -58,7 +61,7 @@ async function reportFacts(deps: Pick<BuildDeps, 'history'>, r: StoredReport): P
   return html`<div id="facts">
 <h1>${verdictMark(r.verdict)} <a href="/p/${seg(r.project)}">${r.project}</a> ${r.branch} on ${r.builder}</h1>
 <dl class="facts">
-<dt>verdict</dt><dd>${verdictMark(r.verdict)}${r.message ? html` <span class="msg">${r.message}</span>` : ''}</dd>
+<dt>verdict</dt><dd>${verdictMark(r.verdict)}${r.message ? html` <span class="msg">${r.message}</span>` : ''}${deps.canAct ? rerunButton(r.id, r.builder, `rerun on ${r.builder}`) : ''}</dd>
 <dt>exit code</dt><dd>${r.exitCode}${r.signal ? ` (signal ${r.signal})` : ''}</dd>
 <dt>started</dt><dd>${when(r.startedAt)}</dd>
 <dt>reported</dt><dd>${when(r.receivedAt)}</dd>
@@ -73,14 +76,14 @@ ${suggestion ? html`<dt>suggested by</dt><dd>${suggestion.from}, ${when(suggesti
 </div>`;
 }
 
-function runningFacts(deps: Pick<BuildDeps, 'board' | 'overdue'>, id: string, builder: string): Html {
+function runningFacts(deps: Pick<BuildDeps, 'board' | 'overdue' | 'canAct'>, id: string, builder: string): Html {
   const b = deps.board.builders().find((x) => x.name === builder);
   const run = b?.running.find((x) => x.id === id);
   const title = run?.project ? html`<a href="/p/${seg(run.project)}">${run.project}</a> ${run.branch ?? ''}` : html`<code>${id}</code>`;
   return html`<div id="facts">
 <h1>${run ? stateMark('started') : verdictMark(undefined)} ${title} on ${builder}</h1>
 <dl class="facts">
-<dt>state</dt><dd>${run ? html`running${overdueMark(deps.overdue?.overdueOf(id, builder))}` : 'not running any more; its report is not in yet'}</dd>
+<dt>state</dt><dd>${run ? html`running${overdueMark(deps.overdue?.overdueOf(id, builder))}${deps.canAct ? cancelButton(id, builder) : ''}` : 'not running any more; its report is not in yet'}</dd>
 <dt>started</dt><dd>${when(run?.startedAt)}</dd>
 <dt>suggestion</dt><dd><a href="/s/${seg(id)}"><code>${id}</code></a></dd>
 ${b ? html`<dt>system</dt><dd>${b.uname.type} ${b.uname.release} ${b.uname.machine} (${b.uname.hostname}) ${b.uname.version}</dd>

@@ -6,7 +6,7 @@ import { html, type Html } from './html.js';
 
 /** Each verdict's symbol: read without colour (and by a screen reader, through the word beside it). */
 const MARKS: Readonly<Record<Verdict, string>> = {
-  success: '✓', failure: '✗', timeout: '⧖', 'no-script': '–', lost: '?', superseded: '↷', refused: '⊘',
+  success: '✓', failure: '✗', timeout: '⧖', 'no-script': '–', lost: '?', superseded: '↷', refused: '⊘', cancelled: '⊗',
 };
 
 /** A verdict as a symbol and its word, coloured by class. */

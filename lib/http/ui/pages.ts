@@ -7,6 +7,8 @@ import type { LiveLogs } from '../../master/liveLogs.js';
 import type { OverdueWatch } from '../../master/overdue.js';
 import type { History } from '../../store/history.js';
 import type { LogReader, Outbox } from '../../store/store.js';
+import type { AccessRules } from '../access.js';
+import { mayAct } from '../operator.js';
 import { BadQuery } from '../query.js';
 import { loadAssets } from './assets.js';
 import { buildersPage } from './builders.js';
@@ -17,7 +19,7 @@ import { html, type Html } from './html.js';
 import { page } from './layout.js';
 import { matrixPage } from './matrix.js';
 import { projectPage } from './project.js';
-import { suggestionPage } from './suggestion.js';
+import { suggestionPage, type QueuedOf } from './suggestion.js';
 import { suggestionsPage } from './suggestions.js';
 
 /** A page's policy: its own CSS and JS, images of its own (the badge) or inline SVG, the event stream; nothing else. */
@@ -33,6 +35,10 @@ export interface PageDeps {
   notifications?: Pick<Outbox, 'recent'>;
   /** Which running builds are overdue (the build and suggestion pages say so). */
   overdue?: Pick<OverdueWatch, 'overdueOf'>;
+  /** A `one` suggestion waiting in the dispatch queue: where it stands (the suggestion page says so). */
+  queued?: QueuedOf;
+  /** Who may read and write: the suggestion page offers cancel and rerun to whoever may act (operator.ts). */
+  access?: AccessRules;
   now?: () => number;
 }
 
@@ -73,10 +79,12 @@ export function registerPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/suggestions', (req, reply) => answer(reply, () => suggestionsPage(history, req.query as Record<string, unknown>, now())));
   app.get('/hooks', (req, reply) => answer(reply, () => hooksPage(history, req.query as Record<string, unknown>, now())));
   app.get('/notifications', (_req, reply) => answer(reply, () => notificationsPage(deps.notifications, now())));
-  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id, deps.overdue)));
+  app.get('/s/:id', (req, reply) => answer(reply, () => suggestionPage(history, (req.params as { id: string }).id, deps.overdue,
+    deps.access !== undefined && mayAct(deps.access, req.headers, now()), deps.queued)));
   app.get('/b/:id/:builder', (req, reply) => {
     const { id, builder } = req.params as { id: string; builder: string };
-    return buildPage({ history, board, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)
+    const canAct = deps.access !== undefined && mayAct(deps.access, req.headers, now());
+    return buildPage({ history, board, canAct, ...(deps.live ? { live: deps.live } : {}), ...(deps.logs ? { logs: deps.logs } : {}), ...(deps.overdue ? { overdue: deps.overdue } : {}) }, id, builder)
       .then((made) => ('stream' in made ? sendStream(reply, made.stream) : send(reply, made.status, made.body)));
   });
   app.get('/p/:project', (req, reply) => answer(reply, () => projectPage(history, (req.params as { project: string }).project, req.query as Record<string, unknown>, now())));
