@@ -32,6 +32,11 @@ const RETRY_MAX_MS = 2000;
 const REPORT_COLUMNS = ['builder', 'id', 'seq', 'project', 'branch', 'revision', 'exit_code', 'signal', 'verdict', 'message', 'started_at',
   'duration_ms', 'uname', 'node', 'output', 'output_bytes', 'output_cut', 'received_at', 'logged', 'labels'];
 
+/** The reports columns that are not text, for the casts of a VALUES list (whose parameters are text until told). */
+const REPORT_TYPES: Readonly<Record<string, string>> = {
+  seq: 'bigint', exit_code: 'integer', started_at: 'bigint', duration_ms: 'double precision', output_bytes: 'bigint', output_cut: 'bigint', received_at: 'bigint', logged: 'boolean',
+};
+
 /** A query's connection: the pool for reads, a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -226,15 +231,19 @@ export class PostgresStore implements Store {
       for (const r of res.rows) inserted.add(keyOf(r.builder, r.id));
     }
     const latest: StoredReport[] = [];
+    const conflicts: number[] = [];
     for (const i of order) {
       const r = list[i]!;
       if (inserted.has(keyOf(r.builder, r.id))) {
         outcomes[i] = 'new';
         latest.push(r);
-      } else if (await this.replace(c, r)) {
-        outcomes[i] = 'replaced';
-        latest.push(r);
+      } else if (!PROVISIONAL.has(r.verdict)) {
+        conflicts.push(i);
       }
+    }
+    for (const i of await this.replaceAll(c, conflicts.map((i) => list[i]!)).then((done) => conflicts.filter((_, k) => done[k]))) {
+      outcomes[i] = 'replaced';
+      latest.push(list[i]!);
     }
     for (const i of repeats) {
       if (await this.replace(c, list[i]!)) {
@@ -244,6 +253,23 @@ export class PostgresStore implements Store {
     }
     await this.noteLatest(c, latest);
     return outcomes;
+  }
+
+  /** Replaces, in a few statements, each stored provisional verdict of these keys by its real report; true for each replaced. */
+  private async replaceAll(c: pg.PoolClient, list: StoredReport[]): Promise<boolean[]> {
+    if (!list.length) return [];
+    const priors = new Map((await c.query<{ builder: string; id: string; verdict: string }>(`SELECT builder, id, verdict FROM reports
+      WHERE (builder, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY builder, id FOR UPDATE`,
+    [list.map((r) => r.builder), list.map((r) => r.id)])).rows.map((r) => [keyOf(r.builder, r.id), r.verdict]));
+    const done = list.map((r) => PROVISIONAL.has(priors.get(keyOf(r.builder, r.id)) ?? ''));
+    const rows = list.filter((_, k) => done[k]);
+    const set = REPORT_COLUMNS.filter((col) => col !== 'builder' && col !== 'id').map((col) => `${col} = v.${col}::${REPORT_TYPES[col] ?? 'text'}`).join(', ');
+    for (const part of chunks(rows, REPORT_COLUMNS.length)) {
+      const p = new Params();
+      await c.query(`UPDATE reports SET ${set} FROM (VALUES ${valuesList(p, part.map(reportRow))}) AS v(${REPORT_COLUMNS.join(', ')})
+        WHERE reports.builder = v.builder AND reports.id = v.id`, p.values);
+    }
+    return done;
   }
 
   /** Replaces a stored provisional verdict by a real report; false (a duplicate) otherwise. */
