@@ -6,7 +6,7 @@ import { byteSize, daemon, die, flag, integer, onCrash, onShutdown, opt, port, s
 import { createLogger, type LogFormat } from './lib/common/log.js';
 import { Option } from 'commander';
 import { checkMaster } from './lib/masterd/check.js';
-import { hooksHttpConfig, readSecrets, type Secrets } from './lib/masterd/config.js';
+import { hooksHttpConfig, readSecrets, storeUrl, type Secrets } from './lib/masterd/config.js';
 import { startMaster } from './lib/masterd/daemon.js';
 import { readHooksConfig, type HooksConfig } from './lib/masterd/hooksConfig.js';
 import { readNotifyConfig, type NotifyConfig } from './lib/masterd/notifyConfig.js';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     .addOption(opt('--host <addr>', 'address to listen on', 'SIMPLEBB_HOST', DEFAULT_HOST))
     .addOption(opt('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', 'SIMPLEBB_PORT', String(DEFAULT_PORT), port))
     .addOption(opt('--data <dir>', 'directory of the report database', 'SIMPLEBB_DATA', join(SIMPLEBB_HOME, 'master')))
+    .addOption(opt('--store <url>', 'keep the record on PostgreSQL (postgres://USER@HOST/DB) instead of SQLite in --data (full logs stay in --data)', 'SIMPLEBB_STORE'))
     .addOption(opt('--heartbeat <sec>', 'ping idle connections this often; 3 silent intervals mean dead', 'SIMPLEBB_HEARTBEAT', '10', seconds('--heartbeat')))
     .addOption(opt('--replay-window <sec>', 'a builder gone less than this gets the suggestions it missed', 'SIMPLEBB_REPLAY_WINDOW', '600', seconds('--replay-window', true)))
     .addOption(opt('--hello-timeout <sec>', 'close connections that have not said hello by then', 'SIMPLEBB_HELLO_TIMEOUT', '5', seconds('--hello-timeout')))
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     .parse();
 
   const o = cmd.opts<{
-    host: string; port: number; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
+    host: string; port: number; store?: string; log?: string; logLevel: string; logFormat: LogFormat; data: string; heartbeat: number; replayWindow: number; helloTimeout: number;
     builderTokenFile?: string; suggestTokenFile?: string; sharedBuilderToken?: boolean; http: string; readTokenFile?: string; publicBoard?: boolean; insecure?: boolean; tlsCert?: string; tlsKey?: string; check?: boolean;
     maxConnsPerAddress: number; maxInputBuffer: number; suggestRate: number; suggestBurst: number; maxLogBytes: number; keepLogs: number; hooks?: string; hooksHttp?: string; notify?: string;
     announce?: boolean; announceName?: string;
@@ -96,7 +97,9 @@ async function main(): Promise<void> {
   let hooks: HooksConfig | undefined;
   let hooksHttp: { host: string; port: number } | undefined;
   let notify: NotifyConfig | undefined;
+  let store: string | undefined;
   try {
+    store = storeUrl(o.store);
     hooksHttp = hooksHttpConfig(o.hooksHttp, Boolean(o.hooks));
     if (o.hooks && !http && !hooksHttp) throw new ConfigError('--hooks needs the HTTP listener or --hooks-http: drop --http off, or give --hooks-http HOST:PORT');
     hooks = o.hooks ? readHooksConfig(o.hooks, (m) => {
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
 
   try {
     const starting = startMaster({
-      host: o.host, port: o.port, dataDir: o.data, ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
+      host: o.host, port: o.port, dataDir: o.data, ...(store ? { store } : {}), ...(o.log ? { logFile: o.log } : {}), heartbeatMs: o.heartbeat, replayWindowMs: o.replayWindow, helloTimeoutMs: o.helloTimeout,
       ...(builderToken !== undefined ? { builderToken } : {}), ...(suggestToken !== undefined ? { suggestToken } : {}),
       ...(o.sharedBuilderToken ? { sharedBuilderToken: true } : {}), ...(tls ? { tls } : {}), ...(http ? { http } : {}), maxConnsPerAddress: o.maxConnsPerAddress, maxInputBytes: o.maxInputBuffer * 1024 * 1024, suggestRate: o.suggestRate, suggestBurst: o.suggestBurst,
       maxLogBytes: o.maxLogBytes, keepLogsDays: o.keepLogs, ...(hooks ? { hooks, hooksFile: o.hooks! } : {}), ...(hooksHttp ? { hooksHttp } : {}), ...(notify ? { notify, notifyFile: o.notify! } : {}),

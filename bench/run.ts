@@ -10,11 +10,12 @@ import { notify } from './notify.js';
 import { hooks } from './hooks.js';
 import { logpage } from './logpage.js';
 import { output } from './output.js';
+import { pgstore } from './pgstore.js';
 import { roundtrip } from './roundtrip.js';
 import { sse } from './sse.js';
 import { stopAll, writeResult } from './common.js';
 
-const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse, logpage, queue };
+const scenarios: Record<string, (quick: boolean) => Promise<unknown>> = { fanout, roundtrip, hook, durable, memory, output, abuse, http, hooks, notify, sse, logpage, queue, pgstore };
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

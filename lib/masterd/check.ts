@@ -1,19 +1,19 @@
 // simplebb-masterd --check: what this configuration would do, without doing it: the secrets read (the certificate and
-// key as a pair), better-sqlite3 loadable, the data dir and log file writable (or creatable), the port free to
+// key as a pair), better-sqlite3 loadable (or the PostgreSQL store reachable), the data dir and log file writable (or creatable), the port free to
 // listen on, the --notify file. Leaves nothing behind.
 import { accessSync, constants, existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { dirname, join, resolve } from 'node:path';
 import { isDir, reason } from '../common/files.js';
-import { readSecrets, type SecretFlags } from './config.js';
+import { readSecrets, storeUrl, type SecretFlags } from './config.js';
 import { loadSqlite } from './daemon.js';
 import { hostname } from 'node:os';
 import { MDNS_PORT, reachableAddresses } from '../wire/announce.js';
 import { SERVICE_TYPE } from '../wire/announcement.js';
 import { readNotifyConfig } from './notifyConfig.js';
 
-export interface CheckFlags extends SecretFlags { port: number; data: string; log?: string; notify?: string; announce?: boolean; announceName?: string }
+export interface CheckFlags extends SecretFlags { port: number; data: string; store?: string; log?: string; notify?: string; announce?: boolean; announceName?: string }
 
 /** Whether `path` could be written: it is there and writable, or a dir can be made in its nearest existing ancestor (tried, and removed). */
 function writable(path: string, dir: boolean): string | null {
@@ -58,8 +58,11 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
       throw new Error(`--tls-cert and --tls-key cannot be used together: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  await loadSqlite();
-  const dataProblem = writable(o.data, true) ?? (existsSync(join(o.data, 'simplebb.db')) ? writable(join(o.data, 'simplebb.db'), false) : null);
+  const store = storeUrl(o.store);
+  // Loaded only when asked for, as at start; the probe reads the schema step and writes nothing.
+  const pgStep = store ? await (await import('../store/postgres.js')).probePg(store) : undefined;
+  if (!store) await loadSqlite();
+  const dataProblem = writable(o.data, true) ?? (!store && existsSync(join(o.data, 'simplebb.db')) ? writable(join(o.data, 'simplebb.db'), false) : null);
   if (dataProblem) throw new Error(`the data dir (--data): ${dataProblem}`);
   const logProblem = o.log ? writable(o.log, false) : null;
   if (logProblem) throw new Error(`the log file (--log): ${logProblem}`);
@@ -70,7 +73,9 @@ export async function checkMaster(o: CheckFlags): Promise<string[]> {
     `listen on ${o.host}:${o.port}: free${s.tls ? ', TLS (certificate and key read)' : ', plain TCP'}`,
     s.http ? `HTTP API on ${s.http.host}:${s.http.port}: free; reads ${s.http.readToken !== undefined ? 'need the read token' : s.http.publicBoard ? 'open to anyone (--public-board)' : 'open (loopback)'}` : 'HTTP API: off',
     `builder token: ${s.builderToken !== undefined ? `required (${o.sharedBuilderToken ? 'its own, or the shared secret' : 'each builder its own: simplebb-masterd token builder NAME'})` : 'none'}; suggest token: ${s.suggestToken !== undefined ? 'required' : 'none'}${s.insecure ? ` (${s.insecure})` : ''}`,
-    `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
+    store
+      ? `record on PostgreSQL ${(await import('../store/postgres.js')).redact(store)}: reachable${pgStep ? `, schema step ${pgStep}` : ' (a new record would be made)'}; full logs in ${resolve(o.data)}; log ${o.log ? resolve(o.log) : 'stdout'}`
+      : `data ${resolve(o.data)}${existsSync(join(o.data, 'simplebb.db')) ? '' : ' (a new record would be made)'}; log ${o.log ? resolve(o.log) : 'stdout'}`,
     ...(notify ? [`notifications: ${notify.rules.length} rule${notify.rules.length === 1 ? '' : 's'} to ${[...notify.sinks].map(([n, c]) => `${n} (${c.type})`).join(', ')}`] : []),
     ...(o.announce || o.announceName !== undefined ? [announceLine(o)] : []),
     ...warnings.map((w) => `warning: ${w}`),

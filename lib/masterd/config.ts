@@ -87,3 +87,18 @@ export function hooksHttpConfig(text: string | undefined, hooks: boolean): { hos
     throw new ConfigError(`--hooks-http: ${(err as Error).message.replace('master address', 'address')}`);
   }
 }
+
+/** The record's place from --store: undefined for the SQLite file in the data dir, else a PostgreSQL URL; anything else is refused. */
+export function storeUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--store: not a URL (expected postgres://USER@HOST:PORT/DATABASE)`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`--store: ${url.protocol.replace(/:$/, '')}:// is not a store simplebb knows (expected postgres:// or postgresql://)`);
+  }
+  return value;
+}

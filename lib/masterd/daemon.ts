@@ -16,9 +16,12 @@ import { readNotifyConfig, type NotifyConfig } from './notifyConfig.js';
 import type { HttpConfig } from './httpListener.js';
 import { listen, type ListenerConfig } from './listener.js';
 import { logEvents } from './logLines.js';
+import type { Store } from '../store/store.js';
 
 export interface MasterConfig extends RelayOptions, ListenerConfig {
   dataDir: string;
+  /** The record on PostgreSQL (postgres://…) instead of SQLite in the data dir (full logs stay in the data dir). */
+  store?: string;
   /** The log file, if the log is not stdout: read at start to log each stored report exactly once. */
   logFile?: string;
   /** The HTTP listener (API, events, badge, metrics); none: off. Its TLS and suggest token are the wire's. */
@@ -63,8 +66,10 @@ export interface RunningMaster {
 export async function startMaster(config: MasterConfig, log: Logger): Promise<RunningMaster> {
   // SIMPLEBB_BENCH_SYNC is for the durable-throughput benchmark only: it weakens the promise that an acked report is on disk.
   const sync = process.env.SIMPLEBB_BENCH_SYNC;
-  const { SqliteStore } = await loadSqlite();
-  const store = new SqliteStore(config.dataDir, sync === 'NORMAL' || sync === 'OFF' ? sync : 'FULL');
+  // Loaded only when asked for: the default master loads no PostgreSQL client.
+  const store: Store = config.store
+    ? await (await import('../store/postgres.js')).PostgresStore.open(config.store)
+    : new (await loadSqlite()).SqliteStore(config.dataDir, sync === 'NORMAL' || sync === 'OFF' ? sync : 'FULL');
   if (sync === 'NORMAL' || sync === 'OFF') log.warn({ event: 'bench-sync', synchronous: sync }, `SIMPLEBB_BENCH_SYNC=${sync}: acknowledged reports may be lost on a crash`);
   const events = new EventBus();
   const eventLog = await logEvents(store, events, log, config.logFile);
