@@ -1,11 +1,10 @@
 // The read side of the PostgreSQL record: the same history as SQLite's, newest first, a page at a time, on the same indexes.
 import type pg from 'pg';
 import type { Labels } from '../protocol/labels.js';
-import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, HookCursor, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
 import { Params } from './postgresSql.js';
-import { rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
+import { deliveriesBySeq, rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type DeliveryRow, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import type { HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 /** A suggestion as the history shows it: without the suggester's mail address. */
 function shown(r: SuggestionRow): StoredSuggestion {
@@ -97,20 +96,10 @@ export class PostgresHistory implements History {
 
   /** Every builder's part in these suggestions, with the verdict of each reported one, by place in the log. */
   private async deliveriesOf(seqs: number[]): Promise<Map<number, DeliveryView[]>> {
-    const rows = (await this.pool.query<{ seq: number; builder: string; state: string; at: number; verdict: string | null; exit_code: number | null; duration_ms: number | null }>(
+    const rows = (await this.pool.query<DeliveryRow>(
       `SELECT d.seq, d.builder, d.state, d.at, r.verdict, r.exit_code, r.duration_ms
       FROM deliveries d LEFT JOIN reports r ON r.seq = d.seq AND r.builder = d.builder
       WHERE d.seq = ANY($1::bigint[]) ORDER BY d.seq, d.builder`, [seqs])).rows;
-    const out = new Map<number, DeliveryView[]>();
-    for (const r of rows) {
-      const view: DeliveryView = {
-        builder: r.builder, state: r.state as DeliveryState, at: r.at,
-        ...(r.verdict !== null ? { verdict: r.verdict as Verdict, exitCode: r.exit_code!, durationMs: r.duration_ms! } : {}),
-      };
-      const list = out.get(r.seq);
-      if (list) list.push(view);
-      else out.set(r.seq, [view]);
-    }
-    return out;
+    return deliveriesBySeq(rows);
   }
 }

@@ -2,10 +2,9 @@
 // at a time, on indexes made for it (migration 3), never a scan of every report's output.
 import type { Labels } from '../protocol/labels.js';
 import type Database from 'better-sqlite3';
-import type { Verdict } from '../protocol/messages.js';
 import type { Cell, DeliveryView, History, HookCursor, ReportQuery, ReportSummary, SuggestionQuery, SuggestionView } from './history.js';
-import { rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
-import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
+import { deliveriesBySeq, rowToHook, rowToLog, rowToReport, rowToSuggestion, rowToSummary, SUMMARY_COLUMNS, type DeliveryRow, type HookRow, type LogRow, type ReportRow, type SuggestionRow } from './sqliteRows.js';
+import type { HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 type Arg = string | number;
 
@@ -115,20 +114,8 @@ export class SqliteHistory implements History {
     // One statement for any number of places: the list goes in as one JSON parameter.
     const rows = this.prepared(`SELECT d.seq, d.builder, d.state, d.at, r.verdict, r.exit_code, r.duration_ms
       FROM deliveries d LEFT JOIN reports r ON r.seq = d.seq AND r.builder = d.builder
-      WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq, d.builder`).all(JSON.stringify(seqs)) as Array<{
-        seq: number; builder: string; state: string; at: number; verdict: string | null; exit_code: number | null; duration_ms: number | null;
-      }>;
-    const out = new Map<number, DeliveryView[]>();
-    for (const r of rows) {
-      const view: DeliveryView = {
-        builder: r.builder, state: r.state as DeliveryState, at: r.at,
-        ...(r.verdict !== null ? { verdict: r.verdict as Verdict, exitCode: r.exit_code!, durationMs: r.duration_ms! } : {}),
-      };
-      const list = out.get(r.seq);
-      if (list) list.push(view);
-      else out.set(r.seq, [view]);
-    }
-    return out;
+      WHERE d.seq IN (SELECT value FROM json_each(?)) ORDER BY d.seq, d.builder`).all(JSON.stringify(seqs)) as DeliveryRow[];
+    return deliveriesBySeq(rows);
   }
 
   private prepared(sql: string): Database.Statement<Arg[]> {

@@ -1,8 +1,8 @@
 // The SQLite record's rows as the store's types.
 import type { Labels } from '../protocol/labels.js';
 import type { Uname, Verdict } from '../protocol/messages.js';
-import type { ReportSummary } from './history.js';
-import type { HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
+import type { DeliveryView, ReportSummary } from './history.js';
+import type { DeliveryState, HookDelivery, LogEntry, StoredReport, StoredSuggestion } from './store.js';
 
 export interface ReportRow {
   builder: string; id: string; project: string; branch: string; revision: string | null;
@@ -64,4 +64,22 @@ export function rowToHook(r: HookRow): HookDelivery {
     forge: r.forge, delivery: r.delivery, receivedAt: r.received_at, address: r.address, event: r.event, state: r.state as HookDelivery['state'],
     ...(r.outcome !== null ? { outcome: r.outcome } : {}), ...(r.suggestion !== null ? { suggestion: r.suggestion } : {}), ...(r.done_at !== null ? { doneAt: r.done_at } : {}),
   };
+}
+
+/** A delivery joined with its report's verdict, as both stores' read sides select it. */
+export interface DeliveryRow { seq: number; builder: string; state: string; at: number; verdict: string | null; exit_code: number | null; duration_ms: number | null }
+
+/** Delivery rows (ordered by place, then builder) as each suggestion's list of builders' parts, by place in the log. */
+export function deliveriesBySeq(rows: readonly DeliveryRow[]): Map<number, DeliveryView[]> {
+  const out = new Map<number, DeliveryView[]>();
+  for (const r of rows) {
+    const view: DeliveryView = {
+      builder: r.builder, state: r.state as DeliveryState, at: r.at,
+      ...(r.verdict !== null ? { verdict: r.verdict as Verdict, exitCode: r.exit_code!, durationMs: r.duration_ms! } : {}),
+    };
+    const list = out.get(r.seq);
+    if (list) list.push(view);
+    else out.set(r.seq, [view]);
+  }
+  return out;
 }
